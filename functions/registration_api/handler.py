@@ -1,0 +1,120 @@
+"""RegistrationApi: GET /conference, POST /registrations, GET /registrations/{id}, GET /openapi.json."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from shared.adapters.dynamodb import DynamoRegistrationRepository
+from shared.adapters.idempotency import IdempotentRequests
+from shared.adapters.secrets import secret_string
+from shared.adapters.stripe_gateway import StripeCheckoutGateway, stripe_client
+from shared.api.openapi import openapi_document
+from shared.api.problems import install_problem_responses
+from shared.api.requests import header, json_body
+from shared.clock import conference_clock, wall_clock
+from shared.conference import DEFAULT_CONFERENCE_FILE, Conference, load_conference
+from shared.conference.models import ConferenceView
+from shared.errors import FieldError, InvalidRequest
+from shared.observability import logger, metrics, tracer
+from shared.registration.models import (
+    RegistrationCreated,
+    RegistrationSummary,
+    registration_request_adapter,
+    request_fingerprint,
+)
+from shared.registration.service import RegistrationService
+from shared.settings import RegistrationApiSettings
+
+app = APIGatewayHttpResolver()
+install_problem_responses(app)
+REGISTRATION_KINDS = frozenset({"individual", "group"})
+
+
+# Built on first use and kept for the container's life: settings, conference data, clients, secrets cache.
+@cache
+def settings() -> RegistrationApiSettings:
+    return RegistrationApiSettings.from_environment()
+
+
+@cache
+def conference() -> Conference:
+    return load_conference(settings().conference_file or DEFAULT_CONFERENCE_FILE)
+
+
+@cache
+def registrations() -> RegistrationService:
+    api_key = secret_string(settings().stripe_secret_key_name)
+    return RegistrationService(
+        conference=conference(),
+        repository=DynamoRegistrationRepository(settings().table_name),
+        payments=StripeCheckoutGateway(stripe_client(api_key, settings().stripe_api_base)),
+        conference_clock=conference_clock,
+        wall_clock=wall_clock,
+        site_url=settings().site_url,
+    )
+
+
+@cache
+def idempotent_requests() -> IdempotentRequests:
+    return IdempotentRequests(settings().idempotency_table_name)
+
+
+def json_response(status: HTTPStatus | int, body: BaseModel | dict[str, Any], **headers: str) -> Response[str]:
+    text = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body)
+    return Response(int(status), content_types.APPLICATION_JSON, text, headers=headers or None)
+
+
+@app.get("/conference")
+def get_conference() -> Response[str]:
+    return json_response(HTTPStatus.OK, ConferenceView.of(conference()))
+
+
+@app.post("/registrations")
+def create_registration() -> Response[str]:
+    request = json_body(app.current_event, registration_request_adapter, tags=REGISTRATION_KINDS)
+
+    def register() -> dict[str, Any]:
+        outcome = registrations().register(request)
+        if outcome.created:
+            metrics.add_metric(name="RegistrationCreated", unit=MetricUnit.Count, value=1)
+        status = HTTPStatus.CREATED if outcome.created else HTTPStatus.OK
+        return {"status": int(status), "body": RegistrationCreated.of(outcome.registration).model_dump(mode="json")}
+
+    key = header(app.current_event, "Idempotency-Key")
+    if key is None:
+        answer = register()
+    elif not 1 <= len(key) <= 255 or not key.isprintable() or not key.isascii():
+        raise InvalidRequest([FieldError("Idempotency-Key", "Use 1 to 255 printable ASCII characters.")])
+    else:
+        answer = idempotent_requests().run(
+            scope="POST /registrations", key=key, fingerprint=request_fingerprint(request), work=register
+        )
+    location = f"/registrations/{answer['body']['registration_id']}"
+    return json_response(answer["status"], answer["body"], Location=location)
+
+
+@app.get("/registrations/<registration_id>")
+def get_registration(registration_id: str) -> Response[str]:
+    registration = registrations().get(registration_id)
+    return json_response(HTTPStatus.OK, RegistrationSummary.of(registration))
+
+
+@app.get("/openapi.json")
+def get_openapi() -> Response[str]:
+    return json_response(HTTPStatus.OK, openapi_document(conference().name))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,90 @@
+"""Deploy the translated template.yaml into moto and describe what came out.
+
+Used by the tests and by the local stack alike, so both run against the same resources as AWS would
+create: tables with their streams and keys, and each function's environment as the template resolves it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from infra.template import PLACEHOLDER_CODE, Route, http_api_routes, translated_template
+
+# Never deployed into moto: moto would invoke the function inside put_item (needing Docker) and drop
+# the stream's records. The local stream poller plays the event source mapping's part instead.
+NOT_DEPLOYED = frozenset({"AWS::Lambda::EventSourceMapping"})
+STACK_NAME = "conference-local"
+
+
+@dataclass(frozen=True)
+class LocalFunction:
+    logical_id: str
+    name: str
+    handler: str  # "functions.registration_api.handler.lambda_handler"
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DeployedStack:
+    resources: dict[str, str]  # logical id -> physical id
+    functions: dict[str, LocalFunction]
+    routes: list[Route]
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    def function_for(self, route: Route) -> LocalFunction:
+        return self.functions[route.function]
+
+
+def deployable_template() -> dict[str, Any]:
+    template = translated_template()
+    resources = {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] not in NOT_DEPLOYED
+    }
+    return template | {"Resources": resources}
+
+
+def _placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "Local stack: handlers run in-process from the source tree.\n")
+    return buffer.getvalue()
+
+
+def deploy(session: boto3.session.Session, parameters: dict[str, str] | None = None) -> DeployedStack:
+    """Create the stack in moto (the session's endpoint) and read back names and environments."""
+    parameters = parameters or {}
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket=PLACEHOLDER_CODE["Bucket"])
+    s3.put_object(Bucket=PLACEHOLDER_CODE["Bucket"], Key=PLACEHOLDER_CODE["Key"], Body=_placeholder_zip())
+
+    cloudformation = session.client("cloudformation")
+    cloudformation.create_stack(
+        StackName=STACK_NAME,
+        TemplateBody=json.dumps(deployable_template()),
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    listed = cloudformation.list_stack_resources(StackName=STACK_NAME)["StackResourceSummaries"]
+    resources = {item["LogicalResourceId"]: item["PhysicalResourceId"] for item in listed}
+
+    lambda_client = session.client("lambda")
+    functions = {}
+    for logical_id, resource in deployable_template()["Resources"].items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        configuration = lambda_client.get_function_configuration(FunctionName=resources[logical_id])
+        functions[logical_id] = LocalFunction(
+            logical_id=logical_id,
+            name=configuration["FunctionName"],
+            handler=configuration["Handler"],
+            environment=dict(configuration.get("Environment", {}).get("Variables", {})),
+        )
+    return DeployedStack(resources=resources, functions=functions, routes=http_api_routes(), parameters=parameters)

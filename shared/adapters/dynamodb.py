@@ -1,0 +1,197 @@
+"""The main table: keys, item shapes and the translation of DynamoDB errors into domain errors.
+
+Keys (one table, entity prefixes; the README lists the access patterns):
+  REG#<registration_id>  / META     a registration with its seats
+  EMAIL#<email, casefolded> / SEAT  the guard that gives one email one seat across all registrations
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.adapters import aws
+from shared.errors import TemporarilyUnavailable
+from shared.registration.models import Checkout, Registration
+from shared.registration.ports import EmailsTaken, StaleWrite
+from shared.registration.status import RegistrationStatus
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+Item = dict[str, Any]
+
+
+def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in values.items() if value is not None}
+
+
+def from_item(item: Mapping[str, Any]) -> Item:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def registration_key(registration_id: str) -> dict[str, Any]:
+    return to_item({"pk": f"REG#{registration_id}", "sk": "META"})
+
+
+def email_guard_key(email_key: str) -> dict[str, Any]:
+    return to_item({"pk": f"EMAIL#{email_key}", "sk": "SEAT"})
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """The one place where DynamoDB's error codes become domain errors."""
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ConditionalCheckFailedException":
+            raise StaleWrite(code) from exc
+        if code == "TransactionCanceledException":
+            reasons = [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons and not set(reasons) - {"None", "ConditionalCheckFailed"}:
+                raise StaleWrite(code) from exc
+        raise TemporarilyUnavailable("The database is busy; please try again.") from exc
+    except BotoCoreError as exc:
+        raise TemporarilyUnavailable("The database could not be reached; please try again.") from exc
+
+
+class DynamoRegistrationRepository:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self._table = table_name
+        self._client = client or aws.dynamodb()
+
+    def create(self, registration: Registration) -> None:
+        guards = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": email_guard_key(key)
+                    | to_item({"entity": "email_guard", "registration_id": registration.registration_id}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ReturnValuesOnConditionCheckFailure": "NONE",
+                }
+            }
+            for key in registration.email_keys
+        ]
+        record = {
+            "Put": {
+                "TableName": self._table,
+                "Item": self._registration_item(registration),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        try:
+            with translated_errors():
+                self._client.transact_write_items(TransactItems=[record, *guards])  # type: ignore[list-item]
+        except StaleWrite as exc:
+            reasons = _cancellation_reasons(exc)
+            taken = [key for key, code in zip(registration.email_keys, reasons[1:], strict=False) if code != "None"]
+            raise EmailsTaken(taken or registration.email_keys) from exc
+
+    def get(self, registration_id: str) -> Registration | None:
+        with translated_errors():
+            answer = self._client.get_item(
+                TableName=self._table, Key=registration_key(registration_id), ConsistentRead=True
+            )
+        if "Item" not in answer:
+            return None
+        return self._registration(from_item(answer["Item"]))
+
+    def holder_of(self, email_key: str) -> str | None:
+        with translated_errors():
+            answer = self._client.get_item(TableName=self._table, Key=email_guard_key(email_key), ConsistentRead=True)
+        item = from_item(answer.get("Item", {}))
+        return str(item["registration_id"]) if item else None
+
+    def start_checkout_attempt(self, registration: Registration, attempt: int, expires_at: datetime) -> None:
+        with translated_errors():
+            self._client.update_item(
+                TableName=self._table,
+                Key=registration_key(registration.registration_id),
+                UpdateExpression="SET checkout_attempt = :next, checkout_expires_at = :expires REMOVE checkout",
+                ConditionExpression="#status = :pending AND checkout_attempt = :current",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":next": attempt,
+                        ":current": registration.checkout_attempt,
+                        ":expires": expires_at.isoformat(),
+                        ":pending": RegistrationStatus.PENDING_PAYMENT.value,
+                    }
+                ),
+            )
+
+    def attach_checkout(self, registration: Registration, checkout: Checkout) -> None:
+        with translated_errors():
+            self._client.update_item(
+                TableName=self._table,
+                Key=registration_key(registration.registration_id),
+                UpdateExpression="SET checkout = :checkout",
+                ConditionExpression=(
+                    "#status = :pending AND checkout_attempt = :attempt AND attribute_not_exists(checkout)"
+                ),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":checkout": checkout.model_dump(mode="json"),
+                        ":attempt": registration.checkout_attempt,
+                        ":pending": RegistrationStatus.PENDING_PAYMENT.value,
+                    }
+                ),
+            )
+
+    def discard(self, registration: Registration) -> None:
+        release = [self._release_guard(key, registration.registration_id) for key in registration.email_keys]
+        remove = {
+            "Delete": {
+                "TableName": self._table,
+                "Key": registration_key(registration.registration_id),
+                "ConditionExpression": "attribute_not_exists(checkout)",
+            }
+        }
+        with translated_errors():
+            self._client.transact_write_items(TransactItems=[remove, *release])  # type: ignore[list-item]
+
+    def release_email(self, email_key: str, registration_id: str) -> None:
+        try:
+            with translated_errors():
+                self._client.delete_item(**self._release_guard(email_key, registration_id)["Delete"])
+        except StaleWrite:
+            pass  # already freed, or claimed again by a newer registration: either way not ours to free
+
+    def _release_guard(self, email_key: str, registration_id: str) -> dict[str, Any]:
+        return {
+            "Delete": {
+                "TableName": self._table,
+                "Key": email_guard_key(email_key),
+                "ConditionExpression": "registration_id = :registration",
+                "ExpressionAttributeValues": to_item({":registration": registration_id}),
+            }
+        }
+
+    @staticmethod
+    def _registration_item(registration: Registration) -> dict[str, Any]:
+        return registration_key(registration.registration_id) | to_item(
+            {"entity": "registration", **registration.model_dump(mode="json")}
+        )
+
+    @staticmethod
+    def _registration(item: Item) -> Registration:
+        fields = {name: value for name, value in item.items() if name not in {"pk", "sk", "entity"}}
+        return Registration.model_validate(fields)
+
+
+def _cancellation_reasons(error: StaleWrite) -> list[str]:
+    cause = error.__cause__
+    if isinstance(cause, ClientError):
+        return [reason.get("Code", "None") for reason in cause.response.get("CancellationReasons", [])]
+    return []

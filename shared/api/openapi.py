@@ -1,0 +1,133 @@
+"""The OpenAPI document, derived from the same pydantic models the handlers validate and answer with."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
+
+from shared.conference.models import ConferenceView
+from shared.registration.models import (
+    GroupRegistrationRequest,
+    IndividualRegistrationRequest,
+    RegistrationCreated,
+    RegistrationSummary,
+)
+
+
+class ProblemFieldError(BaseModel):
+    field: str = Field(examples=["attendee.email"])
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; `code` is stable and meant for clients to branch on."""
+
+    type: str
+    title: str
+    status: int
+    code: str = Field(examples=["validation_error", "already_registered", "not_found"])
+    detail: str
+    errors: list[ProblemFieldError] | None = Field(default=None, description="Only on 422.")
+
+
+_REQUEST_MODELS: list[type[BaseModel]] = [IndividualRegistrationRequest, GroupRegistrationRequest]
+_RESPONSE_MODELS: list[type[BaseModel]] = [ConferenceView, RegistrationCreated, RegistrationSummary, Problem]
+
+
+def _json(schema: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_REGISTRATION_ID = {
+    "name": "registration_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^reg_[a-z2-7]{24}$"},
+}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "A retry with the same key and body gets the same answer.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/conference": {
+        "get": {
+            "operationId": "getConference",
+            "summary": "The conference: dates, fee, agenda and certificate policy",
+            "responses": {"200": _json("ConferenceView", "The conference")},
+        }
+    },
+    "/registrations": {
+        "post": {
+            "operationId": "createRegistration",
+            "summary": "Register one person (with a coin) or a group of named attendees, and get a Checkout URL",
+            "parameters": [_IDEMPOTENCY_KEY],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "oneOf": [_ref("IndividualRegistrationRequest"), _ref("GroupRegistrationRequest")],
+                            "discriminator": {"propertyName": "kind"},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": _json("RegistrationCreated", "Registration created, awaiting payment"),
+                "200": _json("RegistrationCreated", "The same person's registration that still awaits payment"),
+                "409": _problem("already_registered, registration_in_progress or registration_closed"),
+                "413": _problem("The body is over 64 KiB"),
+                "415": _problem("The body is not JSON"),
+                "422": _problem("Invalid fields, named in `errors`"),
+                "503": _problem("The payment provider or the database is unavailable; retry"),
+            },
+        }
+    },
+    "/registrations/{registration_id}": {
+        "get": {
+            "operationId": "getRegistration",
+            "summary": "A registration's status (no personal data)",
+            "parameters": [_REGISTRATION_ID],
+            "responses": {
+                "200": _json("RegistrationSummary", "The registration"),
+                "404": _problem("No such registration"),
+            },
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "getOpenApi",
+            "summary": "This document",
+            "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {}}}},
+        }
+    },
+}
+
+
+@cache
+def openapi_document(title: str) -> dict[str, Any]:
+    _, schemas = models_json_schema(
+        [(model, "validation") for model in _REQUEST_MODELS] + [(model, "serialization") for model in _RESPONSE_MODELS],
+        ref_template="#/components/schemas/{model}",
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"{title} API", "version": "1.0.0"},
+        "paths": PATHS,
+        "components": {"schemas": schemas.get("$defs", {})},
+    }

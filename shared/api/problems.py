@@ -1,0 +1,105 @@
+"""The one error map: domain errors to RFC 9457 problem responses with a stable `code`."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from pydantic import ValidationError
+
+from shared.errors import (
+    AlreadyRegistered,
+    DomainError,
+    FieldError,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    PaymentProviderUnavailable,
+    RegistrationClosed,
+    RegistrationInProgress,
+    RequestInProgress,
+    TemporarilyUnavailable,
+    UnsupportedMediaType,
+)
+from shared.observability import logger
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS_OF: dict[type[DomainError], HTTPStatus] = {
+    InvalidRequest: HTTPStatus.UNPROCESSABLE_ENTITY,
+    IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
+    PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    NotFound: HTTPStatus.NOT_FOUND,
+    AlreadyRegistered: HTTPStatus.CONFLICT,
+    RegistrationInProgress: HTTPStatus.CONFLICT,
+    RegistrationClosed: HTTPStatus.CONFLICT,
+    RequestInProgress: HTTPStatus.CONFLICT,
+    PaymentProviderUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+    TemporarilyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+RETRY_AFTER_SECONDS = {HTTPStatus.SERVICE_UNAVAILABLE: "5", HTTPStatus.CONFLICT: "1"}
+
+
+def problem(
+    status: HTTPStatus, code: str, title: str, detail: str, errors: list[FieldError] | None = None
+) -> Response[str]:
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": int(status),
+        "code": code,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = [{"field": error.field, "message": error.message} for error in errors]
+    headers = {"Retry-After": RETRY_AFTER_SECONDS[status]} if status in RETRY_AFTER_SECONDS else None
+    return Response(status_code=int(status), content_type=PROBLEM_JSON, body=json.dumps(body), headers=headers)
+
+
+def problem_for(error: DomainError) -> Response[str]:
+    status = next((status for kind, status in STATUS_OF.items() if isinstance(error, kind)), HTTPStatus.BAD_REQUEST)
+    errors = error.errors if isinstance(error, InvalidRequest) else None
+    return problem(status, error.code, error.title, error.detail, errors)
+
+
+def field_errors(error: ValidationError, *, ignore_leading: frozenset[str] = frozenset()) -> list[FieldError]:
+    """pydantic's errors as `field` paths (`attendees[2].email`), never with the input value."""
+    fields = []
+    for item in error.errors(include_input=False, include_url=False):
+        location = list(item["loc"])
+        if location and location[0] in ignore_leading:
+            location = location[1:]  # the discriminator's tag is not a field the client sent
+        path = ""
+        for part in location:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        if item["type"] in {"union_tag_invalid", "union_tag_not_found"}:
+            path = "kind"
+        message = item["msg"].removeprefix("Value error, ")
+        fields.append(FieldError(path or "body", message))
+    return fields
+
+
+def install_problem_responses(app: ApiGatewayResolver) -> None:
+    @app.exception_handler(DomainError)
+    def _domain_error(error: DomainError) -> Response[str]:
+        if isinstance(error, TemporarilyUnavailable | PaymentProviderUnavailable):
+            logger.warning(
+                "dependency unavailable", extra={"code": error.code, "cause": type(error.__cause__).__name__}
+            )
+        return problem_for(error)
+
+    @app.not_found
+    def _unknown_route(_: Exception) -> Response[str]:
+        return problem(HTTPStatus.NOT_FOUND, "not_found", "Not found", "There is no such route.")
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response[str]:
+        logger.exception("unexpected error")
+        return problem(
+            HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error", "Internal error", "Something went wrong on our side."
+        )

@@ -1,0 +1,87 @@
+"""Domain errors. Each has a stable `code`; `shared.api.problems` alone maps them to HTTP.
+
+Details are written for the person reading them and never carry secrets or another person's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "domain_error"
+    title: ClassVar[str] = "Request failed"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class InvalidRequest(DomainError):
+    code = "validation_error"
+    title = "The request is not valid"
+
+    def __init__(self, errors: list[FieldError], detail: str = "Some fields are missing or invalid.") -> None:
+        super().__init__(detail)
+        self.errors = errors
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    title = "The request body is too large"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "unsupported_media_type"
+    title = "The request body must be JSON"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    title = "Not found"
+
+
+class AlreadyRegistered(DomainError):
+    code = "already_registered"
+    title = "Already registered"
+
+
+class RegistrationInProgress(DomainError):
+    code = "registration_in_progress"
+    title = "A registration for this person is being created"
+
+
+class RegistrationClosed(DomainError):
+    code = "registration_closed"
+    title = "Registration is closed"
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    title = "The Idempotency-Key was used with a different request"
+
+
+class RequestInProgress(DomainError):
+    code = "request_in_progress"
+    title = "A request with this Idempotency-Key is still being processed"
+
+
+class PaymentProviderUnavailable(DomainError):
+    """Stripe did not answer usefully; nothing is kept that would block a new attempt."""
+
+    code = "payment_provider_unavailable"
+    title = "Payments are temporarily unavailable"
+
+
+class TemporarilyUnavailable(DomainError):
+    """A dependency (the database, the secret store) is throttling or down; the client may retry."""
+
+    code = "temporarily_unavailable"
+    title = "The service is temporarily unavailable"

@@ -1,0 +1,176 @@
+"""Registration: the request a registrant submits, the stored registration, and the answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
+
+from shared.conference.models import Money
+from shared.registration.status import RegistrationStatus
+from shared.text import CountryCode, Name, Phone, Text
+
+Email = Annotated[EmailStr, Field(max_length=254)]
+
+
+class Strict(BaseModel):
+    """Request models: unknown fields are rejected, so no client can set status, price or the like."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Attendee(Strict):
+    first_name: Name
+    last_name: Name
+    email: Email
+    organization: Text
+    job_title: Text | None = None
+    phone: Phone | None = None
+
+
+class ShippingAddress(Strict):
+    line1: Text
+    line2: Text | None = None
+    city: Text
+    state: Text
+    postal_code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,14}$")]
+    country: CountryCode
+
+
+class Purchaser(Strict):
+    name: Name
+    email: Email
+    organization: Text
+
+
+class IndividualRegistrationRequest(Strict):
+    kind: Literal["individual"]
+    attendee: Attendee
+    shipping_address: ShippingAddress
+
+    @property
+    def seats(self) -> list[Attendee]:
+        return [self.attendee]
+
+
+class GroupRegistrationRequest(Strict):
+    kind: Literal["group"]
+    purchaser: Purchaser
+    # The upper bound is the conference's rule; this one only stops absurd bodies early.
+    attendees: Annotated[list[Attendee], Field(min_length=1, max_length=99)]
+
+    @property
+    def seats(self) -> list[Attendee]:
+        return list(self.attendees)
+
+
+RegistrationRequest = Annotated[IndividualRegistrationRequest | GroupRegistrationRequest, Field(discriminator="kind")]
+registration_request_adapter: TypeAdapter[IndividualRegistrationRequest | GroupRegistrationRequest] = TypeAdapter(
+    RegistrationRequest
+)
+
+
+def normalize_email(email: str) -> str:
+    """The comparison key for "one seat per person": addresses compared case-insensitively."""
+    return email.strip().casefold()
+
+
+def request_fingerprint(request: IndividualRegistrationRequest | GroupRegistrationRequest) -> str:
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Seat(BaseModel):
+    """One attendee's place in a registration; the attendee id is fixed when the seat is made."""
+
+    model_config = ConfigDict(frozen=True)
+
+    attendee_id: str
+    first_name: str
+    last_name: str
+    email: str
+    organization: str
+    job_title: str | None = None
+    phone: str | None = None
+
+    @property
+    def email_key(self) -> str:
+        return normalize_email(self.email)
+
+
+class Checkout(BaseModel):
+    """The Stripe Checkout Session that currently lets the registrant pay."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    url: str
+    expires_at: datetime
+
+
+class Registration(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    registration_id: str
+    kind: Literal["individual", "group"]
+    status: RegistrationStatus
+    seats: list[Seat]
+    purchaser: Purchaser | None = None
+    shipping_address: ShippingAddress | None = None
+    amount: Money
+    created_at: datetime
+    # The n-th Checkout Session attempt; the Stripe idempotency key is derived from it, and its
+    # expiry is fixed before Stripe is called so that a retried call sends identical parameters.
+    checkout_attempt: int
+    checkout_expires_at: datetime
+    checkout: Checkout | None = None
+
+    @property
+    def email_keys(self) -> list[str]:
+        return [seat.email_key for seat in self.seats]
+
+
+class RegistrationCreated(BaseModel):
+    """The answer to POST /registrations."""
+
+    registration_id: str
+    status: RegistrationStatus
+    kind: Literal["individual", "group"]
+    amount: Money
+    seats: int
+    checkout_url: str
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, registration: Registration) -> RegistrationCreated:
+        assert registration.checkout is not None, "only a registration with a checkout is answered"
+        return cls(
+            registration_id=registration.registration_id,
+            status=registration.status,
+            kind=registration.kind,
+            amount=registration.amount,
+            seats=len(registration.seats),
+            checkout_url=registration.checkout.url,
+            expires_at=registration.checkout.expires_at,
+        )
+
+
+class RegistrationSummary(BaseModel):
+    """The public view of GET /registrations/{id}: no personal data."""
+
+    registration_id: str
+    kind: Literal["individual", "group"]
+    status: RegistrationStatus
+    seats: int
+
+    @classmethod
+    def of(cls, registration: Registration) -> RegistrationSummary:
+        return cls(
+            registration_id=registration.registration_id,
+            kind=registration.kind,
+            status=registration.status,
+            seats=len(registration.seats),
+        )

@@ -1,0 +1,232 @@
+"""Registration: one seat per person, a Checkout Session per registration, no half-made records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.clock import Clock
+from shared.conference.models import Conference
+from shared.errors import (
+    AlreadyRegistered,
+    FieldError,
+    InvalidRequest,
+    NotFound,
+    PaymentProviderUnavailable,
+    RegistrationClosed,
+    RegistrationInProgress,
+)
+from shared.ids import is_id, new_id
+from shared.registration.models import (
+    GroupRegistrationRequest,
+    IndividualRegistrationRequest,
+    Registration,
+    Seat,
+    normalize_email,
+)
+from shared.registration.ports import (
+    CheckoutRequest,
+    EmailsTaken,
+    PaymentGateway,
+    PaymentProviderError,
+    RegistrationRepository,
+    StaleWrite,
+)
+from shared.registration.status import RELEASES_EMAILS, RegistrationStatus
+
+RegistrationRequestBody = IndividualRegistrationRequest | GroupRegistrationRequest
+
+# A registration whose Checkout Session is still being created is left alone this long; after that a
+# resubmission assumes its creator died and finishes the job (with the same Stripe idempotency key).
+CHECKOUT_CREATION_LEASE = timedelta(seconds=60)
+# A Checkout URL handed out must stay usable for at least this long, or a new session is made.
+MIN_CHECKOUT_REMAINING = timedelta(minutes=5)
+# Rounds of "create, find the holders, free stale guards, create again" before giving up.
+CREATE_ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class RegistrationOutcome:
+    registration: Registration
+    created: bool
+
+
+class RegistrationService:
+    def __init__(
+        self,
+        *,
+        conference: Conference,
+        repository: RegistrationRepository,
+        payments: PaymentGateway,
+        conference_clock: Clock,
+        wall_clock: Clock,
+        site_url: str,
+        new_registration_id: Callable[[], str] = lambda: new_id("reg"),
+        new_attendee_id: Callable[[], str] = lambda: new_id("att"),
+    ) -> None:
+        self._conference = conference
+        self._repository = repository
+        self._payments = payments
+        self._conference_clock = conference_clock
+        self._wall_clock = wall_clock
+        self._site_url = site_url.rstrip("/")
+        self._new_registration_id = new_registration_id
+        self._new_attendee_id = new_attendee_id
+
+    def get(self, registration_id: str) -> Registration:
+        registration = self._repository.get(registration_id) if is_id(registration_id, "reg") else None
+        if registration is None:
+            raise NotFound("No registration has this id.")
+        return registration
+
+    def register(self, request: RegistrationRequestBody) -> RegistrationOutcome:
+        if not self._conference.is_registration_open(self._conference_clock.now()):
+            raise RegistrationClosed("Registration closed when the conference ended.")
+        self._check_seats(request)
+        for _ in range(CREATE_ROUNDS):
+            draft = self._draft(request)
+            try:
+                self._repository.create(draft)
+            except EmailsTaken as taken:
+                existing = self._resubmitted_registration(request, taken.email_keys)
+                if existing is None:
+                    continue  # the emails were held by stale registrations, now freed: try again
+                return RegistrationOutcome(self._usable_checkout(existing), created=False)
+            try:
+                return RegistrationOutcome(self._open_checkout(draft), created=True)
+            except PaymentProviderUnavailable:
+                self._repository.discard(draft)  # the registrant can submit again
+                raise
+        raise RegistrationInProgress("Another registration for these people is being created; try again.")
+
+    def _check_seats(self, request: RegistrationRequestBody) -> None:
+        errors: list[FieldError] = []
+        limit = self._conference.registration.max_group_attendees
+        if isinstance(request, GroupRegistrationRequest) and len(request.attendees) > limit:
+            errors.append(FieldError("attendees", f"A group registers at most {limit} attendees."))
+        first_seen: dict[str, int] = {}
+        for position, attendee in enumerate(request.seats):
+            key = normalize_email(attendee.email)
+            if key in first_seen:
+                errors.append(
+                    FieldError(
+                        f"attendees[{position}].email",
+                        f"Attendee {position + 1} has the same email as attendee {first_seen[key] + 1}; "
+                        "each attendee is a distinct person.",
+                    )
+                )
+            first_seen.setdefault(key, position)
+        if errors:
+            raise InvalidRequest(errors)
+
+    def _draft(self, request: RegistrationRequestBody) -> Registration:
+        now = self._wall_clock.now()
+        seats = [Seat(attendee_id=self._new_attendee_id(), **attendee.model_dump()) for attendee in request.seats]
+        return Registration(
+            registration_id=self._new_registration_id(),
+            kind=request.kind,
+            status=RegistrationStatus.PENDING_PAYMENT,
+            seats=seats,
+            purchaser=request.purchaser if isinstance(request, GroupRegistrationRequest) else None,
+            shipping_address=(request.shipping_address if isinstance(request, IndividualRegistrationRequest) else None),
+            amount=self._conference.fee.times(len(seats)),
+            created_at=now,
+            checkout_attempt=1,
+            checkout_expires_at=self._checkout_expiry(),
+        )
+
+    def _checkout_expiry(self) -> datetime:
+        minutes = self._conference.registration.checkout_expires_after_minutes
+        return self._wall_clock.now().replace(microsecond=0) + timedelta(minutes=minutes)
+
+    def _resubmitted_registration(self, request: RegistrationRequestBody, taken_keys: list[str]) -> Registration | None:
+        """The registration to answer with when this request is a resubmission; raises on a conflict.
+
+        Returns None when every email was held by a registration that no longer holds seats.
+        """
+        live: dict[str, Registration] = {}
+        holder_of_key: dict[str, str] = {}
+        for key in taken_keys:
+            holder_id = self._repository.holder_of(key)
+            if holder_id is None:
+                continue
+            holder = live.get(holder_id) or self._repository.get(holder_id)
+            if holder is None or holder.status in RELEASES_EMAILS:
+                self._repository.release_email(key, holder_id)
+                continue
+            live[holder_id] = holder
+            holder_of_key[key] = holder_id
+        if not live:
+            return None
+        seat_keys = [normalize_email(attendee.email) for attendee in request.seats]
+        if len(live) == 1:
+            (holder,) = live.values()
+            if self._is_same_request(holder, request, seat_keys):
+                return holder
+        position = next(i for i, key in enumerate(seat_keys) if key in holder_of_key)
+        if isinstance(request, IndividualRegistrationRequest):
+            raise AlreadyRegistered("This email already holds a seat at the conference.")
+        raise AlreadyRegistered(f"Attendee {position + 1} already holds a seat at the conference.")
+
+    @staticmethod
+    def _is_same_request(holder: Registration, request: RegistrationRequestBody, seat_keys: list[str]) -> bool:
+        """The same person (or purchaser) submitting again while the registration awaits payment."""
+        if holder.status != RegistrationStatus.PENDING_PAYMENT or holder.kind != request.kind:
+            return False
+        if sorted(holder.email_keys) != sorted(seat_keys):
+            return False
+        if isinstance(request, GroupRegistrationRequest):
+            assert holder.purchaser is not None
+            return normalize_email(holder.purchaser.email) == normalize_email(request.purchaser.email)
+        return True
+
+    def _usable_checkout(self, registration: Registration) -> Registration:
+        now = self._wall_clock.now()
+        if registration.checkout is None:
+            if now - registration.created_at < CHECKOUT_CREATION_LEASE:
+                raise RegistrationInProgress("This registration is still being created; try again in a moment.")
+            return self._open_checkout(registration)  # its creator died: finish with the same key
+        if registration.checkout.expires_at - now > MIN_CHECKOUT_REMAINING:
+            return registration
+        attempt, expires_at = registration.checkout_attempt + 1, self._checkout_expiry()
+        try:
+            self._repository.start_checkout_attempt(registration, attempt, expires_at)
+        except StaleWrite as exc:
+            raise RegistrationInProgress("This registration is being updated; try again in a moment.") from exc
+        renewed = registration.model_copy(
+            update={"checkout_attempt": attempt, "checkout_expires_at": expires_at, "checkout": None}
+        )
+        return self._open_checkout(renewed)
+
+    def _open_checkout(self, registration: Registration) -> Registration:
+        try:
+            checkout = self._payments.create_checkout(self._checkout_request(registration))
+        except PaymentProviderError as exc:
+            raise PaymentProviderUnavailable(
+                "The payment provider could not be reached. Nothing was charged; please try again."
+            ) from exc
+        try:
+            self._repository.attach_checkout(registration, checkout)
+        except StaleWrite:
+            current = self._repository.get(registration.registration_id)
+            if current is not None and current.checkout is not None:
+                return current
+            raise RegistrationInProgress("This registration is being updated; try again in a moment.") from None
+        return registration.model_copy(update={"checkout": checkout})
+
+    def _checkout_request(self, registration: Registration) -> CheckoutRequest:
+        payer = registration.purchaser.email if registration.purchaser else registration.seats[0].email
+        return_url = f"{self._site_url}/?registration_id={registration.registration_id}"
+        return CheckoutRequest(
+            registration_id=registration.registration_id,
+            attempt=registration.checkout_attempt,
+            kind=registration.kind,
+            seats=len(registration.seats),
+            unit_price=self._conference.fee,
+            item_name=self._conference.registration.checkout_item_name,
+            customer_email=payer,
+            expires_at=registration.checkout_expires_at,
+            success_url=f"{return_url}&checkout=success",
+            cancel_url=f"{return_url}&checkout=cancelled",
+        )

@@ -1,0 +1,35 @@
+"""Each function's environment as a validated model, read once per process on first use.
+
+Values come from template.yaml (Globals and the function's own Environment); a missing or malformed
+variable fails the first invocation with a clear message instead of a KeyError deep in the code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class FromEnvironment(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    @classmethod
+    def from_environment(cls) -> Self:
+        return cls.model_validate(dict(os.environ))
+
+
+class TableSettings(FromEnvironment):
+    table_name: NonEmpty = Field(alias="TABLE_NAME")
+    conference_file: Path | None = Field(default=None, alias="CONFERENCE_FILE")
+
+
+class RegistrationApiSettings(TableSettings):
+    idempotency_table_name: NonEmpty = Field(alias="IDEMPOTENCY_TABLE_NAME")
+    site_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] = Field(alias="SITE_URL")
+    stripe_api_base: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] = Field(alias="STRIPE_API_BASE")
+    stripe_secret_key_name: NonEmpty = Field(alias="STRIPE_SECRET_KEY_NAME")

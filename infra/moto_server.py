@@ -18,6 +18,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+class _QuietRequestHandler(MotoRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # one line per AWS call drowns everything else the local stack prints
+
+
 def serialised(app: WSGIApp) -> WSGIApp:
     lock = threading.Lock()
 
@@ -43,7 +48,7 @@ class LockedMotoServer:
 
     def start(self) -> LockedMotoServer:
         app = serialised(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self._host, self._port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._server = make_server(self._host, self._port, app, threaded=True, request_handler=_QuietRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
         self._thread.start()
         return self

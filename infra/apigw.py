@@ -1,0 +1,219 @@
+"""What API Gateway (HTTP API, payload format 2.0) does around a Lambda handler, in-process.
+
+Matches a request to the template's explicit routes, builds the v2 event (headers, cookies, query,
+path parameters, base64 bodies), calls the function's handler and turns its answer back into HTTP.
+The tests and the local stack's HTTP gateway both go through here.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from infra.local_aws import DeployedStack, LocalFunction
+from infra.template import Route
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+_TEXT_TYPES = re.compile(r"^(text/.*|application/(.*\+)?(json|xml|x-www-form-urlencoded|javascript))$")
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that Powertools and handlers read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    timeout_seconds: float = 15.0
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    cookies: list[str] = field(default_factory=list)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+def _route_pattern(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
+
+
+def match_route(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    for route in routes:
+        found = _route_pattern(route.path).match(path)
+        if found and route.method == method.upper():
+            return route, found.groupdict()
+    return None
+
+
+def build_event(
+    route: Route,
+    path_parameters: Mapping[str, str],
+    *,
+    method: str,
+    path: str,
+    query: str = "",
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    lowered = {name.lower(): value for name, value in (headers or {}).items()}
+    cookies = [c.strip() for c in lowered.pop("cookie", "").split(";") if c.strip()]
+    content_type = lowered.get("content-type", "").split(";")[0].strip().lower()
+    text_body: str | None = None
+    encoded = False
+    if body:
+        try:
+            text_body = body.decode("utf-8") if _TEXT_TYPES.match(content_type or "text/plain") else None
+        except UnicodeDecodeError:
+            text_body = None
+        if text_body is None:
+            text_body, encoded = base64.b64encode(body).decode(), True
+    now = datetime.now(UTC)
+    query_parameters: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        # API Gateway joins repeated query parameters with commas.
+        query_parameters[name] = f"{query_parameters[name]},{value}" if name in query_parameters else value
+    route_key = f"{route.method} {route.path}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": lowered.get("host", "127.0.0.1").split(".")[0],
+            "http": {
+                "method": method.upper(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": uuid.uuid4().hex,
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": encoded,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query_parameters:
+        event["queryStringParameters"] = query_parameters
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
+    if text_body is not None:
+        event["body"] = text_body
+    return event
+
+
+def to_http_response(answer: Any) -> HttpResponse:
+    """Lambda's answer as API Gateway would send it (a bare dict or string becomes a 200 JSON body)."""
+    if not isinstance(answer, dict) or "statusCode" not in answer:
+        return HttpResponse(200, {"content-type": "application/json"}, json.dumps(answer).encode())
+    headers = {name.lower(): str(value) for name, value in (answer.get("headers") or {}).items()}
+    for name, values in (answer.get("multiValueHeaders") or {}).items():
+        headers[name.lower()] = ", ".join(str(value) for value in values)
+    raw = answer.get("body") or ""
+    body = base64.b64decode(raw) if answer.get("isBase64Encoded") else raw.encode()
+    return HttpResponse(int(answer["statusCode"]), headers, body, list(answer.get("cookies") or []))
+
+
+def load_handler(function: LocalFunction) -> Handler:
+    module_name, _, attribute = function.handler.rpartition(".")
+    handler: Handler = getattr(importlib.import_module(module_name), attribute)
+    return handler
+
+
+def apply_environment(stack: DeployedStack) -> None:
+    """Give this process the functions' environment, as each Lambda container would have it.
+
+    Every function runs in this one process, so their variables must agree where they overlap.
+    """
+    merged: dict[str, str] = {}
+    for function in stack.functions.values():
+        for name, value in function.environment.items():
+            if merged.setdefault(name, value) != value:
+                raise ValueError(f"functions disagree on {name}; give the variable distinct names")
+    os.environ.update(merged)
+
+
+class LocalHttpApi:
+    """The HTTP API of a deployed stack, served in-process."""
+
+    def __init__(self, stack: DeployedStack) -> None:
+        self._stack = stack
+        self._handlers: dict[str, Handler] = {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        source_ip: str = "127.0.0.1",
+    ) -> HttpResponse:
+        matched = match_route(self._stack.routes, method, path)
+        if matched is None:
+            problem = {
+                "type": "/problems/not_found",
+                "title": "Not found",
+                "status": 404,
+                "code": "not_found",
+                "detail": f"There is no route {method.upper()} {path}.",
+            }
+            return HttpResponse(404, {"content-type": "application/problem+json"}, json.dumps(problem).encode())
+        route, parameters = matched
+        function = self._stack.function_for(route)
+        handler = self._handlers.get(function.logical_id)
+        if handler is None:
+            handler = self._handlers[function.logical_id] = load_handler(function)
+        event = build_event(
+            route, parameters, method=method, path=path, query=query, headers=headers, body=body, source_ip=source_ip
+        )
+        return to_http_response(handler(event, LambdaContext(function_name=function.name)))

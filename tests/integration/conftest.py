@@ -1,0 +1,80 @@
+"""Integration fixtures: a locked moto server with the template deployed, the Stripe stand-in, and the
+HTTP API of the deployed stack served in-process exactly as API Gateway would call it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+
+import boto3
+import pytest
+
+from infra.apigw import LocalHttpApi, apply_environment
+from infra.local_aws import DeployedStack, deploy
+from infra.moto_server import LockedMotoServer
+from infra.stripe_standin import StripeStandIn, StripeStandInServer
+from shared.clock import conference_clock
+from tests.support.tables import wipe_table
+
+STRIPE_SECRET_KEY = "sk_test_local"
+STRIPE_WEBHOOK_SECRET = "whsec_local_development"
+# Two weeks before the conference, where the local stack starts too.
+BEFORE_THE_CONFERENCE = datetime.fromisoformat("2020-07-22T09:00:00-05:00")
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[LockedMotoServer]:
+    with LockedMotoServer() as server:
+        os.environ["AWS_ENDPOINT_URL"] = server.url
+        yield server
+
+
+@pytest.fixture(scope="session")
+def stripe_standin() -> Iterator[StripeStandIn]:
+    standin = StripeStandIn(api_key=STRIPE_SECRET_KEY, webhook_secret=STRIPE_WEBHOOK_SECRET)
+    server = StripeStandInServer(standin).start()
+    try:
+        yield standin
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def stripe_url(stripe_standin: StripeStandIn) -> str:
+    return stripe_standin.public_url
+
+
+@pytest.fixture(scope="session")
+def aws(moto_server: LockedMotoServer) -> boto3.session.Session:
+    return boto3.session.Session(region_name="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def stack(aws: boto3.session.Session, stripe_url: str) -> DeployedStack:
+    deployed = deploy(aws, {"StripeApiBase": stripe_url})
+    aws.client("secretsmanager").create_secret(
+        Name=deployed.functions["RegistrationApiFunction"].environment["STRIPE_SECRET_KEY_NAME"],
+        SecretString=STRIPE_SECRET_KEY,
+    )
+    apply_environment(deployed)
+    return deployed
+
+
+@pytest.fixture
+def clean_tables(stack: DeployedStack, aws: boto3.session.Session) -> DeployedStack:
+    for table in ("MainTable", "IdempotencyTable"):
+        wipe_table(aws.client("dynamodb"), stack.resources[table])
+    return stack
+
+
+@pytest.fixture
+def conference_time() -> Iterator[None]:
+    conference_clock.travel_to(BEFORE_THE_CONFERENCE)
+    yield
+    conference_clock.reset()
+
+
+@pytest.fixture
+def api(clean_tables: DeployedStack, conference_time: None) -> LocalHttpApi:
+    return LocalHttpApi(clean_tables)

@@ -70,8 +70,12 @@ class WebhookReceiver:
         return list(self.received)
 
     @property
+    def events(self) -> list[stripe.Event]:
+        return [r.event for r in self.received if r.event is not None]
+
+    @property
     def types(self) -> list[str]:
-        return [r.event.type for r in self.received if r.event is not None]
+        return [event.type for event in self.events]
 
     def start(self) -> None:
         self._thread.start()

@@ -40,7 +40,7 @@ class WebhookReceiver:
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}/webhooks/stripe"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
 
     def answer_with(self, *statuses: int) -> None:
         with self._lock:

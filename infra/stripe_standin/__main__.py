@@ -10,32 +10,36 @@ from werkzeug.serving import make_server
 
 from infra.stripe_standin.app import StripeStandIn
 
+_WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 - compared against, not bound
+
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m infra.stripe_standin", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (0.0.0.0 inside a container)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("STRIPE_PORT", "12111")))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("STRIPE_PORT", "12111")), help="env STRIPE_PORT")
     parser.add_argument("--webhook-url", default=None, help="where events are POSTed; omit to only record them")
     parser.add_argument("--public-url", default=None, help="base of Checkout URLs (default http://HOST:PORT)")
-    parser.add_argument("--api-key", default=os.environ.get("LOCAL_STRIPE_SECRET_KEY", "sk_test_local"))
     parser.add_argument(
-        "--webhook-secret", default=os.environ.get("LOCAL_STRIPE_WEBHOOK_SECRET", "whsec_local_development")
+        "--api-key",
+        default=os.environ.get("LOCAL_STRIPE_SECRET_KEY", "sk_test_local"),
+        help="env LOCAL_STRIPE_SECRET_KEY",
+    )
+    parser.add_argument(
+        "--webhook-secret",
+        default=os.environ.get("LOCAL_STRIPE_WEBHOOK_SECRET", "whsec_local_development"),
+        help="env LOCAL_STRIPE_WEBHOOK_SECRET",
     )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    standin = StripeStandIn(
-        api_key=args.api_key,
-        webhook_secret=args.webhook_secret,
-        webhook_url=args.webhook_url,
-        public_url=args.public_url or f"http://{args.host}:{args.port}",
-    )
+    standin = StripeStandIn(api_key=args.api_key, webhook_secret=args.webhook_secret, webhook_url=args.webhook_url)
     server = make_server(args.host, args.port, standin, threaded=True)
-    if not args.public_url and args.port == 0:
-        standin.public_url = f"http://{args.host}:{server.server_port}"
-    print(f"Stripe stand-in listening on http://{args.host}:{server.server_port}", flush=True)
+    # A wildcard bind address is no place for a browser to go; Checkout URLs then name the loopback address.
+    browsable_host = "127.0.0.1" if args.host in _WILDCARD_HOSTS else args.host
+    standin.public_url = args.public_url or f"http://{browsable_host}:{server.server_port}"
+    print(f"Stripe stand-in listening on http://{browsable_host}:{server.server_port}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

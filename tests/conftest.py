@@ -16,3 +16,11 @@ os.environ.update(
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_DEV="false",
 )
+
+# Lambda sets a function's environment before its modules are imported; Powertools reads its settings at
+# import. pytest imports every test module (and so shared.observability) before any fixture runs, so the
+# template's static Globals are applied here, read from the template itself.
+from infra.template import load_template
+
+_GLOBAL_VARIABLES = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+os.environ.update({name: value for name, value in _GLOBAL_VARIABLES.items() if isinstance(value, str)})

@@ -96,7 +96,11 @@ def create_registration() -> Response[str]:
         raise InvalidRequest([FieldError("Idempotency-Key", "Use 1 to 255 printable ASCII characters.")])
     else:
         answer = idempotent_requests().run(
-            scope="POST /registrations", key=key, fingerprint=request_fingerprint(request), work=register
+            scope="POST /registrations",
+            key=key,
+            fingerprint=request_fingerprint(request),
+            work=register,
+            context=app.lambda_context,
         )
     location = f"/registrations/{answer['body']['registration_id']}"
     return json_response(answer["status"], answer["body"], Location=location)

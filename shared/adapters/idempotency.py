@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters import aws
 from shared.errors import IdempotencyKeyReused, RequestInProgress, TemporarilyUnavailable
@@ -35,11 +36,15 @@ class IdempotentRequests:
             expires_after_seconds=ANSWER_KEPT_SECONDS,
         )
 
-    def run(self, *, scope: str, key: str, fingerprint: str, work: Callable[[], Answer]) -> Answer:
+    def run(
+        self, *, scope: str, key: str, fingerprint: str, work: Callable[[], Answer], context: LambdaContext
+    ) -> Answer:
         """Run `work` once per (scope, key); a repeat with the same fingerprint gets the stored answer.
 
         Failures (domain errors included) are not stored, so a retry after one runs again.
         """
+        # An in-progress record outlives a crashed invocation only until this invocation's timeout.
+        self._config.register_lambda_context(context)
 
         @idempotent_function(data_keyword_argument="request", persistence_store=self._store, config=self._config)
         def once(request: dict[str, str]) -> Answer:

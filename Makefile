@@ -1,0 +1,47 @@
+# Two commands matter: `make run` (the whole backend on this machine) and `make test` (every check).
+# Both set themselves up on a fresh machine: a virtual environment with the project's packages.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test unit integration lint format clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Create the virtual environment with every package
+
+run: $(STAMP) ## Start the backend locally (moto, Stripe stand-in, HTTP API) in the foreground
+	$(BIN)/python -m infra.local_stack
+
+test: lint ## Run every check and every test
+	$(BIN)/pytest
+
+unit: $(STAMP) ## Only the fast tests (domain, template)
+	$(BIN)/pytest tests/unit tests/infra
+
+integration: $(STAMP) ## Only the handler tests against moto and the Stripe stand-in
+	$(BIN)/pytest tests/integration
+
+lint: $(STAMP) ## ruff, mypy and cfn-lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
+
+format: $(STAMP) ## Format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## Remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

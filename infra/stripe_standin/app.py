@@ -53,6 +53,12 @@ class _Call:
     origin: Origin
 
 
+@dataclass(frozen=True)
+class _Endpoint:
+    handler: Callable[..., _Result]
+    returns: str  # the object it answers with, for checking `expand` before it runs
+
+
 @dataclass
 class _Result:
     body: Obj
@@ -97,22 +103,33 @@ class StripeStandIn:
         self._faults: list[_Rule] = []
         self._delays: list[_Rule] = []
         get, post = ["GET"], ["POST"]
+        session, intent, events = "checkout.session", "payment_intent", "list:event"
         self._api_routes = Map(
             [
-                Rule("/v1/checkout/sessions", methods=post, endpoint=self._create_session),
-                Rule("/v1/checkout/sessions", methods=get, endpoint=self._list_sessions),
-                Rule("/v1/checkout/sessions/<object_id>", methods=get, endpoint=self._retrieve_session),
-                Rule("/v1/checkout/sessions/<object_id>/expire", methods=post, endpoint=self._expire_session),
-                Rule("/v1/checkout/sessions/<object_id>/line_items", methods=get, endpoint=self._list_line_items),
+                Rule("/v1/checkout/sessions", methods=post, endpoint=_Endpoint(self._create_session, session)),
+                Rule("/v1/checkout/sessions", methods=get, endpoint=_Endpoint(self._list_sessions, f"list:{session}")),
                 Rule(
-                    "/v1/payment_intents/<object_id>", methods=get, endpoint=partial(self._retrieve, "payment_intent")
+                    "/v1/checkout/sessions/<object_id>",
+                    methods=get,
+                    endpoint=_Endpoint(self._retrieve_session, session),
                 ),
-                Rule("/v1/charges/<object_id>", methods=get, endpoint=partial(self._retrieve, "charge")),
-                Rule("/v1/refunds", methods=post, endpoint=self._create_refund),
-                Rule("/v1/refunds/<object_id>", methods=get, endpoint=partial(self._retrieve, "refund")),
-                Rule("/v1/disputes/<object_id>", methods=get, endpoint=partial(self._retrieve, "dispute")),
-                Rule("/v1/events", methods=get, endpoint=self._list_events),
-                Rule("/v1/events/<object_id>", methods=get, endpoint=partial(self._retrieve, "event")),
+                Rule(
+                    "/v1/checkout/sessions/<object_id>/expire",
+                    methods=post,
+                    endpoint=_Endpoint(self._expire_session, session),
+                ),
+                Rule(
+                    "/v1/checkout/sessions/<object_id>/line_items",
+                    methods=get,
+                    endpoint=_Endpoint(self._list_line_items, "list:item"),
+                ),
+                Rule("/v1/payment_intents/<object_id>", methods=get, endpoint=self._retrieval(intent)),
+                Rule("/v1/charges/<object_id>", methods=get, endpoint=self._retrieval("charge")),
+                Rule("/v1/refunds", methods=post, endpoint=_Endpoint(self._create_refund, "refund")),
+                Rule("/v1/refunds/<object_id>", methods=get, endpoint=self._retrieval("refund")),
+                Rule("/v1/disputes/<object_id>", methods=get, endpoint=self._retrieval("dispute")),
+                Rule("/v1/events", methods=get, endpoint=_Endpoint(self._list_events, events)),
+                Rule("/v1/events/<object_id>", methods=get, endpoint=self._retrieval("event")),
             ]
         )
         self._test_routes = Map(
@@ -248,11 +265,12 @@ class StripeStandIn:
             raise StripeError(401, f"Invalid API Key provided: {_mask(given)}")
 
     def _execute(
-        self, endpoint: Callable[..., _Result], args: dict[str, Any], request: Request, request_id: str, key: str | None
+        self, endpoint: _Endpoint, args: dict[str, Any], request: Request, request_id: str, key: str | None
     ) -> tuple[int, bytes, str | None]:
         """Run a handler under the lock; with an idempotency key, replay or refuse a reuse of the key."""
         params = _params(request)
         call = _Call(params, forms.string_list(params.get("expand", []), "expand"), Origin(request_id, key))
+        Ledger.check_expand(endpoint.returns, call.expand)
         fingerprint = (request.method, request.path, params)
         with self._lock:
             if key is not None:
@@ -262,7 +280,7 @@ class StripeStandIn:
                 if saved is not None:
                     return self._replay(saved, fingerprint, key)
             try:
-                result = endpoint(call, **args)
+                result = endpoint.handler(call, **args)
                 status, body = 200, objects.to_json(self._ledger.present(result.body, call.expand))
             except StripeError as error:
                 # Stripe keeps the result once the endpoint has run; a rejected parameter never ran it.
@@ -317,6 +335,9 @@ class StripeStandIn:
         forms.reject_unknown(call.params, _LIST_PARAMS)
         url = f"/v1/checkout/sessions/{object_id}/line_items"
         return _Result(paginate(self._ledger.line_items(object_id), call.params, url=url))
+
+    def _retrieval(self, kind: str) -> _Endpoint:
+        return _Endpoint(partial(self._retrieve, kind), kind)
 
     def _retrieve(self, kind: str, call: _Call, object_id: str) -> _Result:
         forms.reject_unknown(call.params, ("expand",))

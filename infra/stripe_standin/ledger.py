@@ -35,12 +35,13 @@ DISPUTE_REASONS = (
     "unrecognized",
 )
 _OPEN_DISPUTE = ("needs_response", "under_review", "warning_needs_response", "warning_under_review")
+# What each expandable property expands into; "list:<object>" is a list of those objects.
 _EXPANDABLE = {
-    "checkout.session": ("line_items", "payment_intent"),
-    "payment_intent": ("latest_charge",),
-    "charge": ("payment_intent", "refunds"),
-    "refund": ("charge", "payment_intent"),
-    "dispute": ("charge", "payment_intent"),
+    "checkout.session": {"line_items": "list:item", "payment_intent": "payment_intent"},
+    "payment_intent": {"latest_charge": "charge"},
+    "charge": {"payment_intent": "payment_intent", "refunds": "list:refund"},
+    "refund": {"charge": "charge", "payment_intent": "payment_intent"},
+    "dispute": {"charge": "charge", "payment_intent": "payment_intent"},
 }
 _KINDS = {
     "cs_": "checkout session",
@@ -97,6 +98,21 @@ class Ledger:
             self._expand(result, path.split("."))
         return result
 
+    @staticmethod
+    def check_expand(object_name: str, paths: list[str]) -> None:
+        """Refuse unexpandable paths before an endpoint runs, so a bad `expand` never leaves a change behind.
+        `object_name` is what the endpoint returns, e.g. `checkout.session` or `list:event`."""
+        for path in paths:
+            current = object_name
+            for name in path.split("."):
+                if current.startswith("list:") and name == "data":
+                    current = current.removeprefix("list:")
+                    continue
+                target = _EXPANDABLE.get(current, {}).get(name)
+                if target is None:
+                    raise invalid(f"This property cannot be expanded ({name}).", "expand")
+                current = target
+
     def delivered(self, event: Obj) -> bool:
         attempts = self._deliverer.attempts(event["id"])
         return attempts[-1].ok if attempts else event["pending_webhooks"] == 0
@@ -108,8 +124,6 @@ class Ledger:
                 if rest:
                     self._expand(item, rest)
             return
-        if name not in _EXPANDABLE.get(str(obj.get("object")), ()):
-            raise invalid(f"This property cannot be expanded ({name}).", "expand")
         value = obj.get(name)
         if name == "line_items":
             value = objects.list_object(self.line_items(obj["id"]), url=f"/v1/checkout/sessions/{obj['id']}/line_items")

@@ -356,10 +356,11 @@ def test_delay_next_times_out_and_the_retry_replays(server: StripeStandInServer,
     )
     standin.delay_next("POST", "/v1/checkout/sessions", seconds=0.6)
 
-    # When the create times out on the client but took effect on the server
+    # When the create times out on the client but took effect on the server, and is retried as sent
+    params = session_params()
     with pytest.raises(stripe.APIConnectionError):
-        impatient.v1.checkout.sessions.create(params=session_params(), options={"idempotency_key": "slow-1"})  # type: ignore[arg-type]
-    retried = impatient.v1.checkout.sessions.create(params=session_params(), options={"idempotency_key": "slow-1"})  # type: ignore[arg-type]
+        impatient.v1.checkout.sessions.create(params=params, options={"idempotency_key": "slow-1"})  # type: ignore[arg-type]
+    retried = impatient.v1.checkout.sessions.create(params=params, options={"idempotency_key": "slow-1"})  # type: ignore[arg-type]
 
     # Then the retry with the same key replays the original session rather than creating another
     assert headers_of(retried)["Idempotent-Replayed"] == "true"
@@ -404,10 +405,42 @@ def test_unknown_routes_and_methods(server: StripeStandInServer) -> None:
     assert wrong_method.json()["error"]["type"] == "invalid_request_error"
 
 
-def test_unexpandable_property_is_refused(client: stripe.StripeClient, create_session: CreateSession) -> None:
+def test_unexpandable_properties_are_refused_before_anything_changes(
+    client: stripe.StripeClient, create_session: CreateSession
+) -> None:
+    # Given a session
     session = create_session()
 
-    with pytest.raises(stripe.InvalidRequestError) as caught:
+    # When a retrieval, and a creation, ask to expand what cannot be expanded
+    with pytest.raises(stripe.InvalidRequestError) as on_retrieve:
         client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["customer_email"]})
+    with pytest.raises(stripe.InvalidRequestError) as on_create:
+        client.v1.checkout.sessions.create(params=session_params(expand=["payment_intent.customer"]))  # type: ignore[arg-type]
 
-    assert caught.value.param == "expand"
+    # Then both are refused, and the refused creation created nothing
+    assert (on_retrieve.value.param, on_create.value.param) == ("expand", "expand")
+    assert "(customer)" in str(on_create.value.user_message)
+    assert [s.id for s in client.v1.checkout.sessions.list().data] == [session.id]
+
+
+def test_nested_expansion_follows_ids(
+    client: stripe.StripeClient, create_session: CreateSession, standin: StripeStandIn
+) -> None:
+    # Given a paid session
+    session = create_session()
+    standin.pay(session.id)
+
+    # When it is retrieved expanding its payment intent's latest charge, and sessions are listed expanding each one's
+    expanded = as_dict(
+        client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["payment_intent.latest_charge"]})
+    )
+    listed = as_dict(client.v1.checkout.sessions.list(params={"expand": ["data.payment_intent"]}))
+
+    # Then the ids are replaced by the objects
+    charge = expanded["payment_intent"]["latest_charge"]
+    assert (charge["object"], charge["paid"], charge["payment_intent"]) == (
+        "charge",
+        True,
+        expanded["payment_intent"]["id"],
+    )
+    assert listed["data"][0]["payment_intent"]["object"] == "payment_intent"

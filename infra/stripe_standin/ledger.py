@@ -180,6 +180,13 @@ class Ledger:
         email = email or session["customer_email"] or "customer@example.com"
         # Card payments always collect the cardholder's name; Stripe's docs use this one for test customers.
         name = name or "Jenny Rosen"
+        details_of_customer = objects.customer_details(email=email, name=name)
+        if session["amount_total"] == 0:
+            # Stripe completes a free Checkout Session without creating any payment.
+            session.update(
+                status="complete", url=None, payment_status="no_payment_required", customer_details=details_of_customer
+            )
+            return [self._emit("checkout.session.completed", session, Origin())]
         method_type = "card" if flow == "card" else "us_bank_account"
         methods = session["payment_method_types"]
         intent = objects.payment_intent(
@@ -200,7 +207,7 @@ class Ledger:
             status="complete",
             url=None,
             payment_intent=intent["id"],
-            customer_details=objects.customer_details(email=email, name=name),
+            customer_details=details_of_customer,
         )
         if flow == "card":
             self._settle(session, intent, charge)

@@ -112,6 +112,26 @@ def test_async_failure_leaves_the_session_unpaid(
     assert (charge["status"], charge["paid"]) == ("failed", False)
 
 
+def test_a_free_session_completes_without_a_payment(
+    client: stripe.StripeClient, create_session: CreateSession, standin: StripeStandIn
+) -> None:
+    # Given a session whose total is zero
+    free = [{"quantity": 1, "price_data": {"currency": "usd", "unit_amount": 0, "product_data": {"name": "Comp"}}}]
+    session = create_session(line_items=free)
+
+    # When it is completed
+    [delivery] = standin.pay(session.id)
+
+    # Then it is complete with no payment required and no payment intent, as with Stripe
+    completed = as_dict(client.v1.checkout.sessions.retrieve(session.id))
+    assert delivery.type == "checkout.session.completed"
+    assert (completed["status"], completed["payment_status"], completed["payment_intent"]) == (
+        "complete",
+        "no_payment_required",
+        None,
+    )
+
+
 def test_paying_is_refused_unless_the_session_is_open(
     create_session: CreateSession, server: StripeStandInServer, standin: StripeStandIn
 ) -> None:

@@ -225,7 +225,7 @@ class StripeStandIn:
     # Stripe API
 
     def _api(self, request: Request, request_id: str) -> Response:
-        key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
+        key = (request.headers.get("Idempotency-Key") or None) if request.method == "POST" else None
         with self._lock:
             self.requests_log.append((request.method, request.path, key))
         headers = {"Stripe-Version": request.headers.get("Stripe-Version") or stripe.api_version}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -317,6 +318,8 @@ def test_events_list_newest_first_with_filters_and_pagination(
     next_page = client.v1.events.list(params={"limit": 2, "starting_after": first_two.data[-1].id})
     checkout_only = client.v1.events.list(params={"type": "checkout.session.*"})
     undelivered = client.v1.events.list(params={"delivery_success": False})
+    recent = client.v1.events.list(params={"created": {"gte": int(time.time()) - 60}})
+    ancient = client.v1.events.list(params={"created": {"lt": 1_000_000_000}})
 
     # Then they come newest first, page with has_more, and filter by type
     assert [e.type for e in everything.data] == [
@@ -335,6 +338,7 @@ def test_events_list_newest_first_with_filters_and_pagination(
     )
     assert [e.type for e in checkout_only.data] == ["checkout.session.expired", "checkout.session.completed"]
     assert undelivered.data == []
+    assert (len(recent.data), ancient.data) == (4, [])
 
     # And a retrieved event is the delivered one, with nothing pending
     event = as_dict(client.v1.events.retrieve(everything.data[-1].id))

@@ -33,7 +33,8 @@ def test_deliveries_are_signed_and_sent_as_stripe_sends_them(
     header = received.headers["Stripe-Signature"]
     assert re.fullmatch(r"t=\d+,v1=[0-9a-f]{64}", header)
     assert "Zoë Ångström".encode() in received.body
-    event = stripe.Webhook.construct_event(received.body, header, WEBHOOK_SECRET)
+    assert standin.webhook_secret == WEBHOOK_SECRET
+    event = stripe.Webhook.construct_event(received.body, header, standin.webhook_secret)
     assert as_dict(event)["data"]["object"]["metadata"]["attendee"] == "Zoë Ångström"
     timestamp = int(header.split(",")[0][2:])
     assert header == signature_header(received.body, WEBHOOK_SECRET, timestamp)

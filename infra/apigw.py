@@ -188,6 +188,16 @@ class LocalHttpApi:
         self._stack = stack
         self._handlers: dict[str, Handler] = {}
 
+    def preload(self) -> None:
+        """Import every function's handler now, as Lambda's init phase would, not on the first request."""
+        for function in self._stack.functions.values():
+            self._handler(function)
+
+    def _handler(self, function: LocalFunction) -> Handler:
+        if function.logical_id not in self._handlers:
+            self._handlers[function.logical_id] = load_handler(function)
+        return self._handlers[function.logical_id]
+
     def request(
         self,
         method: str,
@@ -210,9 +220,7 @@ class LocalHttpApi:
             return HttpResponse(404, {"content-type": "application/problem+json"}, json.dumps(problem).encode())
         route, parameters = matched
         function = self._stack.function_for(route)
-        handler = self._handlers.get(function.logical_id)
-        if handler is None:
-            handler = self._handlers[function.logical_id] = load_handler(function)
+        handler = self._handler(function)
         event = build_event(
             route, parameters, method=method, path=path, query=query, headers=headers, body=body, source_ip=source_ip
         )

@@ -16,9 +16,17 @@ import boto3
 
 from infra.template import PLACEHOLDER_CODE, Route, http_api_routes, translated_template
 
-# Never deployed into moto: moto would invoke the function inside put_item (needing Docker) and drop
-# the stream's records. The local stream poller plays the event source mapping's part instead.
-NOT_DEPLOYED = frozenset({"AWS::Lambda::EventSourceMapping"})
+# Never deployed into moto: an event source mapping would make moto invoke the function inside put_item
+# (needing Docker) and drop the stream's records; the local stream poller plays its part. The HTTP API
+# and the permissions for it to invoke the functions are played by the in-process gateway (infra/apigw.py).
+NOT_DEPLOYED = frozenset(
+    {
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGatewayV2::Stage",
+        "AWS::Lambda::Permission",
+    }
+)
 STACK_NAME = "conference-local"
 
 
@@ -75,6 +83,8 @@ def deploy(session: boto3.session.Session, parameters: dict[str, str] | None = N
     listed = cloudformation.list_stack_resources(StackName=STACK_NAME)["StackResourceSummaries"]
     resources = {item["LogicalResourceId"]: item["PhysicalResourceId"] for item in listed}
 
+    _apply_time_to_live(session, resources)
+
     lambda_client = session.client("lambda")
     functions = {}
     for logical_id, resource in deployable_template()["Resources"].items():
@@ -88,3 +98,12 @@ def deploy(session: boto3.session.Session, parameters: dict[str, str] | None = N
             environment=dict(configuration.get("Environment", {}).get("Variables", {})),
         )
     return DeployedStack(resources=resources, functions=functions, routes=http_api_routes(), parameters=parameters)
+
+
+def _apply_time_to_live(session: boto3.session.Session, resources: dict[str, str]) -> None:
+    """moto's CloudFormation ignores a table's TimeToLiveSpecification; apply it as AWS would."""
+    dynamodb = session.client("dynamodb")
+    for logical_id, resource in deployable_template()["Resources"].items():
+        specification = resource.get("Properties", {}).get("TimeToLiveSpecification")
+        if resource["Type"] == "AWS::DynamoDB::Table" and specification:
+            dynamodb.update_time_to_live(TableName=resources[logical_id], TimeToLiveSpecification=specification)

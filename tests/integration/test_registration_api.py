@@ -76,6 +76,7 @@ class TestIndividualRegistration:
         session = stripe_session(stripe_url, session_id_of(created["checkout_url"]))
         assert session.amount_total == 20000 and session.currency == "usd"
         assert session.client_reference_id == created["registration_id"]
+        assert session.metadata is not None and session.line_items is not None
         assert session.metadata["registration_id"] == created["registration_id"]
         assert session.customer_email == "ana.lopez@example.org"
         assert session.line_items.data[0].quantity == 1
@@ -151,8 +152,10 @@ class TestGroupRegistration:
         assert created["amount"] == {"amount": 60000, "currency": "usd"}
         session = stripe_session(stripe_url, session_id_of(created["checkout_url"]))
         assert session.amount_total == 60000
-        assert session.line_items.data[0].quantity == 3
-        assert session.line_items.data[0].price.unit_amount == 20000
+        assert session.line_items is not None
+        (item,) = session.line_items.data
+        assert item.quantity == 3
+        assert item.price is not None and item.price.unit_amount == 20000
         assert session.client_reference_id == created["registration_id"]
         assert session.customer_email == "chief@example.org"
 

@@ -1,0 +1,173 @@
+"""`make run`: the whole backend on one machine, with no Docker, no AWS account and no Stripe account.
+
+Starts a moto server, deploys template.yaml into it, starts the Stripe stand-in and serves the HTTP
+API; prints the addresses and the embedded defaults; stops cleanly on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+# Before boto3 is imported anywhere: a fake account in one region, and moto as the only endpoint.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+# Metrics go to CloudWatch as EMF lines on AWS; locally they would only bury the useful output.
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+
+import boto3
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from infra.apigw import LocalHttpApi, apply_environment
+from infra.gateway import LocalGateway
+from infra.local_aws import deploy
+from infra.moto_server import LockedMotoServer
+from infra.stripe_standin import StripeStandIn, StripeStandInServer
+from shared.clock import conference_clock
+from shared.conference import load_conference
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    port: int
+    stripe_port: int
+    aws_port: int
+    stripe_secret_key: str
+    stripe_webhook_secret: str
+    admin_token: str
+    sender: str
+    clock: datetime | None
+
+    @classmethod
+    def from_environment(cls) -> LocalSettings:
+        clock = os.environ.get("LOCAL_CLOCK")
+        return cls(
+            port=int(os.environ.get("PORT", "3000")),
+            stripe_port=int(os.environ.get("STRIPE_PORT", "12111")),
+            aws_port=int(os.environ.get("AWS_PORT", "5000")),
+            stripe_secret_key=os.environ.get("LOCAL_STRIPE_SECRET_KEY", "sk_test_local"),
+            stripe_webhook_secret=os.environ.get("LOCAL_STRIPE_WEBHOOK_SECRET", "whsec_local_development"),
+            admin_token=os.environ.get("LOCAL_ADMIN_TOKEN", "local-admin-token"),
+            sender=os.environ.get("LOCAL_SENDER", "conference@example.org"),
+            clock=datetime.fromisoformat(clock) if clock else None,
+        )
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class _Starting:
+    """The HTTP server's app: 503 until the stack is deployed, then the gateway (the port is bound first,
+    so that the Stripe stand-in knows where to send webhooks before anything is served)."""
+
+    def __init__(self) -> None:
+        self._app: LocalGateway | None = None
+
+    def ready(self, app: LocalGateway) -> None:
+        self._app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self._app is None:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain"), ("Retry-After", "1")])
+            return [b"starting\n"]
+        return self._app(environ, start_response)
+
+
+class LocalStack:
+    def __init__(self, settings: LocalSettings) -> None:
+        self.settings = settings
+        self._moto = LockedMotoServer(HOST, settings.aws_port)
+        self.standin = StripeStandIn(api_key=settings.stripe_secret_key, webhook_secret=settings.stripe_webhook_secret)
+        self._stripe = StripeStandInServer(self.standin, HOST, settings.stripe_port)
+        self._http: BaseWSGIServer | None = None
+        self.api_url = ""
+
+    def start(self) -> LocalStack:
+        """Bind every server first (a port of 0 picks a free one), then wire them to each other."""
+        self._moto.start()
+        os.environ["AWS_ENDPOINT_URL"] = self._moto.url
+        self._stripe.start()
+        self.standin.public_url = self._stripe.url
+        self._gateway = _Starting()
+        self._http = make_server(HOST, self.settings.port, self._gateway, threaded=True, request_handler=_QuietHandler)
+        self.api_url = f"http://{HOST}:{self._http.server_port}"
+        self.standin.webhook_url = f"{self.api_url}/webhooks/stripe"
+        stack = deploy(boto3.session.Session(), {"StripeApiBase": self._stripe.url, "SiteUrl": self.api_url})
+        boto3.client("secretsmanager").create_secret(
+            Name=stack.functions["RegistrationApiFunction"].environment["STRIPE_SECRET_KEY_NAME"],
+            SecretString=self.settings.stripe_secret_key,
+        )
+        apply_environment(stack)
+        conference = load_conference()
+        start = self.settings.clock or datetime.combine(
+            conference.starts_on - timedelta(days=14), datetime.min.time(), conference.zone
+        ).replace(hour=9)
+        conference_clock.travel_to(start)
+        api = LocalHttpApi(stack)
+        api.preload()
+        self._gateway.ready(LocalGateway(api, conference.zone))
+        return self
+
+    def serve_forever(self) -> None:
+        assert self._http is not None
+        self._http.serve_forever()
+
+    def shutdown(self) -> None:
+        """Ask serve_forever to return; safe from a signal handler (it does not wait)."""
+        if self._http is not None:
+            threading.Thread(target=self._http.shutdown, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._http is not None:
+            self._http.server_close()
+        self._stripe.stop()
+        self._moto.stop()
+
+    def banner(self) -> str:
+        s = self.settings
+        return "\n".join(
+            [
+                "Conference backend, local stack",
+                f"  HTTP API          {self.api_url}   (GET /conference, POST /registrations, /openapi.json)",
+                f"  Stripe stand-in   {self._stripe.url}",
+                f"  local AWS (moto)  {self._moto.url}",
+                f"  conference time   {conference_clock.now().astimezone(load_conference().zone).isoformat()}",
+                "Embedded defaults",
+                f"  LOCAL_STRIPE_SECRET_KEY      {s.stripe_secret_key}",
+                f"  LOCAL_STRIPE_WEBHOOK_SECRET  {s.stripe_webhook_secret}",
+                f"  LOCAL_ADMIN_TOKEN            {s.admin_token}",
+                f"  LOCAL_SENDER                 {s.sender}",
+                "Ctrl-C stops everything.",
+            ]
+        )
+
+
+def main() -> None:
+    stack = LocalStack(LocalSettings.from_environment()).start()
+
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stack.shutdown())
+    print(stack.banner(), flush=True)
+    try:
+        stack.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt the clean stop
+        stack.stop()
+        print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    main()

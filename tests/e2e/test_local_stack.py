@@ -1,0 +1,105 @@
+"""`make run` as a user meets it: the local stack started as a process, used over HTTP, stopped with Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from tests.support.bodies import individual
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    api: str
+    stripe: str
+    process: subprocess.Popen[str]
+
+
+@pytest.fixture(scope="module")
+def local_stack() -> Iterator[RunningStack]:
+    ports = {"PORT": free_port(), "STRIPE_PORT": free_port(), "AWS_PORT": free_port()}
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    environment |= {name: str(port) for name, port in ports.items()}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.local_stack"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    api = f"http://127.0.0.1:{ports['PORT']}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{api}/conference", timeout=5).status_code == 200:
+                break
+        except (requests.ConnectionError, requests.Timeout):
+            pass
+        assert process.poll() is None, process.stdout.read() if process.stdout else "exited"
+        time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("the local stack did not start within 60 s")
+    stack = RunningStack(api, f"http://127.0.0.1:{ports['STRIPE_PORT']}", process)
+    yield stack
+    if process.poll() is None:
+        process.kill()
+
+
+def test_a_registration_over_http_leads_to_a_checkout_page_with_pay_and_cancel(local_stack: RunningStack) -> None:
+    # When
+    response = requests.post(f"{local_stack.api}/registrations", json=individual(), timeout=10)
+
+    # Then
+    assert response.status_code == 201
+    created = response.json()
+    assert created["checkout_url"].startswith(f"{local_stack.stripe}/checkout/cs_")
+    page = requests.get(created["checkout_url"], timeout=5)
+    assert page.status_code == 200
+    assert "Pay" in page.text and "Cancel" in page.text
+    status = requests.get(f"{local_stack.api}/registrations/{created['registration_id']}", timeout=5)
+    assert status.json()["status"] == "pending_payment"
+
+
+def test_conference_time_can_be_read_and_set(local_stack: RunningStack) -> None:
+    assert requests.get(f"{local_stack.api}/_local/clock", timeout=5).json()["now"].startswith("2020-07-22T09:0")
+    moved = requests.post(
+        f"{local_stack.api}/_local/clock", json={"now": "2020-08-05T09:30:00-05:00"}, timeout=5
+    ).json()
+    assert moved["now"].startswith("2020-08-05T09:30")
+    bad = requests.post(f"{local_stack.api}/_local/clock", json={"now": "soon"}, timeout=5)
+    assert bad.status_code == 422
+
+
+def test_an_unknown_route_is_a_404_problem(local_stack: RunningStack) -> None:
+    response = requests.get(f"{local_stack.api}/nowhere", timeout=5)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_ctrl_c_stops_everything(local_stack: RunningStack) -> None:
+    # When
+    local_stack.process.send_signal(signal.SIGINT)
+
+    # Then
+    assert local_stack.process.wait(timeout=20) == 0
+    output = local_stack.process.stdout.read() if local_stack.process.stdout else ""
+    assert "Stopped." in output
+    assert "LOCAL_ADMIN_TOKEN" in output and "local-admin-token" in output
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{local_stack.api}/conference", timeout=2)

@@ -229,3 +229,14 @@ class TestLookup:
         response = api.request("DELETE", "/registrations")
         assert response.status == 404
         assert response.json()["code"] == "not_found"
+
+
+def test_the_openapi_document_describes_every_route(api: LocalHttpApi) -> None:
+    response = api.request("GET", "/openapi.json")
+    assert response.status == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.1")
+    assert {"/conference", "/registrations", "/registrations/{registration_id}", "/openapi.json"} <= set(
+        document["paths"]
+    )
+    assert "IndividualRegistrationRequest" in document["components"]["schemas"]

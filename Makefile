@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test unit integration lint format clean
+.PHONY: help setup browser run test unit integration lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -21,10 +21,23 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create the virtual environment with every package
 
+# The browser test drives Debian's chromium through Playwright's executable_path; Playwright's own
+# browser download (`playwright install`) is never used: its host is out of this machine's reach.
+# A file target, so apt runs only when the binary is missing. CI runs as root; a developer may need sudo.
+CHROMIUM := /usr/bin/chromium
+
+browser: $(CHROMIUM) ## Install Debian's chromium for the browser test, if it is missing
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" -eq 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	else echo "chromium is missing: run 'apt-get install chromium' as root" >&2; exit 1; fi; \
+	$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium
+
 run: $(STAMP) ## Start the backend locally (moto, Stripe stand-in, HTTP API) in the foreground
 	$(BIN)/python -m infra.local_stack
 
-test: lint ## Run every check and every test
+test: lint browser ## Run every check and every test
 	$(BIN)/pytest
 
 unit: $(STAMP) ## Only the fast tests (domain, template)

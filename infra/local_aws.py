@@ -25,6 +25,10 @@ NOT_DEPLOYED = frozenset(
         "AWS::ApiGatewayV2::Api",
         "AWS::ApiGatewayV2::Stage",
         "AWS::Lambda::Permission",
+        # Schedules are fired by the local stack when conference time passes them.
+        "AWS::Scheduler::Schedule",
+        # Alarms watch CloudWatch metrics, which only exist on AWS.
+        "AWS::CloudWatch::Alarm",
     }
 )
 STACK_NAME = "conference-local"

@@ -85,3 +85,10 @@ class TemporarilyUnavailable(DomainError):
 
     code = "temporarily_unavailable"
     title = "The service is temporarily unavailable"
+
+
+class InvalidSignature(DomainError):
+    """A Stripe webhook whose signature, timestamp or shape does not verify: nothing is done with it."""
+
+    code = "invalid_signature"
+    title = "The webhook signature does not verify"

@@ -28,8 +28,18 @@ class TableSettings(FromEnvironment):
     conference_file: Path | None = Field(default=None, alias="CONFERENCE_FILE")
 
 
-class RegistrationApiSettings(TableSettings):
-    idempotency_table_name: NonEmpty = Field(alias="IDEMPOTENCY_TABLE_NAME")
-    site_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] = Field(alias="SITE_URL")
+class StripeSettings(TableSettings):
     stripe_api_base: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] = Field(alias="STRIPE_API_BASE")
     stripe_secret_key_name: NonEmpty = Field(alias="STRIPE_SECRET_KEY_NAME")
+
+
+class RegistrationApiSettings(StripeSettings):
+    idempotency_table_name: NonEmpty = Field(alias="IDEMPOTENCY_TABLE_NAME")
+    site_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] = Field(alias="SITE_URL")
+
+
+class PaymentSettings(StripeSettings):
+    """The webhook and the reconciler: which Stripe mode to expect, and the webhook's signing secrets."""
+
+    stripe_livemode: bool = Field(alias="STRIPE_LIVEMODE")
+    stripe_webhook_secret_name: NonEmpty = Field(alias="STRIPE_WEBHOOK_SECRET_NAME")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from shared.adapters.dynamodb import DynamoRegistrationRepository
 from shared.adapters.idempotency import IdempotentRequests
@@ -20,6 +18,7 @@ from shared.adapters.stripe_gateway import StripeCheckoutGateway, stripe_client
 from shared.api.openapi import openapi_document
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, json_body
+from shared.api.responses import json_response
 from shared.clock import conference_clock, wall_clock
 from shared.conference import DEFAULT_CONFERENCE_FILE, Conference, load_conference
 from shared.conference.models import ConferenceView
@@ -68,11 +67,6 @@ def idempotent_requests() -> IdempotentRequests:
     return IdempotentRequests(settings().idempotency_table_name)
 
 
-def json_response(status: HTTPStatus | int, body: BaseModel | dict[str, Any], **headers: str) -> Response[str]:
-    text = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body)
-    return Response(int(status), content_types.APPLICATION_JSON, text, headers=headers or None)
-
-
 @app.get("/conference")
 def get_conference() -> Response[str]:
     return json_response(HTTPStatus.OK, ConferenceView.of(conference()))
@@ -84,6 +78,15 @@ def create_registration() -> Response[str]:
 
     def register() -> dict[str, Any]:
         outcome = registrations().register(request)
+        registration = outcome.registration
+        logger.info(
+            "registration answered",
+            extra={
+                "registration_id": registration.registration_id,
+                "seats": len(registration.seats),
+                "created": outcome.created,
+            },
+        )
         if outcome.created:
             metrics.add_metric(name="RegistrationCreated", unit=MetricUnit.Count, value=1)
         status = HTTPStatus.CREATED if outcome.created else HTTPStatus.OK

@@ -1,15 +1,16 @@
 """The main table: keys, item shapes and the translation of DynamoDB errors into domain errors.
 
 Keys (one table, entity prefixes; the README lists the access patterns):
-  REG#<registration_id>  / META     a registration with its seats
+  REG#<registration_id>  / META     a registration with its seats (gsi1: STATUS#<status> / <created_at>#<id>)
   EMAIL#<email, casefolded> / SEAT  the guard that gives one email one seat across all registrations
+  STRIPE_EVENT#<event_id> / EVENT   a Stripe event already acted on (expires via `ttl`)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -17,12 +18,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.adapters import aws
 from shared.errors import TemporarilyUnavailable
+from shared.payments.models import StripeEvent
+from shared.payments.settlement import Settlement
 from shared.registration.models import Checkout, Registration
 from shared.registration.ports import EmailsTaken, StaleWrite
-from shared.registration.status import RegistrationStatus
+from shared.registration.status import RELEASES_EMAILS, RegistrationStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+# Stripe redelivers for 3 days and the CLI can resend for 30: remember events a little longer than that.
+STRIPE_EVENT_KEPT = timedelta(days=35)
+STATUS_INDEX = "gsi1"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -44,6 +51,14 @@ def registration_key(registration_id: str) -> dict[str, Any]:
 
 def email_guard_key(email_key: str) -> dict[str, Any]:
     return to_item({"pk": f"EMAIL#{email_key}", "sk": "SEAT"})
+
+
+def stripe_event_key(event_id: str) -> dict[str, Any]:
+    return to_item({"pk": f"STRIPE_EVENT#{event_id}", "sk": "EVENT"})
+
+
+def status_index_key(status: RegistrationStatus) -> str:
+    return f"STATUS#{status.value}"
 
 
 @contextmanager
@@ -117,7 +132,10 @@ class DynamoRegistrationRepository:
             self._client.update_item(
                 TableName=self._table,
                 Key=registration_key(registration.registration_id),
-                UpdateExpression="SET checkout_attempt = :next, checkout_expires_at = :expires REMOVE checkout",
+                UpdateExpression=(
+                    "SET checkout_attempt = :next, checkout_expires_at = :expires, version = version + :one"
+                    " REMOVE checkout"
+                ),
                 ConditionExpression="#status = :pending AND checkout_attempt = :current",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=to_item(
@@ -125,6 +143,7 @@ class DynamoRegistrationRepository:
                         ":next": attempt,
                         ":current": registration.checkout_attempt,
                         ":expires": expires_at.isoformat(),
+                        ":one": 1,
                         ":pending": RegistrationStatus.PENDING_PAYMENT.value,
                     }
                 ),
@@ -135,7 +154,7 @@ class DynamoRegistrationRepository:
             self._client.update_item(
                 TableName=self._table,
                 Key=registration_key(registration.registration_id),
-                UpdateExpression="SET checkout = :checkout",
+                UpdateExpression="SET checkout = :checkout, version = version + :one",
                 ConditionExpression=(
                     "#status = :pending AND checkout_attempt = :attempt AND attribute_not_exists(checkout)"
                 ),
@@ -143,6 +162,7 @@ class DynamoRegistrationRepository:
                 ExpressionAttributeValues=to_item(
                     {
                         ":checkout": checkout.model_dump(mode="json"),
+                        ":one": 1,
                         ":attempt": registration.checkout_attempt,
                         ":pending": RegistrationStatus.PENDING_PAYMENT.value,
                     }
@@ -168,6 +188,81 @@ class DynamoRegistrationRepository:
         except StaleWrite:
             pass  # already freed, or claimed again by a newer registration: either way not ours to free
 
+    def save_settlement(self, registration: Registration, settlement: Settlement) -> None:
+        with translated_errors():
+            self._client.update_item(
+                TableName=self._table,
+                Key=registration_key(registration.registration_id),
+                UpdateExpression=(
+                    "SET #status = :status, payment = :payment, gsi1pk = :listing, version = version + :one, "
+                    "history = list_append(if_not_exists(history, :none), :entries)"
+                ),
+                ConditionExpression="version = :version",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_item(
+                    {
+                        ":status": settlement.status.value,
+                        ":payment": settlement.facts.model_dump(mode="json"),
+                        ":listing": status_index_key(settlement.status),
+                        ":entries": [entry.model_dump(mode="json") for entry in settlement.history],
+                        ":none": [],
+                        ":one": 1,
+                        ":version": registration.version,
+                    }
+                ),
+            )
+        if settlement.status in RELEASES_EMAILS and registration.status not in RELEASES_EMAILS:
+            # Not in one transaction: a guard may already be free or taken by a newer registration, and a
+            # guard left behind by a crash here is freed by the next registration that meets it.
+            for key in registration.email_keys:
+                self.release_email(key, registration.registration_id)
+
+    def event_seen(self, event_id: str) -> bool:
+        with translated_errors():
+            answer = self._client.get_item(TableName=self._table, Key=stripe_event_key(event_id), ConsistentRead=True)
+        return "Item" in answer
+
+    def remember_event(self, event: StripeEvent, registration_id: str | None) -> None:
+        now = datetime.now().astimezone()
+        with translated_errors():
+            self._client.put_item(
+                TableName=self._table,
+                Item=stripe_event_key(event.id)
+                | to_item(
+                    {
+                        "entity": "stripe_event",
+                        "type": event.type,
+                        "registration_id": registration_id,
+                        "received_at": now.isoformat(),
+                        "ttl": int((now + STRIPE_EVENT_KEPT).timestamp()),
+                    }
+                ),
+            )
+
+    def pending_registrations(self, created_before: datetime) -> Iterator[Registration]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "gsi1pk = :listing AND gsi1sk < :before",
+            "ExpressionAttributeValues": to_item(
+                {
+                    ":listing": status_index_key(RegistrationStatus.PENDING_PAYMENT),
+                    ":before": created_before.isoformat(),
+                }
+            ),
+        }
+        while True:
+            with translated_errors():
+                page = self._client.query(**kwargs)
+            for item in page.get("Items", []):
+                # The index is eventually consistent: read each one back before acting on it.
+                registration = self.get(str(from_item(item)["pk"]).removeprefix("REG#"))
+                if registration is not None and registration.status == RegistrationStatus.PENDING_PAYMENT:
+                    yield registration
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def _release_guard(self, email_key: str, registration_id: str) -> dict[str, Any]:
         return {
             "Delete": {
@@ -180,14 +275,24 @@ class DynamoRegistrationRepository:
 
     @staticmethod
     def _registration_item(registration: Registration) -> dict[str, Any]:
+        created_at = registration.created_at.isoformat()
         return registration_key(registration.registration_id) | to_item(
-            {"entity": "registration", **registration.model_dump(mode="json")}
+            {
+                "entity": "registration",
+                "gsi1pk": status_index_key(registration.status),
+                "gsi1sk": f"{created_at}#{registration.registration_id}",
+                **registration.model_dump(mode="json"),
+                "created_at": created_at,
+            }
         )
 
     @staticmethod
     def _registration(item: Item) -> Registration:
-        fields = {name: value for name, value in item.items() if name not in {"pk", "sk", "entity"}}
+        fields = {name: value for name, value in item.items() if name not in _KEY_ATTRIBUTES}
         return Registration.model_validate(fields)
+
+
+_KEY_ATTRIBUTES = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk"})
 
 
 def _cancellation_reasons(error: StaleWrite) -> list[str]:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any, TypedDict, TypeVar
 
 import stripe
 from stripe.params.checkout import SessionCreateParams
 
+from shared.errors import InvalidSignature
+from shared.payments.models import PaymentTruth, StripeEvent
+from shared.payments.ports import StripeObjectMissing
 from shared.registration.models import Checkout
 from shared.registration.ports import CheckoutRequest, PaymentProviderError
+
+T = TypeVar("T")
 
 # Pinned: the webhook endpoint is created with the same version, and both move together on upgrade.
 STRIPE_API_VERSION = "2026-10-28.endive"
@@ -68,3 +76,155 @@ class StripeCheckoutGateway:
             url=session.url,
             expires_at=datetime.fromtimestamp(session.expires_at, UTC),
         )
+
+
+class StripePaymentReader:
+    """Re-reads Checkout Sessions, charges and disputes: the truth a webhook event only hints at."""
+
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self._client = client
+
+    def session_truth(self, session_id: str) -> PaymentTruth:
+        session = self._call(
+            self._client.v1.checkout.sessions.retrieve,
+            session_id,
+            params={"expand": ["payment_intent.latest_charge"]},
+        )
+        intent = session.payment_intent if isinstance(session.payment_intent, stripe.PaymentIntent) else None
+        charge = intent.latest_charge if intent and isinstance(intent.latest_charge, stripe.Charge) else None
+        return PaymentTruth(
+            registration_id=session.client_reference_id or _registration_of(session.metadata),
+            livemode=session.livemode,
+            session_id=session.id,
+            session_status=session.status,
+            payment_status=session.payment_status,
+            # A delayed method that failed leaves the session complete, unpaid, its intent wanting a new method.
+            payment_failed=session.status == "complete"
+            and session.payment_status == "unpaid"
+            and intent is not None
+            and intent.status in {"requires_payment_method", "canceled"},
+            amount=session.amount_total,
+            currency=session.currency,
+            payment_intent_id=intent.id if intent else None,
+            **_charge_facts(charge),
+        )
+
+    def charge_truth(self, charge_id: str) -> PaymentTruth:
+        charge = self._call(self._client.v1.charges.retrieve, charge_id)
+        return PaymentTruth(
+            registration_id=_registration_of(charge.metadata),
+            livemode=charge.livemode,
+            amount=charge.amount,
+            currency=charge.currency,
+            payment_intent_id=_id_of(charge.payment_intent),
+            **_charge_facts(charge),
+        )
+
+    def dispute_truth(self, dispute_id: str) -> PaymentTruth:
+        dispute = self._call(self._client.v1.disputes.retrieve, dispute_id, params={"expand": ["charge"]})
+        charge = dispute.charge if isinstance(dispute.charge, stripe.Charge) else None
+        if charge is None:
+            raise PaymentProviderError("dispute without its charge")
+        return PaymentTruth(
+            registration_id=_registration_of(charge.metadata),
+            livemode=dispute.livemode,
+            amount=charge.amount,
+            currency=charge.currency,
+            payment_intent_id=_id_of(charge.payment_intent),
+            dispute_id=dispute.id,
+            dispute_status=dispute.status,
+            **_charge_facts(charge),
+        )
+
+    @staticmethod
+    def _call(method: Callable[..., T], object_id: str, **kwargs: Any) -> T:
+        try:
+            return method(object_id, **kwargs)
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                raise StripeObjectMissing(object_id) from exc
+            raise PaymentProviderError(type(exc).__name__) from exc
+        except stripe.StripeError as exc:
+            raise PaymentProviderError(type(exc).__name__) from exc
+
+
+def _registration_of(metadata: object) -> str | None:
+    # StripeObject is not a plain dict: bracket access only (SDK 13+).
+    if metadata is None or "registration_id" not in metadata:  # type: ignore[operator]
+        return None
+    value = metadata["registration_id"]  # type: ignore[index]
+    return value if isinstance(value, str) else None
+
+
+def _id_of(value: object) -> str | None:
+    if isinstance(value, str) or value is None:
+        return value
+    object_id = getattr(value, "id", None)
+    return object_id if isinstance(object_id, str) else None
+
+
+class _ChargeFacts(TypedDict):
+    charge_id: str | None
+    charge_succeeded: bool
+    amount_refunded: int
+
+
+def _charge_facts(charge: stripe.Charge | None) -> _ChargeFacts:
+    if charge is None:
+        return {"charge_id": None, "charge_succeeded": False, "amount_refunded": 0}
+    return {
+        "charge_id": charge.id,
+        "charge_succeeded": charge.status == "succeeded" and bool(charge.paid),
+        "amount_refunded": charge.amount_refunded or 0,
+    }
+
+
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+def verify_webhook(payload: bytes, signature: str | None, secrets: list[str], *, now: float) -> StripeEvent:
+    """The event, if `signature` is Stripe's for this exact body under one of `secrets` (rotation) and its
+    timestamp is within 300 s of now in either direction; InvalidSignature otherwise. Nothing else is read
+    from the body before that."""
+    if not signature or not secrets:
+        raise InvalidSignature("The Stripe-Signature header is missing.")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidSignature("The body is not the UTF-8 text Stripe signs.") from exc
+    timestamps = [part[2:] for part in signature.split(",") if part.strip().startswith("t=")]
+    if len(timestamps) != 1 or not timestamps[0].strip().isdigit():
+        raise InvalidSignature("The Stripe-Signature header is malformed.")
+    # stripe-python only rejects old timestamps; one from the future is refused here.
+    if int(timestamps[0]) > now + WEBHOOK_TOLERANCE_SECONDS:
+        raise InvalidSignature("The signature's timestamp is in the future.")
+    if not any(_verifies(text, signature, secret) for secret in secrets):
+        raise InvalidSignature("The signature does not match this body.")
+    return _parse_event(text)
+
+
+def _verifies(text: str, signature: str, secret: str) -> bool:
+    try:
+        return bool(stripe.WebhookSignature.verify_header(text, signature, secret, WEBHOOK_TOLERANCE_SECONDS))
+    except stripe.SignatureVerificationError:
+        return False
+
+
+def _parse_event(text: str) -> StripeEvent:
+    try:
+        body = json.loads(text)
+        data_object = body["data"]["object"]
+        event = StripeEvent(
+            id=body["id"],
+            type=body["type"],
+            object_type=data_object["object"],
+            object_id=data_object["id"],
+            livemode=bool(body["livemode"]),
+            created=int(body["created"]),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidSignature("The body is not a Stripe event.") from exc
+    # Thin events ("v2.core.event") carry no snapshot; this endpoint subscribes to snapshot events only.
+    if body.get("object") != "event" or not all(isinstance(v, str) for v in (event.id, event.type, event.object_id)):
+        raise InvalidSignature("The body is not a Stripe snapshot event.")
+    return event

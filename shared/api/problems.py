@@ -16,6 +16,7 @@ from shared.errors import (
     FieldError,
     IdempotencyKeyReused,
     InvalidRequest,
+    InvalidSignature,
     NotFound,
     PayloadTooLarge,
     PaymentProviderUnavailable,
@@ -31,6 +32,7 @@ PROBLEM_JSON = "application/problem+json"
 
 STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     InvalidRequest: HTTPStatus.UNPROCESSABLE_ENTITY,
+    InvalidSignature: HTTPStatus.BAD_REQUEST,
     IdempotencyKeyReused: HTTPStatus.UNPROCESSABLE_ENTITY,
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
@@ -91,6 +93,10 @@ def install_problem_responses(app: ApiGatewayResolver) -> None:
             logger.warning(
                 "dependency unavailable", extra={"code": error.code, "cause": type(error.__cause__).__name__}
             )
+        else:
+            # Field names only, never the values: they are personal data.
+            fields = [e.field for e in error.errors] if isinstance(error, InvalidRequest) else []
+            logger.info("request refused", extra={"code": error.code, "fields": fields})
         return problem_for(error)
 
     @app.not_found

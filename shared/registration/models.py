@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter
 
 from shared.conference.models import Money
+from shared.payments.models import HistoryEntry, PaymentFacts
 from shared.registration.status import RegistrationStatus
 from shared.text import CountryCode, Name, Phone, Text
 
@@ -127,6 +128,10 @@ class Registration(BaseModel):
     checkout_attempt: int
     checkout_expires_at: datetime
     checkout: Checkout | None = None
+    payment: PaymentFacts = PaymentFacts()
+    history: list[HistoryEntry] = []
+    # Bumped by every write after creation; payment settlements are conditional on it.
+    version: int = 0
 
     @property
     def email_keys(self) -> list[str]:

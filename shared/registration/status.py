@@ -31,3 +31,18 @@ RELEASES_EMAILS = frozenset({RegistrationStatus.EXPIRED, RegistrationStatus.CANC
 
 def can_transition(current: RegistrationStatus, target: RegistrationStatus) -> bool:
     return target in ALLOWED_TRANSITIONS[current]
+
+
+def path(current: RegistrationStatus, target: RegistrationStatus) -> list[RegistrationStatus] | None:
+    """The shortest chain of allowed transitions from current to target ([] when equal, None if unreachable)."""
+    frontier: list[list[RegistrationStatus]] = [[current]]
+    seen = {current}
+    while frontier:
+        route = frontier.pop(0)
+        if route[-1] == target:
+            return route[1:]
+        for following in sorted(ALLOWED_TRANSITIONS[route[-1]]):
+            if following not in seen:
+                seen.add(following)
+                frontier.append([*route, following])
+    return None

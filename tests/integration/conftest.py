@@ -4,17 +4,21 @@ HTTP API of the deployed stack served in-process exactly as API Gateway would ca
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 
 import boto3
 import pytest
+from werkzeug.serving import make_server
 
 from infra.apigw import LocalHttpApi, apply_environment
+from infra.gateway import LocalGateway
 from infra.local_aws import DeployedStack, deploy
 from infra.moto_server import LockedMotoServer
 from infra.stripe_standin import StripeStandIn, StripeStandInServer
 from shared.clock import conference_clock
+from shared.conference import load_conference
 from tests.support.tables import wipe_table
 
 STRIPE_SECRET_KEY = "sk_test_local"
@@ -53,12 +57,25 @@ def aws(moto_server: LockedMotoServer) -> boto3.session.Session:
 @pytest.fixture(scope="session")
 def stack(aws: boto3.session.Session, stripe_url: str) -> DeployedStack:
     deployed = deploy(aws, {"StripeApiBase": stripe_url})
-    aws.client("secretsmanager").create_secret(
-        Name=deployed.functions["RegistrationApiFunction"].environment["STRIPE_SECRET_KEY_NAME"],
-        SecretString=STRIPE_SECRET_KEY,
-    )
+    environment = deployed.functions["StripeWebhookFunction"].environment
+    secrets = aws.client("secretsmanager")
+    secrets.create_secret(Name=environment["STRIPE_SECRET_KEY_NAME"], SecretString=STRIPE_SECRET_KEY)
+    secrets.create_secret(Name=environment["STRIPE_WEBHOOK_SECRET_NAME"], SecretString=STRIPE_WEBHOOK_SECRET)
     apply_environment(deployed)
     return deployed
+
+
+@pytest.fixture(scope="session")
+def api_url(stack: DeployedStack, stripe_standin: StripeStandIn) -> Iterator[str]:
+    """The HTTP API on a loopback port, where the Stripe stand-in delivers its webhooks."""
+    server = make_server("127.0.0.1", 0, LocalGateway(LocalHttpApi(stack), load_conference().zone), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    stripe_standin.webhook_url = f"{url}/webhooks/stripe"
+    yield url
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture
@@ -76,5 +93,5 @@ def conference_time() -> Iterator[None]:
 
 
 @pytest.fixture
-def api(clean_tables: DeployedStack, conference_time: None) -> LocalHttpApi:
+def api(clean_tables: DeployedStack, conference_time: None, api_url: str) -> LocalHttpApi:
     return LocalHttpApi(clean_tables)

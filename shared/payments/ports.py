@@ -1,0 +1,45 @@
+"""What the payment state machine needs from Stripe and from the table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from shared.payments.models import PaymentTruth, StripeEvent
+
+if TYPE_CHECKING:
+    from shared.payments.settlement import Settlement
+    from shared.registration.models import Registration
+
+
+class StripeObjectMissing(Exception):
+    """Stripe does not know the object an event names (another account, or a forged id)."""
+
+
+class StripeReader(Protocol):
+    """Re-reads objects from Stripe; raises PaymentProviderError when Stripe cannot answer."""
+
+    def session_truth(self, session_id: str) -> PaymentTruth: ...
+
+    def charge_truth(self, charge_id: str) -> PaymentTruth: ...
+
+    def dispute_truth(self, dispute_id: str) -> PaymentTruth: ...
+
+
+class PaymentRepository(Protocol):
+    def get(self, registration_id: str) -> Registration | None: ...
+
+    def save_settlement(self, registration: Registration, settlement: Settlement) -> None:
+        """Write the new status, facts and history if the registration is still at its version (StaleWrite).
+
+        A status that frees the seats' emails (expired, cancelled) releases their guards in the same write.
+        """
+
+    def event_seen(self, event_id: str) -> bool: ...
+
+    def remember_event(self, event: StripeEvent, registration_id: str | None) -> None: ...
+
+    def pending_registrations(self, created_before: datetime) -> Iterator[Registration]: ...
+
+    def discard(self, registration: Registration) -> None: ...

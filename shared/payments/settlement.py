@@ -1,0 +1,117 @@
+"""The payment state machine's decisions: pure functions of a registration and what Stripe says now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shared.payments.models import (
+    DISPUTE_LOST,
+    DISPUTE_WON,
+    OPEN_DISPUTE,
+    FindingKind,
+    HistoryEntry,
+    PaymentFacts,
+    PaymentTruth,
+    StripeEvent,
+)
+from shared.registration.models import Registration
+from shared.registration.status import RegistrationStatus, path
+
+
+@dataclass(frozen=True)
+class Settlement:
+    facts: PaymentFacts
+    status: RegistrationStatus
+    history: list[HistoryEntry] = field(default_factory=list)
+    findings: list[FindingKind] = field(default_factory=list)
+
+    @property
+    def changes(self) -> list[str]:
+        return [entry.change for entry in self.history]
+
+
+def merge(facts: PaymentFacts, truth: PaymentTruth) -> PaymentFacts:
+    """Fold what Stripe says now into what we knew; nothing already known is ever taken back."""
+    paying = truth.shows_payment
+    dispute_id, dispute_status = facts.dispute_id, facts.dispute_status
+    if truth.dispute_id and not (
+        truth.dispute_id == facts.dispute_id and facts.dispute_status in DISPUTE_WON | DISPUTE_LOST
+    ):
+        dispute_id, dispute_status = truth.dispute_id, truth.dispute_status
+    expired = list(facts.expired_session_ids)
+    if truth.session_status == "expired" and truth.session_id and truth.session_id not in expired:
+        expired.append(truth.session_id)
+    return PaymentFacts(
+        paid=facts.paid or paying,
+        paid_session_id=facts.paid_session_id or (truth.session_id if paying else None),
+        payment_intent_id=facts.payment_intent_id or (truth.payment_intent_id if paying else None),
+        charge_id=facts.charge_id or truth.charge_id,
+        amount_paid=max(facts.amount_paid, (truth.amount or 0) if paying else 0),
+        amount_refunded=max(facts.amount_refunded, truth.amount_refunded),
+        dispute_id=dispute_id,
+        dispute_status=dispute_status,
+        failed_session_id=truth.session_id if truth.payment_failed else facts.failed_session_id,
+        expired_session_ids=expired,
+    )
+
+
+def target_status(registration: Registration, facts: PaymentFacts) -> RegistrationStatus:
+    if facts.paid:
+        if facts.fully_refunded or facts.dispute_status in DISPUTE_LOST:
+            return RegistrationStatus.REFUNDED
+        if facts.dispute_status in OPEN_DISPUTE:
+            return RegistrationStatus.DISPUTED
+        return RegistrationStatus.PAID
+    # Only the registration's current Checkout Session decides; an older attempt expiring changes nothing.
+    current = registration.checkout.session_id if registration.checkout else None
+    if current and facts.failed_session_id == current:
+        return RegistrationStatus.CANCELLED
+    if current and current in facts.expired_session_ids:
+        return RegistrationStatus.EXPIRED
+    return registration.status
+
+
+def settle(
+    registration: Registration,
+    truth: PaymentTruth,
+    *,
+    expected_livemode: bool,
+    at: datetime,
+    actor: str,
+    event: StripeEvent | None = None,
+) -> Settlement:
+    unchanged = Settlement(registration.payment, registration.status)
+    if truth.livemode != expected_livemode:
+        return Settlement(registration.payment, registration.status, findings=[FindingKind.LIVEMODE_MISMATCH])
+    if truth.shows_payment and (truth.amount, truth.currency) != (
+        registration.amount.amount,
+        registration.amount.currency,
+    ):
+        return Settlement(registration.payment, registration.status, findings=[FindingKind.AMOUNT_MISMATCH])
+    facts = merge(registration.payment, truth)
+    if facts == registration.payment:
+        return unchanged
+
+    def entry(change: str) -> HistoryEntry:
+        return HistoryEntry(
+            at=at,
+            actor=actor,
+            change=change,
+            stripe_event_id=event.id if event else None,
+            stripe_event_type=event.type if event else None,
+        )
+
+    target = target_status(registration, facts)
+    steps = path(registration.status, target)
+    findings = [] if steps is not None else [FindingKind.UNREACHABLE_STATUS]
+    history, status = [], registration.status
+    for step in steps or []:
+        history.append(entry(f"{status} -> {step}"))
+        status = step
+    refunded_now = facts.amount_refunded - registration.payment.amount_refunded
+    if refunded_now > 0 and status != RegistrationStatus.REFUNDED:
+        history.append(entry(f"partial refund of {refunded_now} (total {facts.amount_refunded})"))
+    if not history:
+        history.append(entry("payment details recorded"))
+    return Settlement(facts, status, history, findings)

@@ -105,9 +105,12 @@ class LocalStack:
         self.api_url = f"http://{HOST}:{self._http.server_port}"
         self.standin.webhook_url = f"{self.api_url}/webhooks/stripe"
         stack = deploy(boto3.session.Session(), {"StripeApiBase": self._stripe.url, "SiteUrl": self.api_url})
-        boto3.client("secretsmanager").create_secret(
-            Name=stack.functions["RegistrationApiFunction"].environment["STRIPE_SECRET_KEY_NAME"],
-            SecretString=self.settings.stripe_secret_key,
+        # The template names the secrets; their values are the embedded local defaults.
+        environment = stack.functions["StripeWebhookFunction"].environment
+        secrets = boto3.client("secretsmanager")
+        secrets.create_secret(Name=environment["STRIPE_SECRET_KEY_NAME"], SecretString=self.settings.stripe_secret_key)
+        secrets.create_secret(
+            Name=environment["STRIPE_WEBHOOK_SECRET_NAME"], SecretString=self.settings.stripe_webhook_secret
         )
         apply_environment(stack)
         conference = load_conference()

@@ -84,7 +84,7 @@ def create_registration() -> Response[str]:
             extra={
                 "registration_id": registration.registration_id,
                 "seats": len(registration.seats),
-                "created": outcome.created,
+                "new_registration": outcome.created,
             },
         )
         if outcome.created:

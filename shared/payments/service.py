@@ -24,7 +24,7 @@ from shared.payments.settlement import settle
 from shared.registration.ports import PaymentProviderError, StaleWrite
 
 # Concurrent writers (two deliveries of one change, the reconciler) each re-read and re-decide.
-SETTLE_ROUNDS = 5
+SETTLE_ROUNDS = 8
 # A registration that never got a Checkout Session this long after creation was abandoned by a crash.
 ABANDONED_AFTER = timedelta(hours=1)
 
@@ -100,7 +100,10 @@ class PaymentService:
             raise PaymentProviderUnavailable("Stripe could not be read back; retry later.") from exc
 
     def _settle(self, truth: PaymentTruth, *, actor: str, event: StripeEvent | None = None) -> SettlementOutcome:
+        """Write settlements until the registration reflects `truth`, one transition per write."""
         registration_id = truth.registration_id
+        changes: list[str] = []
+        findings: list[FindingKind] = []
         for _ in range(SETTLE_ROUNDS):
             registration = (
                 self._repository.get(registration_id) if registration_id and is_id(registration_id, "reg") else None
@@ -115,11 +118,14 @@ class PaymentService:
                 actor=actor,
                 event=event,
             )
-            if not settlement.history:
-                return SettlementOutcome(registration_id, findings=settlement.findings)
+            findings = settlement.findings
+            if not settlement.changed:
+                return SettlementOutcome(registration_id, changes=changes, findings=findings)
             try:
                 self._repository.save_settlement(registration, settlement)
             except StaleWrite:
-                continue
-            return SettlementOutcome(registration_id, changes=settlement.changes, findings=settlement.findings)
+                continue  # another writer got there first: re-read and decide again
+            changes += settlement.changes
+            if not settlement.more:
+                return SettlementOutcome(registration_id, changes=changes, findings=findings)
         raise TemporarilyUnavailable("The registration is changing too often; retry later.")

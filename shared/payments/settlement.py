@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shared.payments.models import (
@@ -25,6 +25,9 @@ class Settlement:
     status: RegistrationStatus
     history: list[HistoryEntry] = field(default_factory=list)
     findings: list[FindingKind] = field(default_factory=list)
+
+    changed: bool = False  # anything to write (facts alone may change without a status change)
+    more: bool = False  # Stripe's state is further along: settle again after this write
 
     @property
     def changes(self) -> list[str]:
@@ -81,17 +84,27 @@ def settle(
     actor: str,
     event: StripeEvent | None = None,
 ) -> Settlement:
+    """The next write for this registration: the merged facts and at most ONE allowed transition.
+
+    One transition per write keeps every change a reader or the table's stream sees inside API.md's
+    table; when Stripe's state is further along (refunded before the completion was recorded), the
+    caller settles again and takes the next step (`Settlement.more`).
+    """
     unchanged = Settlement(registration.payment, registration.status)
     if truth.livemode != expected_livemode:
-        return Settlement(registration.payment, registration.status, findings=[FindingKind.LIVEMODE_MISMATCH])
+        return replace(unchanged, findings=[FindingKind.LIVEMODE_MISMATCH])
     if truth.shows_payment and (truth.amount, truth.currency) != (
         registration.amount.amount,
         registration.amount.currency,
     ):
-        return Settlement(registration.payment, registration.status, findings=[FindingKind.AMOUNT_MISMATCH])
+        return replace(unchanged, findings=[FindingKind.AMOUNT_MISMATCH])
     facts = merge(registration.payment, truth)
-    if facts == registration.payment:
-        return unchanged
+    target = target_status(registration, facts)
+    steps = path(registration.status, target)
+    if steps is None:
+        findings, following = [FindingKind.UNREACHABLE_STATUS], registration.status
+    else:
+        findings, following = [], steps[0] if steps else registration.status
 
     def entry(change: str) -> HistoryEntry:
         return HistoryEntry(
@@ -102,16 +115,9 @@ def settle(
             stripe_event_type=event.type if event else None,
         )
 
-    target = target_status(registration, facts)
-    steps = path(registration.status, target)
-    findings = [] if steps is not None else [FindingKind.UNREACHABLE_STATUS]
-    history, status = [], registration.status
-    for step in steps or []:
-        history.append(entry(f"{status} -> {step}"))
-        status = step
+    history = [entry(f"{registration.status} -> {following}")] if following != registration.status else []
     refunded_now = facts.amount_refunded - registration.payment.amount_refunded
-    if refunded_now > 0 and status != RegistrationStatus.REFUNDED:
+    if refunded_now > 0 and target != RegistrationStatus.REFUNDED:
         history.append(entry(f"partial refund of {refunded_now} (total {facts.amount_refunded})"))
-    if not history:
-        history.append(entry("payment details recorded"))
-    return Settlement(facts, status, history, findings)
+    changed = facts != registration.payment or following != registration.status
+    return Settlement(facts, following, history, findings, changed=changed, more=bool(steps and len(steps) > 1))

@@ -1,0 +1,202 @@
+"""The payment state machine as pure decisions: Stripe's state in, the registration's status out."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.conference.models import Money
+from shared.payments.models import FindingKind, PaymentTruth
+from shared.payments.settlement import settle
+from shared.registration.models import Checkout, Registration, Seat
+from shared.registration.status import ALLOWED_TRANSITIONS, RegistrationStatus
+
+AT = datetime(2026, 11, 27, tzinfo=UTC)
+SESSION = "cs_test_current"
+
+
+def registration(status: RegistrationStatus = RegistrationStatus.PENDING_PAYMENT) -> Registration:
+    seat = Seat(attendee_id="att_1", first_name="Ana", last_name="Lopez", email="a@example.org", organization="PD")
+    return Registration(
+        registration_id="reg_" + "a" * 24,
+        kind="individual",
+        status=status,
+        seats=[seat],
+        amount=Money(amount=20000, currency="usd"),
+        created_at=AT,
+        checkout_attempt=1,
+        checkout_expires_at=AT,
+        checkout=Checkout(session_id=SESSION, url="https://x/cs", expires_at=AT),
+    )
+
+
+def truth(**facts: object) -> PaymentTruth:
+    base: dict[str, object] = {
+        "registration_id": "reg_" + "a" * 24,
+        "livemode": False,
+        "session_id": SESSION,
+        "amount": 20000,
+        "currency": "usd",
+    }
+    return PaymentTruth(**(base | facts))  # type: ignore[arg-type]
+
+
+OPEN = truth(session_status="open", payment_status="unpaid")
+PAID = truth(session_status="complete", payment_status="paid", charge_id="ch_1", charge_succeeded=True)
+PROCESSING = truth(session_status="complete", payment_status="unpaid")
+FAILED = truth(session_status="complete", payment_status="unpaid", payment_failed=True)
+EXPIRED = truth(session_status="expired", payment_status="unpaid")
+
+
+def write(current: Registration, stripe_says: PaymentTruth) -> tuple[Registration, bool]:
+    """One settlement write, as the repository would store it; and whether more steps follow."""
+    outcome = settle(current, stripe_says, expected_livemode=False, at=AT, actor="stripe")
+    if not outcome.changed:
+        return current, False
+    stored = current.model_copy(
+        update={"status": outcome.status, "payment": outcome.facts, "history": current.history + outcome.history}
+    )
+    return stored, outcome.more
+
+
+def apply(
+    current: Registration, stripe_says: PaymentTruth, seen: list[RegistrationStatus] | None = None
+) -> Registration:
+    """What the payment service does for one delivery: write until nothing more follows."""
+    more = True
+    while more:
+        current, more = write(current, stripe_says)
+        if seen is not None:
+            seen.append(current.status)
+    return current
+
+
+def test_paid_at_stripe_makes_it_paid() -> None:
+    assert apply(registration(), PAID).status is RegistrationStatus.PAID
+
+
+def test_a_session_still_processing_a_delayed_payment_changes_nothing() -> None:
+    assert apply(registration(), PROCESSING) == registration()
+
+
+def test_a_failed_delayed_payment_cancels() -> None:
+    assert apply(registration(), FAILED).status is RegistrationStatus.CANCELLED
+
+
+def test_only_the_current_session_expiring_expires_the_registration() -> None:
+    old_attempt = truth(session_id="cs_test_old", session_status="expired", payment_status="unpaid")
+    assert apply(registration(), old_attempt).status is RegistrationStatus.PENDING_PAYMENT
+    assert apply(registration(), EXPIRED).status is RegistrationStatus.EXPIRED
+
+
+def test_an_amount_that_differs_is_not_fulfilled() -> None:
+    underpaid = truth(session_status="complete", payment_status="paid", amount=100)
+    outcome = settle(registration(), underpaid, expected_livemode=False, at=AT, actor="stripe")
+    assert not outcome.changed and outcome.findings == [FindingKind.AMOUNT_MISMATCH]
+
+
+def test_a_payment_in_another_currency_is_not_fulfilled() -> None:
+    outcome = settle(
+        registration(),
+        truth(session_status="complete", payment_status="paid", currency="eur"),
+        expected_livemode=False,
+        at=AT,
+        actor="stripe",
+    )
+    assert outcome.findings == [FindingKind.AMOUNT_MISMATCH]
+
+
+def test_livemode_must_match() -> None:
+    outcome = settle(registration(), PAID, expected_livemode=True, at=AT, actor="stripe")
+    assert outcome.findings == [FindingKind.LIVEMODE_MISMATCH] and not outcome.changed
+
+
+def test_money_for_an_expired_registration_is_a_finding_not_a_backwards_step() -> None:
+    outcome = settle(registration(RegistrationStatus.EXPIRED), PAID, expected_livemode=False, at=AT, actor="stripe")
+    assert outcome.status is RegistrationStatus.EXPIRED
+    assert outcome.findings == [FindingKind.UNREACHABLE_STATUS]
+
+
+def test_refunded_before_the_payment_was_recorded_takes_two_writes() -> None:
+    refunded = truth(charge_id="ch_1", charge_succeeded=True, amount_refunded=20000)
+    first, more = write(registration(), refunded)
+    assert (first.status, more) == (RegistrationStatus.PAID, True)
+    second, more = write(first, refunded)
+    assert (second.status, more) == (RegistrationStatus.REFUNDED, False)
+
+
+def test_a_partial_refund_is_recorded_and_the_rest_refunds() -> None:
+    paid = apply(registration(), PAID)
+    partly = apply(paid, truth(charge_id="ch_1", charge_succeeded=True, amount_refunded=5000))
+    fully = apply(partly, truth(charge_id="ch_1", charge_succeeded=True, amount_refunded=20000))
+    assert partly.status is RegistrationStatus.PAID
+    assert fully.status is RegistrationStatus.REFUNDED
+    assert [h.change for h in fully.history] == [
+        "pending_payment -> paid",
+        "partial refund of 5000 (total 5000)",
+        "paid -> refunded",
+    ]
+
+
+# A Stripe history for one payment, as the states Stripe can be in over time; an event delivered at any
+# moment makes the webhook re-read one of them (never a state from before the event was sent).
+TIMELINES = {
+    "refunded": [OPEN, PAID, truth(charge_id="ch_1", charge_succeeded=True, amount_refunded=20000)],
+    "dispute lost": [
+        OPEN,
+        PAID,
+        truth(charge_id="ch_1", charge_succeeded=True, dispute_id="dp_1", dispute_status="needs_response"),
+        truth(charge_id="ch_1", charge_succeeded=True, dispute_id="dp_1", dispute_status="lost"),
+    ],
+    "dispute won": [
+        OPEN,
+        PAID,
+        truth(charge_id="ch_1", charge_succeeded=True, dispute_id="dp_1", dispute_status="under_review"),
+        truth(charge_id="ch_1", charge_succeeded=True, dispute_id="dp_1", dispute_status="won"),
+    ],
+    "delayed then paid": [OPEN, PROCESSING, PAID],
+    "delayed then failed": [OPEN, PROCESSING, FAILED],
+    "abandoned": [OPEN, EXPIRED],
+}
+FINAL = {
+    "refunded": RegistrationStatus.REFUNDED,
+    "dispute lost": RegistrationStatus.REFUNDED,
+    "dispute won": RegistrationStatus.PAID,
+    "delayed then paid": RegistrationStatus.PAID,
+    "delayed then failed": RegistrationStatus.CANCELLED,
+    "abandoned": RegistrationStatus.EXPIRED,
+}
+
+
+@st.composite
+def deliveries(draw: st.DrawFn) -> tuple[str, list[int]]:
+    """A timeline and the states re-read by a random sequence of deliveries (duplicates and any order),
+    at least one of them after Stripe reached its final state."""
+    name = draw(st.sampled_from(sorted(TIMELINES)))
+    last = len(TIMELINES[name]) - 1
+    reads = draw(st.lists(st.integers(min_value=0, max_value=last), min_size=0, max_size=12))
+    position = draw(st.integers(min_value=0, max_value=len(reads)))
+    return name, [*reads[:position], last, *reads[position:]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(deliveries())
+def test_any_sequence_of_deliveries_moves_only_along_allowed_transitions(case: tuple[str, list[int]]) -> None:
+    name, reads = case
+    current = registration()
+    statuses = [current.status]
+    for index in reads:
+        current = apply(current, TIMELINES[name][index], statuses)
+
+    # Only transitions API.md allows, between consecutive observed statuses and in the audit history
+    for before, after in itertools.pairwise(statuses):
+        assert before == after or after in ALLOWED_TRANSITIONS[before], (name, reads, statuses)
+    steps = [h.change.split(" -> ") for h in current.history if " -> " in h.change]
+    for source, destination in steps:
+        assert RegistrationStatus(destination) in ALLOWED_TRANSITIONS[RegistrationStatus(source)]
+    # One paid transition at most, and the end is what Stripe's final state says
+    assert [h.change for h in current.history].count("pending_payment -> paid") <= 1
+    assert current.status is FINAL[name], (name, reads)

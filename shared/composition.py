@@ -9,20 +9,33 @@ import json
 
 from shared.adapters.dynamodb import DynamoRegistrationRepository
 from shared.adapters.secrets import secret_string
-from shared.adapters.stripe_gateway import StripePaymentReader, stripe_client
-from shared.clock import wall_clock
+from shared.adapters.stripe_gateway import StripeCheckoutGateway, StripeClient, StripePaymentReader, stripe_client
+from shared.clock import conference_clock, wall_clock
+from shared.conference import Conference
 from shared.payments.service import PaymentService
-from shared.settings import PaymentSettings, StripeSettings
+from shared.registration.service import RegistrationService
+from shared.settings import PaymentSettings, RegistrationApiSettings, StripeSettings
 
 
-def stripe_for(settings: StripeSettings) -> StripePaymentReader:
-    return StripePaymentReader(stripe_client(secret_string(settings.stripe_secret_key_name), settings.stripe_api_base))
+def _stripe(settings: StripeSettings) -> StripeClient:
+    return stripe_client(secret_string(settings.stripe_secret_key_name), settings.stripe_api_base)
+
+
+def registration_service(settings: RegistrationApiSettings, conference: Conference) -> RegistrationService:
+    return RegistrationService(
+        conference=conference,
+        repository=DynamoRegistrationRepository(settings.table_name),
+        payments=StripeCheckoutGateway(_stripe(settings)),
+        conference_clock=conference_clock,
+        wall_clock=wall_clock,
+        site_url=settings.site_url,
+    )
 
 
 def payment_service(settings: PaymentSettings) -> PaymentService:
     return PaymentService(
         repository=DynamoRegistrationRepository(settings.table_name),
-        stripe=stripe_for(settings),
+        stripe=StripePaymentReader(_stripe(settings)),
         expected_livemode=settings.stripe_livemode,
         wall_clock=wall_clock,
     )

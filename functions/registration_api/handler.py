@@ -11,15 +11,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.adapters.dynamodb import DynamoRegistrationRepository
 from shared.adapters.idempotency import IdempotentRequests
-from shared.adapters.secrets import secret_string
-from shared.adapters.stripe_gateway import StripeCheckoutGateway, stripe_client
 from shared.api.openapi import openapi_document
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, json_body
 from shared.api.responses import json_response
-from shared.clock import conference_clock, wall_clock
+from shared.composition import registration_service
 from shared.conference import DEFAULT_CONFERENCE_FILE, Conference, load_conference
 from shared.conference.models import ConferenceView
 from shared.errors import FieldError, InvalidRequest
@@ -51,15 +48,7 @@ def conference() -> Conference:
 
 @cache
 def registrations() -> RegistrationService:
-    api_key = secret_string(settings().stripe_secret_key_name)
-    return RegistrationService(
-        conference=conference(),
-        repository=DynamoRegistrationRepository(settings().table_name),
-        payments=StripeCheckoutGateway(stripe_client(api_key, settings().stripe_api_base)),
-        conference_clock=conference_clock,
-        wall_clock=wall_clock,
-        site_url=settings().site_url,
-    )
+    return registration_service(settings(), conference())
 
 
 @cache

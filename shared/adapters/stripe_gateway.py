@@ -25,6 +25,9 @@ STRIPE_API_VERSION = "2026-10-28.endive"
 STRIPE_TIMEOUT_SECONDS = 8
 
 
+StripeClient = stripe.StripeClient
+
+
 @lru_cache(maxsize=4)
 def stripe_client(api_key: str, api_base: str) -> stripe.StripeClient:
     return stripe.StripeClient(

@@ -109,6 +109,27 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "/webhooks/stripe": {
+        "post": {
+            "operationId": "receiveStripeEvent",
+            "summary": "Stripe's webhook: events are verified with Stripe-Signature, then re-read from Stripe",
+            "parameters": [
+                {
+                    "name": "Stripe-Signature",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "Verified over the raw body, within 300 s of now either way.",
+                }
+            ],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {
+                "200": {"description": "Received (also for duplicates and event types not acted on)"},
+                "400": _problem("invalid_signature: the signature, its timestamp or the body does not verify"),
+                "503": _problem("Stripe or a secret could not be read; Stripe delivers again later"),
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "operationId": "getOpenApi",

@@ -1,11 +1,15 @@
 """The HTTP side of the local stack: a WSGI app that serves the template's routes through the
-in-process API Gateway, plus the local-only routes (never deployed) under /_local."""
+in-process API Gateway, the registration page at `/`, plus the local-only routes (never deployed) under /_local."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -13,11 +17,49 @@ from werkzeug.wrappers import Request, Response
 from infra.apigw import HttpResponse, LocalHttpApi
 from shared.clock import conference_clock
 
+SITE_PAGE = Path(__file__).parent / "site" / "index.html"
+_INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
+
+
+def content_security_policy(html: str) -> str:
+    """A policy that allows exactly the page's own inline <script> and <style> blocks, by their hashes,
+    and nothing else: no other script, style, frame, plugin or image; fetch only to this origin."""
+    sources: dict[str, list[str]] = {"script": [], "style": []}
+    for tag, content in _INLINE.findall(html):
+        digest = base64.b64encode(hashlib.sha256(content.encode()).digest()).decode()
+        sources[tag].append(f"'sha256-{digest}'")
+    scripts = " ".join(sources["script"]) or "'none'"
+    styles = " ".join(sources["style"]) or "'none'"
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {scripts}",
+            f"style-src {styles}",
+            "connect-src 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ]
+    )
+
+
+def site_page(path: Path = SITE_PAGE) -> HttpResponse:
+    html = path.read_text(encoding="utf-8")
+    headers = {
+        "content-type": "text/html; charset=utf-8",
+        "content-security-policy": content_security_policy(html),
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "same-origin",
+        "cache-control": "no-cache",
+    }
+    return HttpResponse(200, headers, html.encode())
+
 
 class LocalGateway:
     def __init__(self, api: LocalHttpApi, zone: tzinfo) -> None:
         self._api = api
         self._zone = zone  # conference time is shown in the conference's time zone
+        self._page = site_page()  # read once: editing the page needs a restart, as a deploy would
         self._local_routes: dict[tuple[str, str], Callable[[Request], HttpResponse]] = {
             ("GET", "/_local/clock"): self._read_clock,
             ("POST", "/_local/clock"): self._set_clock,
@@ -26,7 +68,9 @@ class LocalGateway:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         local = self._local_routes.get((request.method, request.path))
-        if local is not None:
+        if request.path == "/" and request.method in {"GET", "HEAD"}:
+            answer = self._page  # werkzeug drops the body of a HEAD answer and keeps its length
+        elif local is not None:
             answer = local(request)
         else:
             answer = self._api.request(

@@ -1,64 +1,18 @@
-"""`make run` as a user meets it: the local stack started as a process, used over HTTP, stopped with Ctrl-C."""
+"""`make run` as a user meets it: the local stack started as a process (the `local_stack` fixture of
+conftest.py), used over HTTP, stopped with Ctrl-C."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
 
 from tests.support.bodies import individual
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class RunningStack:
-    api: str
-    stripe: str
-    process: subprocess.Popen[str]
-
-
-@pytest.fixture(scope="module")
-def local_stack() -> Iterator[RunningStack]:
-    ports = {"PORT": free_port(), "STRIPE_PORT": free_port(), "AWS_PORT": free_port()}
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    environment |= {name: str(port) for name, port in ports.items()}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local_stack"],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    api = f"http://127.0.0.1:{ports['PORT']}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{api}/conference", timeout=5).status_code == 200:
-                break
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        assert process.poll() is None, process.stdout.read() if process.stdout else "exited"
-        time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the local stack did not start within 60 s")
-    stack = RunningStack(api, f"http://127.0.0.1:{ports['STRIPE_PORT']}", process)
-    yield stack
-    if process.poll() is None:
-        process.kill()
+if TYPE_CHECKING:
+    from tests.e2e.conftest import RunningStack
 
 
 def test_a_registration_over_http_leads_to_a_checkout_page_with_pay_and_cancel(local_stack: RunningStack) -> None:
@@ -98,7 +52,7 @@ def test_ctrl_c_stops_everything(local_stack: RunningStack) -> None:
 
     # Then
     assert local_stack.process.wait(timeout=20) == 0
-    output = local_stack.process.stdout.read() if local_stack.process.stdout else ""
+    output = local_stack.output()
     assert "Stopped." in output
     assert "LOCAL_ADMIN_TOKEN" in output and "local-admin-token" in output
     with pytest.raises(requests.ConnectionError):

@@ -257,6 +257,9 @@ def test_a_group_adds_and_removes_attendees_and_pays_for_each_seat(page: Page, l
     assert "job_title" not in body["attendees"][0]
     assert set(body) == {"kind", "purchaser", "attendees"}
 
+    page.go_back()  # a registrant who leaves Checkout with the browser's Back button can submit again
+    expect(page.locator("#submit")).to_be_enabled()
+
 
 def test_cancelling_checkout_returns_to_a_page_that_says_so(page: Page, local_stack: RunningStack) -> None:
     open_form(page, local_stack)

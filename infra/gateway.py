@@ -55,23 +55,40 @@ def site_page(path: Path = SITE_PAGE) -> HttpResponse:
     return HttpResponse(200, headers, html.encode())
 
 
+LocalHandler = Callable[[Request, dict[str, str]], HttpResponse]
+LocalRoute = tuple[str, str, LocalHandler]  # method, path pattern (a regular expression), handler
+
+
+def json_answer(body: Any, status: int = 200) -> HttpResponse:
+    return HttpResponse(status, {"content-type": "application/json"}, json.dumps(body).encode())
+
+
 class LocalGateway:
-    def __init__(self, api: LocalHttpApi, zone: tzinfo) -> None:
+    def __init__(self, api: LocalHttpApi, zone: tzinfo, local_routes: list[LocalRoute] | None = None) -> None:
         self._api = api
         self._zone = zone  # conference time is shown in the conference's time zone
         self._page = site_page()  # read once: editing the page needs a restart, as a deploy would
-        self._local_routes: dict[tuple[str, str], Callable[[Request], HttpResponse]] = {
-            ("GET", "/_local/clock"): self._read_clock,
-            ("POST", "/_local/clock"): self._set_clock,
-        }
+        routes: list[LocalRoute] = [
+            ("GET", "/_local/clock", lambda _request, _match: self._clock_answer()),
+            ("POST", "/_local/clock", lambda request, _match: self._set_clock(request)),
+            *(local_routes or []),
+        ]
+        self._local_routes = [(method, re.compile(f"^{path}$"), handler) for method, path, handler in routes]
+
+    def _local(self, request: Request) -> HttpResponse | None:
+        for method, pattern, handler in self._local_routes:
+            found = pattern.match(request.path)
+            if found and method == request.method:
+                return handler(request, found.groupdict())
+        return None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        local = self._local_routes.get((request.method, request.path))
+        local = self._local(request) if request.path.startswith("/_local/") else None
         if request.path == "/" and request.method in {"GET", "HEAD"}:
             answer = self._page  # werkzeug drops the body of a HEAD answer and keeps its length
         elif local is not None:
-            answer = local(request)
+            answer = local
         else:
             answer = self._api.request(
                 request.method,
@@ -87,12 +104,7 @@ class LocalGateway:
         return response(environ, start_response)
 
     def _clock_answer(self) -> HttpResponse:
-        now = conference_clock.now().astimezone(self._zone).isoformat(timespec="seconds")
-        body = json.dumps({"now": now}).encode()
-        return HttpResponse(200, {"content-type": "application/json"}, body)
-
-    def _read_clock(self, _: Request) -> HttpResponse:
-        return self._clock_answer()
+        return json_answer({"now": conference_clock.now().astimezone(self._zone).isoformat(timespec="seconds")})
 
     def _set_clock(self, request: Request) -> HttpResponse:
         try:

@@ -6,9 +6,11 @@ API; prints the addresses and the embedded defaults; stops cleanly on Ctrl-C.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,11 +28,15 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 import boto3
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from infra.apigw import LocalHttpApi, apply_environment
-from infra.gateway import LocalGateway
-from infra.local_aws import deploy
+from infra.apigw import HttpResponse, LocalHttpApi, apply_environment, load_handler
+from infra.gateway import LocalGateway, LocalRoute, json_answer
+from infra.local_aws import DeployedStack, deploy
+from infra.local_mailbox import LocalMailbox
+from infra.local_schedules import LocalScheduler, schedules
 from infra.moto_server import LockedMotoServer
+from infra.stream_poller import StreamPoller, stream_mappings
 from infra.stripe_standin import StripeStandIn, StripeStandInServer
+from infra.template import translated_template
 from shared.clock import conference_clock
 from shared.conference import load_conference
 
@@ -93,6 +99,9 @@ class LocalStack:
         self._stripe = StripeStandInServer(self.standin, HOST, settings.stripe_port)
         self._http: BaseWSGIServer | None = None
         self.api_url = ""
+        self.mailbox = LocalMailbox()
+        self._pollers: list[StreamPoller] = []
+        self._scheduler: LocalScheduler | None = None
 
     def start(self) -> LocalStack:
         """Bind every server first (a port of 0 picks a free one), then wire them to each other."""
@@ -120,8 +129,80 @@ class LocalStack:
         conference_clock.travel_to(start)
         api = LocalHttpApi(stack)
         api.preload()
-        self._gateway.ready(LocalGateway(api, conference.zone))
+        self._start_event_sources(stack)
+        self._gateway.ready(LocalGateway(api, conference.zone, self._local_routes()))
         return self
+
+    def _start_event_sources(self, stack: DeployedStack) -> None:
+        """Play the parts AWS plays around the functions: stream event source mappings and schedules."""
+        session = boto3.session.Session()
+        template = translated_template()
+        for mapping in stream_mappings(template, stack.resources, session):
+            function = stack.functions[mapping.function_logical_id]
+            poller = StreamPoller(session, mapping, load_handler(function), function_name=function.name)
+            poller.start()
+            self._pollers.append(poller)
+        entries = [
+            (
+                schedule,
+                load_handler(stack.functions[schedule.function_logical_id]),
+                stack.functions[schedule.function_logical_id].name,
+            )
+            for schedule in schedules(template)
+        ]
+        self._scheduler = LocalScheduler(entries, conference_clock.now)
+        self._scheduler.start()
+
+    def drain(self, timeout: float = 60) -> bool:
+        """Return once nothing is pending: webhook deliveries, stream records, due schedules, and whatever
+        those cause in turn. False if that did not happen within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            busy = not self.standin.wait_idle(timeout=max(0.0, deadline - time.monotonic()))
+            for poller in self._pollers:
+                if poller.has_pending():
+                    poller.poll_once()
+                    busy = True
+            if self._scheduler is not None and self._scheduler.fire_due():
+                busy = True
+            if not busy:
+                return True
+        return False
+
+    def _local_routes(self) -> list[LocalRoute]:
+        def emails(_request: object, _match: dict[str, str]) -> HttpResponse:
+            return json_answer([email.summary() for email in self.mailbox.emails()])
+
+        def raw_email(_request: object, match: dict[str, str]) -> HttpResponse:
+            email = self.mailbox.email(match["email_id"])
+            if email is None:
+                problem = {
+                    "type": "/problems/not_found",
+                    "title": "Not found",
+                    "status": 404,
+                    "code": "not_found",
+                    "detail": "No email has this id.",
+                }
+                return HttpResponse(404, {"content-type": "application/problem+json"}, json.dumps(problem).encode())
+            return HttpResponse(200, {"content-type": "message/rfc822"}, email.raw)
+
+        def drain(_request: object, _match: dict[str, str]) -> HttpResponse:
+            if self.drain():
+                return json_answer({"drained": True})
+            problem = {
+                "type": "/problems/drain_timeout",
+                "title": "Still busy",
+                "status": 503,
+                "code": "drain_timeout",
+                "detail": "Work was still pending after 60 seconds (a record failing with unbounded retries?).",
+            }
+            return HttpResponse(503, {"content-type": "application/problem+json"}, json.dumps(problem).encode())
+
+        return [
+            ("GET", "/_local/emails", emails),
+            ("GET", r"/_local/emails/(?P<email_id>[^/]+)\.eml", raw_email),
+            ("POST", "/_local/drain", drain),
+        ]
 
     def serve_forever(self) -> None:
         assert self._http is not None
@@ -133,6 +214,10 @@ class LocalStack:
             threading.Thread(target=self._http.shutdown, daemon=True).start()
 
     def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()
+        for poller in self._pollers:
+            poller.stop()
         if self._http is not None:
             self._http.server_close()
         self._stripe.stop()

@@ -46,6 +46,42 @@ def test_an_unknown_route_is_a_404_problem(local_stack: RunningStack) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
+def test_paying_refunding_and_draining_over_http_only(local_stack: RunningStack) -> None:
+    # Given a registration paid on the stand-in (its test route delivers the webhook before answering)
+    created = requests.post(
+        f"{local_stack.api}/registrations", json=individual(email="e2e.payer@example.org"), timeout=10
+    ).json()
+    session_id = created["checkout_url"].rsplit("/", 1)[-1]
+    paid = requests.post(f"{local_stack.stripe}/_test/checkout_sessions/{session_id}/pay", json={}, timeout=10)
+    assert paid.json()["events"][0]["status_code"] == 200
+    status_url = f"{local_stack.api}/registrations/{created['registration_id']}"
+    assert requests.get(status_url, timeout=5).json()["status"] == "paid"
+
+    # When it is refunded through Stripe's API (its webhook follows in the background) and the stack drained
+    intent = requests.get(
+        f"{local_stack.stripe}/v1/checkout/sessions/{session_id}", auth=("sk_test_local", ""), timeout=5
+    ).json()["payment_intent"]
+    refund = requests.post(
+        f"{local_stack.stripe}/v1/refunds", data={"payment_intent": intent}, auth=("sk_test_local", ""), timeout=5
+    )
+    assert refund.status_code == 200
+    drained = requests.post(f"{local_stack.api}/_local/drain", timeout=70)
+
+    # Then
+    assert drained.json() == {"drained": True}
+    assert requests.get(status_url, timeout=5).json()["status"] == "refunded"
+
+
+def test_the_local_mailbox_answers_in_its_documented_shape(local_stack: RunningStack) -> None:
+    emails = requests.get(f"{local_stack.api}/_local/emails", timeout=5)
+    assert emails.status_code == 200
+    assert isinstance(emails.json(), list)
+    missing = requests.get(f"{local_stack.api}/_local/emails/nope.eml", timeout=5)
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "not_found"
+
+
+# Last: it stops the module's stack.
 def test_ctrl_c_stops_everything(local_stack: RunningStack) -> None:
     # When
     local_stack.process.send_signal(signal.SIGINT)

@@ -1,0 +1,95 @@
+"""Every email the backend sent through SES (moto, in this process), as /_local/emails shows them."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    id: str
+    to: list[str]
+    subject: str
+    sent_at: datetime
+    raw: bytes
+
+    def summary(self) -> dict[str, Any]:
+        message = self.parsed()
+        attachments = [
+            {
+                "filename": part.get_filename(),
+                "content_type": part.get_content_type(),
+                "size": len(part.get_payload(decode=True) or b""),
+            }
+            for part in message.iter_attachments()
+        ]
+        return {
+            "id": self.id,
+            "to": self.to,
+            "subject": self.subject,
+            "sent_at": self.sent_at.isoformat(timespec="seconds"),
+            "attachments": attachments,
+        }
+
+    def parsed(self) -> EmailMessage:
+        parsed = message_from_bytes(self.raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+class LocalMailbox:
+    def __init__(self, region: str = "us-east-1") -> None:
+        self._region = region
+        self._seen: dict[str, datetime] = {}  # when each message was first seen, for sends without a Date
+        self._lock = threading.Lock()
+
+    def emails(self) -> list[SentEmail]:
+        """Oldest first."""
+        backend = ses_backends[DEFAULT_ACCOUNT_ID][self._region]
+        with self._lock:
+            return [self._email(message) for message in list(backend.sent_messages)]
+
+    def email(self, email_id: str) -> SentEmail | None:
+        return next((email for email in self.emails() if email.id == email_id), None)
+
+    def _email(self, message: Any) -> SentEmail:
+        first_seen = self._seen.setdefault(message.id, datetime.now(UTC))
+        raw_data = getattr(message, "raw_data", None)
+        if raw_data is None:  # a Simple send: moto keeps only its subject and body
+            raw = _simple_message(message).as_bytes()
+        else:
+            raw = raw_data.encode() if isinstance(raw_data, str) else bytes(raw_data)
+        parsed = message_from_bytes(raw, policy=policy.default)
+        date = parsed["Date"]
+        subject = str(parsed["Subject"] or "")
+        recipients = list(getattr(message, "destinations", []) or [])
+        if isinstance(message.destinations, dict):
+            recipients = [
+                a
+                for field in ("ToAddresses", "CcAddresses", "BccAddresses")
+                for a in message.destinations.get(field, [])
+            ]
+        return SentEmail(
+            id=message.id,
+            to=recipients,
+            subject=subject,
+            sent_at=parsedate_to_datetime(date) if date else first_seen,
+            raw=raw,
+        )
+
+
+def _simple_message(message: Any) -> EmailMessage:
+    built = EmailMessage()
+    built["From"] = message.source
+    built["Subject"] = message.subject
+    built.set_content(message.body)
+    return built

@@ -6,8 +6,9 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
+from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -71,20 +72,27 @@ class LocalMailbox:
         parsed = message_from_bytes(raw, policy=policy.default)
         date = parsed["Date"]
         subject = str(parsed["Subject"] or "")
-        recipients = list(getattr(message, "destinations", []) or [])
-        if isinstance(message.destinations, dict):
-            recipients = [
-                a
-                for field in ("ToAddresses", "CcAddresses", "BccAddresses")
-                for a in message.destinations.get(field, [])
+        destinations = message.destinations
+        if isinstance(destinations, dict):  # a Simple send keeps the Destination as given
+            destinations = [
+                a for field in ("ToAddresses", "CcAddresses", "BccAddresses") for a in destinations.get(field, [])
             ]
         return SentEmail(
             id=message.id,
-            to=recipients,
+            to=_addresses(destinations),
             subject=subject,
             sent_at=parsedate_to_datetime(date) if date else first_seen,
             raw=raw,
         )
+
+
+def _addresses(destinations: list[str]) -> list[str]:
+    """Plain addresses, each once: moto lists both the Destination and the headers' (encoded) forms."""
+    found: list[str] = []
+    for _, address in getaddresses([str(make_header(decode_header(d))) for d in destinations]):
+        if address and address.lower() not in (a.lower() for a in found):
+            found.append(address)
+    return found
 
 
 def _simple_message(message: Any) -> EmailMessage:

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help setup browser run test unit integration lint format clean
+.PHONY: help setup browser run demo test unit integration lint format clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ $(CHROMIUM):
 
 run: $(STAMP) ## Start the backend locally (moto, Stripe stand-in, HTTP API) in the foreground
 	$(BIN)/python -m infra.local_stack
+
+demo: $(STAMP) ## A scripted conference run through HTTP against a private local stack
+	$(BIN)/python -m infra.demo
 
 test: lint browser ## Run every check and every test
 	$(BIN)/pytest

@@ -102,6 +102,7 @@ class LocalStack:
         self.mailbox = LocalMailbox()
         self._pollers: list[StreamPoller] = []
         self._scheduler: LocalScheduler | None = None
+        self._serving: threading.Thread | None = None
 
     def start(self) -> LocalStack:
         """Bind every server first (a port of 0 picks a free one), then wire them to each other."""
@@ -208,12 +209,20 @@ class LocalStack:
         assert self._http is not None
         self._http.serve_forever()
 
+    def serve_in_background(self) -> LocalStack:
+        """For a caller that drives the stack from this same process (`make demo`); stop() ends it."""
+        self._serving = threading.Thread(target=self.serve_forever, name="local-http", daemon=True)
+        self._serving.start()
+        return self
+
     def shutdown(self) -> None:
         """Ask serve_forever to return; safe from a signal handler (it does not wait)."""
         if self._http is not None:
             threading.Thread(target=self._http.shutdown, daemon=True).start()
 
     def stop(self) -> None:
+        if self._serving is not None and self._http is not None:
+            self._http.shutdown()
         if self._scheduler is not None:
             self._scheduler.stop()
         for poller in self._pollers:

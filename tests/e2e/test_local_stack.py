@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from tests.support.bodies import individual
+from infra.samples import individual
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import RunningStack

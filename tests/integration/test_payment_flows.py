@@ -14,11 +14,11 @@ import pytest
 import stripe
 
 from infra.apigw import LocalHttpApi
+from infra.samples import JSON, encoded, group, individual
 from infra.stripe_standin import StripeStandIn
 from shared.adapters.dynamodb import DynamoRegistrationRepository
 from shared.registration.models import Registration
 from tests.integration.conftest import STRIPE_SECRET_KEY
-from tests.support.bodies import JSON, encoded, group, individual
 from tests.support.stripe_events import deliver, signature
 
 

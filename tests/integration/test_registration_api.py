@@ -10,9 +10,9 @@ import stripe
 
 from infra.apigw import LocalHttpApi
 from infra.local_aws import DeployedStack
+from infra.samples import JSON, encoded, group, individual
 from shared.clock import conference_clock
 from tests.integration.conftest import STRIPE_SECRET_KEY
-from tests.support.bodies import JSON, encoded, group, individual
 from tests.support.tables import scan_all
 
 

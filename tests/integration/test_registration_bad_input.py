@@ -11,8 +11,8 @@ import pytest
 
 from functions.registration_api.handler import lambda_handler
 from infra.apigw import LambdaContext, LocalHttpApi, build_event, match_route, to_http_response
+from infra.samples import JSON, encoded, group, individual
 from infra.template import http_api_routes as api_routes
-from tests.support.bodies import JSON, encoded, group, individual
 from tests.support.tables import scan_all
 
 

@@ -7,8 +7,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from infra.apigw import LocalHttpApi
+from infra.samples import JSON, encoded, group, individual
 from infra.stripe_standin import StripeStandIn
-from tests.support.bodies import JSON, encoded, group, individual
 from tests.support.tables import scan_all
 
 

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from infra.apigw import LocalHttpApi
+from infra.samples import JSON, encoded, individual
 from shared.adapters import aws as aws_clients
 from shared.adapters.secrets import secret_string
 from shared.adapters.stripe_gateway import STRIPE_API_VERSION
 from shared.errors import TemporarilyUnavailable
-from tests.support.bodies import JSON, encoded, individual
 from tests.support.tables import scan_all
 
 

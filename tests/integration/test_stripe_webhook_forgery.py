@@ -9,8 +9,8 @@ import time
 import pytest
 
 from infra.apigw import LocalHttpApi
+from infra.samples import JSON, encoded, individual
 from infra.stripe_standin import StripeStandIn
-from tests.support.bodies import JSON, encoded, individual
 from tests.support.stripe_events import deliver, event, signature
 from tests.support.tables import scan_all
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from infra.samples import group, individual
 from shared.clock import FixedClock
 from shared.conference import load_conference
 from shared.errors import (
@@ -19,7 +20,6 @@ from shared.errors import (
 from shared.registration.models import registration_request_adapter
 from shared.registration.service import CHECKOUT_CREATION_LEASE, RegistrationService
 from shared.registration.status import RegistrationStatus
-from tests.support.bodies import group, individual
 from tests.support.fakes import FakePayments, InMemoryRegistrations
 
 BEFORE = datetime(2020, 7, 22, 14, tzinfo=UTC)

@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from infra.samples import group, individual
 from shared.api.problems import field_errors
 from shared.registration.models import registration_request_adapter
 from shared.text import is_printable
-from tests.support.bodies import group, individual
 
 printable_names = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn", "Zl", "Zp")),

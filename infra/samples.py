@@ -1,4 +1,4 @@
-"""Registration bodies as a registrant's browser would send them."""
+"""Registration bodies as a registrant's browser sends them: for the demo and the tests."""
 
 from __future__ import annotations
 

@@ -1,0 +1,19 @@
+"""`make demo` tells its story to the end, and every registration ends where the script expects."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def test_the_demo_runs_through_and_every_registration_ends_as_expected() -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+    finished = subprocess.run(
+        [sys.executable, "-m", "infra.demo"], env=environment, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
+    summary = finished.stdout.split("Summary", 1)[1]
+    assert summary.count(" ok") == 8
+    assert "EXPECTED" not in summary
+    assert "Springfield PD (3 officers)        group      3 seat(s)  paid" in summary

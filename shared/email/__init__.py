@@ -1,5 +1,16 @@
-"""The conference's emails, pure code without I/O: their MIME form (mime)."""
+"""The conference's emails, pure code without I/O: their content (messages) and their MIME form (mime)."""
 
+from shared.email.messages import Email, confirmation, receipt, refund_notice
 from shared.email.mime import Attachment, HeaderInjection, Mailbox, build_message, to_bytes
 
-__all__ = ["Attachment", "HeaderInjection", "Mailbox", "build_message", "to_bytes"]
+__all__ = [
+    "Attachment",
+    "Email",
+    "HeaderInjection",
+    "Mailbox",
+    "build_message",
+    "confirmation",
+    "receipt",
+    "refund_notice",
+    "to_bytes",
+]

@@ -1,0 +1,209 @@
+"""The conference's emails as data: a registration in, what to send out (API.md, "Emails").
+
+Only confirmation subjects say "confirmed"; receipts and refund notices never do, so a reader (or a
+test) can tell the kinds apart by subject alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time
+from itertools import groupby
+
+from shared.conference.models import Conference, Money
+from shared.email.mime import Attachment, Mailbox
+from shared.email.render import (
+    Block,
+    Field,
+    Heading,
+    Lines,
+    Paragraph,
+    Rows,
+    date_and_time,
+    html_document,
+    long_date,
+    money,
+    plain_text,
+    time_range,
+)
+from shared.registration.models import Purchaser, Registration, Seat, ShippingAddress
+
+# SES tag values allow ASCII letters, digits, '_', '-', '.' and '@'; '@' is left out here so that
+# no email address (personal data) can ever become a tag.
+_TAG_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,256}")
+_COIN = "30th-anniversary conference coin"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Email:
+    to: Mailbox
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[Attachment, ...] = ()
+    kind: str  # confirmation | receipt | refund_notice here; what the outbox and the SES tags call it
+    tags: dict[str, str]
+
+
+def confirmation(
+    conference: Conference, registration: Registration, seat: Seat, access_code: str, *, site_url: str
+) -> Email:
+    """To each attendee once the seat is paid: the access code, how to log in, the agenda."""
+    _require_seat(registration, seat)
+    if not access_code or any(char.isspace() for char in access_code):
+        raise ValueError("an access code is one word: the confirmation's line must read back exactly")
+    name = _full_name(seat)
+    blocks: list[Block] = [
+        Paragraph(f"Hello {name},"),
+        Paragraph(f"Your registration for the {conference.name} is confirmed."),
+        Paragraph(
+            f"The conference runs from {long_date(conference.starts_on)} to {long_date(conference.ends_on)}, "
+            f"online. All times are in the conference's time zone, {conference.timezone} ({_zone_name(conference)})."
+        ),
+        Heading("How to log in"),
+        Paragraph("Log in at the conference site with this email address and your personal access code:"),
+        Field("Conference site", site_url, style="link"),
+        Field("Email", seat.email, style="code"),
+        Field("Access code", access_code, style="code"),
+        Paragraph(
+            "The access code is yours alone. Each person can have one active session at a time: logging in "
+            "again, on any device, ends the previous session. Only those who log in individually receive a "
+            "certificate of attendance."
+        ),
+    ]
+    if registration.kind == "individual":
+        blocks += [
+            Heading("Your conference coin"),
+            Paragraph(f"The {_COIN} will be mailed to you at this address:"),
+            Lines((name, *_address_lines(_shipping_address(registration)))),
+        ]
+    else:
+        purchaser = _purchaser(registration)
+        blocks.append(Paragraph(f"Your seat was registered for you by {purchaser.organization} ({purchaser.name})."))
+    blocks += [*_agenda(conference), Paragraph("See you online."), Paragraph(conference.organizer)]
+    subject = f"Registration confirmed: {conference.name}"
+    return _email("confirmation", registration, Mailbox(name, seat.email), subject, blocks)
+
+
+def receipt(conference: Conference, registration: Registration, *, paid_amount: Money, paid_at: datetime) -> Email:
+    """To a group's purchaser once paid: the seats, the amount and who receives what."""
+    purchaser = _purchaser(registration)
+    count = len(registration.seats)
+    blocks: list[Block] = [
+        Paragraph(f"Hello {purchaser.name},"),
+        Paragraph(f"Thank you: we have received the payment for your group registration for the {conference.name}."),
+        Field("Registration ID", registration.registration_id, style="code"),
+        Field("Organization", purchaser.organization),
+        Field("Paid on", date_and_time(paid_at, conference.zone)),
+        Heading("Seats"),
+        Rows(
+            tuple(
+                (f"{position}.", _full_name(seat), seat.email)
+                for position, seat in enumerate(registration.seats, start=1)
+            )
+        ),
+        Paragraph(
+            f"{count} {'seat' if count == 1 else 'seats'} x {money(conference.fee)} = "
+            f"{money(conference.fee.times(count))}"
+        ),
+        Field("Total paid", money(paid_amount)),
+        Paragraph(
+            "Each attendee receives their own confirmation email with a personal access code, and logs in "
+            "individually: only those who log in individually receive a certificate of attendance."
+        ),
+        Paragraph(conference.organizer),
+    ]
+    subject = f"Receipt for your group registration: {conference.name}"
+    return _email("receipt", registration, Mailbox(purchaser.name, purchaser.email), subject, blocks)
+
+
+def refund_notice(conference: Conference, registration: Registration, seat: Seat) -> Email:
+    """To each attendee of a refunded registration: access is revoked."""
+    _require_seat(registration, seat)
+    name = _full_name(seat)
+    blocks: list[Block] = [
+        Paragraph(f"Hello {name},"),
+        Paragraph(
+            f"Your registration for the {conference.name} has been refunded, and your access to the "
+            "conference has been revoked: your access code no longer lets you log in."
+        ),
+        Field("Registration ID", registration.registration_id, style="code"),
+    ]
+    if registration.kind == "individual":
+        blocks += [
+            Paragraph("The refund goes back to the payment method used to pay."),
+            Paragraph(f"If your {_COIN} had not shipped yet, it will not be mailed."),
+        ]
+    else:
+        purchaser = _purchaser(registration)
+        blocks.append(
+            Paragraph(
+                f"Your seat was registered for you by {purchaser.organization} ({purchaser.name}); "
+                "the refund goes back to them."
+            )
+        )
+    blocks.append(Paragraph(conference.organizer))
+    subject = f"Your registration has been refunded: {conference.name}"
+    return _email("refund_notice", registration, Mailbox(name, seat.email), subject, blocks)
+
+
+def _email(kind: str, registration: Registration, to: Mailbox, subject: str, blocks: list[Block]) -> Email:
+    tags = {"kind": kind, "registration_id": registration.registration_id}
+    for name, value in tags.items():
+        if not _TAG_VALUE.fullmatch(value):
+            raise ValueError(f"SES tag {name} must be letters, digits, '_', '-' or '.'")
+    return Email(
+        to=to,
+        subject=subject,
+        text=plain_text(blocks),
+        html=html_document(subject, blocks),
+        kind=kind,
+        tags=tags,
+    )
+
+
+def _agenda(conference: Conference) -> list[Block]:
+    blocks: list[Block] = [Heading("Agenda")]
+    for day, sessions in groupby(conference.sessions, key=lambda session: session.day):
+        blocks += [
+            Heading(long_date(day), level=3),
+            Rows(
+                tuple(
+                    (time_range(session.starts_at, session.ends_at, conference.zone), session.title)
+                    for session in sessions
+                )
+            ),
+        ]
+    return blocks
+
+
+def _zone_name(conference: Conference) -> str:
+    # The abbreviation in force on the first day (CDT in August, not CST).
+    return datetime.combine(conference.starts_on, time(12), conference.zone).tzname() or conference.timezone
+
+
+def _full_name(seat: Seat) -> str:
+    return f"{seat.first_name} {seat.last_name}"
+
+
+def _address_lines(address: ShippingAddress) -> tuple[str, ...]:
+    street = (address.line1,) if address.line2 is None else (address.line1, address.line2)
+    return (*street, f"{address.city}, {address.state} {address.postal_code}", address.country)
+
+
+def _require_seat(registration: Registration, seat: Seat) -> None:
+    if seat not in registration.seats:
+        raise ValueError("the seat is not one of this registration's seats")
+
+
+def _shipping_address(registration: Registration) -> ShippingAddress:
+    if registration.shipping_address is None:
+        raise ValueError("an individual registration has a shipping address for the coin")
+    return registration.shipping_address
+
+
+def _purchaser(registration: Registration) -> Purchaser:
+    if registration.kind != "group" or registration.purchaser is None:
+        raise ValueError("only a group registration has a purchaser")
+    return registration.purchaser

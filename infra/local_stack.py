@@ -25,6 +25,9 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 # Metrics go to CloudWatch as EMF lines on AWS; locally they would only bury the useful output.
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
+import logging
+import warnings
+
 import boto3
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -41,6 +44,9 @@ from shared.clock import conference_clock
 from shared.conference import load_conference
 
 HOST = "127.0.0.1"
+# moto's CloudFormation warns about each resource it skips (the SES configuration set); expected here.
+warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
+logging.getLogger("moto.cloudformation").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,10 @@ class LocalStack:
         self._http = make_server(HOST, self.settings.port, self._gateway, threaded=True, request_handler=_QuietHandler)
         self.api_url = f"http://{HOST}:{self._http.server_port}"
         self.standin.webhook_url = f"{self.api_url}/webhooks/stripe"
-        stack = deploy(boto3.session.Session(), {"StripeApiBase": self._stripe.url, "SiteUrl": self.api_url})
+        stack = deploy(
+            boto3.session.Session(),
+            {"StripeApiBase": self._stripe.url, "SiteUrl": self.api_url, "SenderAddress": self.settings.sender},
+        )
         # The template names the secrets; their values are the embedded local defaults.
         environment = stack.functions["StripeWebhookFunction"].environment
         secrets = boto3.client("secretsmanager")
@@ -122,6 +131,9 @@ class LocalStack:
         secrets.create_secret(
             Name=environment["STRIPE_WEBHOOK_SECRET_NAME"], SecretString=self.settings.stripe_webhook_secret
         )
+        secrets.create_secret(Name=environment["ADMIN_TOKEN_SECRET_NAME"], SecretString=self.settings.admin_token)
+        # SES sends only from a verified identity: the sender's whole domain, as in production.
+        boto3.client("sesv2").create_email_identity(EmailIdentity=self.settings.sender.rsplit("@", 1)[1])
         apply_environment(stack)
         conference = load_conference()
         start = self.settings.clock or datetime.combine(

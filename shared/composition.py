@@ -8,13 +8,17 @@ from __future__ import annotations
 import json
 
 from shared.adapters.dynamodb import DynamoRegistrationRepository
+from shared.adapters.dynamodb_reactions import DynamoReactionRepository
 from shared.adapters.secrets import secret_string
+from shared.adapters.ses_mailer import SesMailer
 from shared.adapters.stripe_gateway import StripeCheckoutGateway, StripeClient, StripePaymentReader, stripe_client
 from shared.clock import conference_clock, wall_clock
-from shared.conference import Conference
+from shared.conference import DEFAULT_CONFERENCE_FILE, Conference, load_conference
+from shared.email import Mailbox
 from shared.payments.service import PaymentService
+from shared.reactions.service import ReactionService
 from shared.registration.service import RegistrationService
-from shared.settings import PaymentSettings, RegistrationApiSettings, StripeSettings
+from shared.settings import PaymentSettings, ReactionSettings, RegistrationApiSettings, StripeSettings
 
 
 def _stripe(settings: StripeSettings) -> StripeClient:
@@ -48,3 +52,15 @@ def webhook_secrets(settings: PaymentSettings) -> list[str]:
         secrets = json.loads(value)
         return [secret for secret in secrets if isinstance(secret, str) and secret]
     return [value]
+
+
+def reaction_service(settings: ReactionSettings) -> ReactionService:
+    conference = load_conference(settings.conference_file or DEFAULT_CONFERENCE_FILE)
+    sender = Mailbox(display_name=conference.name, address=settings.sender_address or conference.sender)
+    return ReactionService(
+        conference=conference,
+        repository=DynamoReactionRepository(settings.table_name),
+        mailer=SesMailer(sender, settings.ses_configuration_set or None),
+        wall_clock=wall_clock,
+        site_url=settings.site_url,
+    )

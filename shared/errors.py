@@ -92,3 +92,10 @@ class InvalidSignature(DomainError):
 
     code = "invalid_signature"
     title = "The webhook signature does not verify"
+
+
+class Unauthorized(DomainError):
+    """No bearer token, or not the organiser's."""
+
+    code = "unauthorized"
+    title = "Authentication required"

@@ -43,3 +43,18 @@ class PaymentSettings(StripeSettings):
 
     stripe_livemode: bool = Field(alias="STRIPE_LIVEMODE")
     stripe_webhook_secret_name: NonEmpty = Field(alias="STRIPE_WEBHOOK_SECRET_NAME")
+
+
+class ReactionSettings(TableSettings):
+    """The stream dispatcher: where confirmation emails point people, and who they come from."""
+
+    site_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] = Field(alias="SITE_URL")
+    # Empty: the conference data file's sender. Its domain must be verified in SES.
+    sender_address: Annotated[str, Field(pattern=r"^([^@\s,<>]+@[^@\s,<>]+)?$")] = Field(
+        default="", alias="SENDER_ADDRESS"
+    )
+    ses_configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
+
+
+class AdminSettings(TableSettings):
+    admin_token_secret_name: NonEmpty = Field(alias="ADMIN_TOKEN_SECRET_NAME")

@@ -130,6 +130,20 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "/admin/exports/shipments.csv": {
+        "get": {
+            "operationId": "exportShipments",
+            "summary": "The coin mailing list: individual registrants, paid and not refunded, with address and state",
+            "security": [{"adminToken": []}],
+            "responses": {
+                "200": {
+                    "description": "CSV, UTF-8 with a byte order mark, every field quoted",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                "401": _problem("unauthorized: no or a wrong admin bearer token"),
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "operationId": "getOpenApi",
@@ -150,5 +164,8 @@ def openapi_document(title: str) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": f"{title} API", "version": "1.0.0"},
         "paths": PATHS,
-        "components": {"schemas": schemas.get("$defs", {})},
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+        },
     }

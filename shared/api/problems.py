@@ -24,6 +24,7 @@ from shared.errors import (
     RegistrationInProgress,
     RequestInProgress,
     TemporarilyUnavailable,
+    Unauthorized,
     UnsupportedMediaType,
 )
 from shared.observability import logger
@@ -37,6 +38,7 @@ STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     PayloadTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     NotFound: HTTPStatus.NOT_FOUND,
+    Unauthorized: HTTPStatus.UNAUTHORIZED,
     AlreadyRegistered: HTTPStatus.CONFLICT,
     RegistrationInProgress: HTTPStatus.CONFLICT,
     RegistrationClosed: HTTPStatus.CONFLICT,
@@ -59,8 +61,11 @@ def problem(
     }
     if errors is not None:
         body["errors"] = [{"field": error.field, "message": error.message} for error in errors]
-    headers = {"Retry-After": RETRY_AFTER_SECONDS[status]} if status in RETRY_AFTER_SECONDS else None
-    return Response(status_code=int(status), content_type=PROBLEM_JSON, body=json.dumps(body), headers=headers)
+    headers = {"Retry-After": RETRY_AFTER_SECONDS[status]} if status in RETRY_AFTER_SECONDS else {}
+    if status == HTTPStatus.UNAUTHORIZED:
+        headers["WWW-Authenticate"] = 'Bearer realm="conference-admin"'
+
+    return Response(status_code=int(status), content_type=PROBLEM_JSON, body=json.dumps(body), headers=headers or None)
 
 
 def problem_for(error: DomainError) -> Response[str]:

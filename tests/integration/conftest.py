@@ -5,24 +5,28 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
 
 import boto3
 import pytest
 from werkzeug.serving import make_server
 
-from infra.apigw import LocalHttpApi, apply_environment
+from infra.apigw import LocalHttpApi, apply_environment, load_handler
 from infra.gateway import LocalGateway
 from infra.local_aws import DeployedStack, deploy
 from infra.moto_server import LockedMotoServer
+from infra.stream_poller import StreamPoller, stream_mappings
 from infra.stripe_standin import StripeStandIn, StripeStandInServer
+from infra.template import translated_template
 from shared.clock import conference_clock
 from shared.conference import load_conference
 from tests.support.tables import wipe_table
 
 STRIPE_SECRET_KEY = "sk_test_local"
 STRIPE_WEBHOOK_SECRET = "whsec_local_development"
+ADMIN_TOKEN = "test-admin-token-0123456789"
 # Two weeks before the conference, where the local stack starts too.
 BEFORE_THE_CONFERENCE = datetime.fromisoformat("2020-07-22T09:00:00-05:00")
 
@@ -61,6 +65,8 @@ def stack(aws: boto3.session.Session, stripe_url: str) -> DeployedStack:
     secrets = aws.client("secretsmanager")
     secrets.create_secret(Name=environment["STRIPE_SECRET_KEY_NAME"], SecretString=STRIPE_SECRET_KEY)
     secrets.create_secret(Name=environment["STRIPE_WEBHOOK_SECRET_NAME"], SecretString=STRIPE_WEBHOOK_SECRET)
+    secrets.create_secret(Name=environment["ADMIN_TOKEN_SECRET_NAME"], SecretString=ADMIN_TOKEN)
+    aws.client("sesv2").create_email_identity(EmailIdentity=environment["SENDER_ADDRESS"].rsplit("@", 1)[1])
     apply_environment(deployed)
     return deployed
 
@@ -95,3 +101,37 @@ def conference_time() -> Iterator[None]:
 @pytest.fixture
 def api(clean_tables: DeployedStack, conference_time: None, api_url: str) -> LocalHttpApi:
     return LocalHttpApi(clean_tables)
+
+
+@pytest.fixture
+def stream_poller(clean_tables: DeployedStack, aws: boto3.session.Session) -> Callable[[str], StreamPoller]:
+    """Pollers for the template's stream event source mapping, starting where asked."""
+    (mapping,) = stream_mappings(translated_template(), clean_tables.resources, aws)
+    function = clean_tables.functions[mapping.function_logical_id]
+
+    def poller(starting_position: str) -> StreamPoller:
+        return StreamPoller(
+            aws,
+            replace(mapping, starting_position=starting_position),
+            load_handler(function),
+            function_name=function.name,
+        )
+
+    return poller
+
+
+@pytest.fixture
+def stream(stream_poller: Callable[[str], StreamPoller]) -> StreamPoller:
+    """The mapping played from now on (earlier tests' records excluded)."""
+    return stream_poller("LATEST")
+
+
+def drain(stripe_standin: StripeStandIn, *pollers: StreamPoller) -> None:
+    """Until nothing is pending: background webhooks, then every stream record (and what it causes)."""
+    for _ in range(50):
+        assert stripe_standin.wait_idle()
+        if not any(poller.has_pending() for poller in pollers):
+            return
+        for poller in pollers:
+            poller.poll_once()
+    raise AssertionError("still busy after 50 rounds")

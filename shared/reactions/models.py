@@ -1,0 +1,90 @@
+"""What a paid seat brings: an attendee with an access code, emails in an outbox, a coin to mail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AttendeeStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"  # refunded or dispute lost: cannot log in, earns no certificate
+
+
+class Attendee(BaseModel):
+    """One person's seat once paid: who logs in and attends. The access code is kept only as a digest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    attendee_id: str
+    registration_id: str
+    kind: str  # "individual" or "group": only individual registrants earn the coin
+    first_name: str
+    last_name: str
+    email: str
+    organization: str
+    status: AttendeeStatus = AttendeeStatus.ACTIVE
+    access_code_hash: str | None = None
+    access_code_issued_at: datetime | None = None
+
+
+class EmailKind(StrEnum):
+    CONFIRMATION = "confirmation"
+    RECEIPT = "receipt"
+    REFUND_NOTICE = "refund_notice"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by one sender until `lease_until`
+    SENT = "sent"
+    FAILED = "failed"  # permanently rejected; alarmed, never retried automatically
+    SKIPPED = "skipped"  # no longer owed (a confirmation for a seat refunded before it went out)
+
+
+class OutboxEmail(BaseModel):
+    """One logical email: created once, sent at most once per lease, its fate recorded."""
+
+    model_config = ConfigDict(frozen=True)
+
+    registration_id: str
+    kind: EmailKind
+    attendee_id: str | None = None  # None for the purchaser's receipt
+    status: OutboxStatus = OutboxStatus.PENDING
+    attempts: int = 0
+    lease_until: datetime | None = None
+    message_id: str | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind.value}#{self.attendee_id or 'purchaser'}"
+
+
+class ShipmentState(StrEnum):
+    PENDING = "pending"  # on the mailing list
+    SHIPPED = "shipped"
+    CANCELLED = "cancelled"  # refunded before it shipped
+    SHIPPED_THEN_REFUNDED = "shipped_then_refunded"  # flagged for the organiser
+
+
+class Shipment(BaseModel):
+    """The 30th-anniversary coin for an individual registrant."""
+
+    model_config = ConfigDict(frozen=True)
+
+    registration_id: str
+    attendee_id: str
+    name: str
+    organization: str
+    line1: str
+    line2: str | None = None
+    city: str
+    state: str
+    postal_code: str
+    country: str
+    shipment_state: ShipmentState = ShipmentState.PENDING
+    created_at: datetime

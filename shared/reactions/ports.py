@@ -1,0 +1,55 @@
+"""What reactions need from the table and from the mail service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from shared.email import Email
+from shared.reactions.models import Attendee, OutboxEmail, OutboxStatus, Shipment, ShipmentState
+from shared.registration.models import Registration
+
+
+class MailThrottled(Exception):
+    """The mail service asked us to slow down: retry later."""
+
+
+class MailRejected(Exception):
+    """The mail service refused this message for good (bad address, unverified sender...)."""
+
+
+class Mailer(Protocol):
+    def send(self, email: Email) -> str:
+        """Send and return the provider's message id."""
+
+
+class ReactionRepository(Protocol):
+    def registration(self, registration_id: str) -> Registration | None: ...
+
+    def add_attendees(self, attendees: list[Attendee]) -> None:
+        """Create each attendee unless it exists (a replayed record creates nothing)."""
+
+    def attendee(self, attendee_id: str) -> Attendee | None: ...
+
+    def set_access_code(self, attendee_id: str, code_hash: str, issued_at: datetime) -> None: ...
+
+    def revoke_attendee(self, attendee_id: str) -> None: ...
+
+    def add_emails(self, emails: list[OutboxEmail]) -> None:
+        """Create each outbox entry unless it exists."""
+
+    def email(self, registration_id: str, email_key: str) -> OutboxEmail | None: ...
+
+    def claim_email(self, email: OutboxEmail, now: datetime, lease_until: datetime) -> bool:
+        """Take the entry for sending if it is pending (or its lease ran out); False if someone else has it."""
+
+    def finish_email(
+        self, email: OutboxEmail, status: OutboxStatus, *, message_id: str | None = None, error: str | None = None
+    ) -> None: ...
+
+    def add_shipment(self, shipment: Shipment) -> None:
+        """Put the coin on the mailing list unless it is already there."""
+
+    def shipment(self, registration_id: str) -> Shipment | None: ...
+
+    def set_shipment_state(self, registration_id: str, expected: ShipmentState, state: ShipmentState) -> bool: ...

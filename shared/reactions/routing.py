@@ -1,0 +1,46 @@
+"""Which reaction a stream record calls for: real transitions only, read from old and new images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from shared.registration.status import RegistrationStatus
+
+
+class ReactionKind(StrEnum):
+    SEATS_PAID = "seats_paid"
+    SEATS_REFUNDED = "seats_refunded"
+    DISPUTE_OPENED = "dispute_opened"
+    SEND_EMAIL = "send_email"
+
+
+@dataclass(frozen=True)
+class Reaction:
+    kind: ReactionKind
+    registration_id: str
+    email_key: str | None = None
+
+
+def route(event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> Reaction | None:
+    """The reaction for one stream record, or None (a write that changed nothing that matters, a TTL
+    delete, an entity nothing reacts to). Filters on the event source mapping are only an optimisation;
+    this is the check that counts."""
+    old, new = old or {}, new or {}
+    entity = new.get("entity") or old.get("entity")
+    if entity == "registration" and event_name == "MODIFY":
+        before, after = old.get("status"), new.get("status")
+        if before == after:
+            return None
+        registration_id = str(new["registration_id"])
+        if before == RegistrationStatus.PENDING_PAYMENT and after == RegistrationStatus.PAID:
+            return Reaction(ReactionKind.SEATS_PAID, registration_id)
+        if after == RegistrationStatus.REFUNDED:
+            return Reaction(ReactionKind.SEATS_REFUNDED, registration_id)
+        if after == RegistrationStatus.DISPUTED:
+            return Reaction(ReactionKind.DISPUTE_OPENED, registration_id)
+        return None  # disputed -> paid keeps access as it was; expiry and cancellation owe nobody anything
+    if entity == "outbox" and event_name == "INSERT":
+        return Reaction(ReactionKind.SEND_EMAIL, str(new["registration_id"]), str(new["email_key"]))
+    return None

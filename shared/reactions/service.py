@@ -1,0 +1,182 @@
+"""Reactions to registration changes: attendees and access codes, the emails owed, the coin to mail.
+
+Driven by the table's stream, which delivers at least once and may replay from the start: every step
+is a conditional write that does nothing the second time, and every email goes through an outbox
+entry that is sent at most once per lease.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shared.access import hash_access_code, new_access_code
+from shared.clock import Clock
+from shared.conference.models import Conference
+from shared.email import Email, confirmation, receipt, refund_notice
+from shared.reactions.models import (
+    Attendee,
+    AttendeeStatus,
+    EmailKind,
+    OutboxEmail,
+    OutboxStatus,
+    Shipment,
+    ShipmentState,
+)
+from shared.reactions.ports import Mailer, MailRejected, MailThrottled, ReactionRepository
+from shared.reactions.routing import Reaction, ReactionKind
+from shared.registration.models import Registration
+from shared.registration.status import RegistrationStatus
+
+# Longer than one send takes, short enough that a crashed sender's email goes out again soon.
+SEND_LEASE = timedelta(seconds=90)
+# A seat refunded before its confirmation went out is owed no confirmation (its refund notice follows).
+STILL_HOLDS_SEATS = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
+
+
+class EmailBusy(Exception):
+    """Another sender holds this email's lease: retry the record later."""
+
+
+@dataclass(frozen=True)
+class ReactionResult:
+    reaction: ReactionKind
+    done: list[str]
+
+
+class ReactionService:
+    def __init__(
+        self,
+        *,
+        conference: Conference,
+        repository: ReactionRepository,
+        mailer: Mailer,
+        wall_clock: Clock,
+        site_url: str,
+    ) -> None:
+        self._conference = conference
+        self._repository = repository
+        self._mailer = mailer
+        self._wall_clock = wall_clock
+        self._site_url = site_url
+
+    def react(self, reaction: Reaction) -> ReactionResult:
+        registration = self._repository.registration(reaction.registration_id)
+        if registration is None:
+            return ReactionResult(reaction.kind, ["registration gone: nothing to do"])
+        if reaction.kind is ReactionKind.SEATS_PAID:
+            return ReactionResult(reaction.kind, self._seats_paid(registration))
+        if reaction.kind is ReactionKind.SEATS_REFUNDED:
+            return ReactionResult(reaction.kind, self._seats_refunded(registration))
+        if reaction.kind is ReactionKind.DISPUTE_OPENED:
+            # The status itself is the organiser's flag; access stays until the dispute is decided.
+            return ReactionResult(reaction.kind, ["flagged for the organiser; access kept"])
+        assert reaction.email_key is not None
+        return ReactionResult(reaction.kind, [self._send(registration, reaction.email_key)])
+
+    def _seats_paid(self, registration: Registration) -> list[str]:
+        if registration.status not in STILL_HOLDS_SEATS:
+            return [f"registration is {registration.status} now: no access codes or confirmations"]
+        self._repository.add_attendees(
+            [
+                Attendee(
+                    attendee_id=seat.attendee_id,
+                    registration_id=registration.registration_id,
+                    kind=registration.kind,
+                    first_name=seat.first_name,
+                    last_name=seat.last_name,
+                    email=seat.email,
+                    organization=seat.organization,
+                )
+                for seat in registration.seats
+            ]
+        )
+        registration_id = registration.registration_id
+        emails = [
+            OutboxEmail(registration_id=registration_id, kind=EmailKind.CONFIRMATION, attendee_id=s.attendee_id)
+            for s in registration.seats
+        ]
+        if registration.kind == "group":
+            emails.append(OutboxEmail(registration_id=registration_id, kind=EmailKind.RECEIPT))
+        self._repository.add_emails(emails)
+        done = [f"{len(registration.seats)} attendee(s)", f"{len(emails)} email(s) queued"]
+        if registration.kind == "individual" and registration.shipping_address is not None:
+            seat, address = registration.seats[0], registration.shipping_address
+            self._repository.add_shipment(
+                Shipment(
+                    registration_id=registration.registration_id,
+                    attendee_id=seat.attendee_id,
+                    name=f"{seat.first_name} {seat.last_name}",
+                    organization=seat.organization,
+                    created_at=self._wall_clock.now(),
+                    **address.model_dump(),
+                )
+            )
+            done.append("coin on the mailing list")
+        return done
+
+    def _seats_refunded(self, registration: Registration) -> list[str]:
+        done = []
+        for seat in registration.seats:
+            if self._repository.attendee(seat.attendee_id) is not None:
+                self._repository.revoke_attendee(seat.attendee_id)
+        done.append("access revoked")
+        shipment = self._repository.shipment(registration.registration_id)
+        if shipment is not None:
+            if self._repository.set_shipment_state(
+                registration.registration_id, ShipmentState.PENDING, ShipmentState.CANCELLED
+            ):
+                done.append("coin cancelled")
+            elif self._repository.set_shipment_state(
+                registration.registration_id, ShipmentState.SHIPPED, ShipmentState.SHIPPED_THEN_REFUNDED
+            ):
+                done.append("coin already shipped: flagged for the organiser")
+        registration_id = registration.registration_id
+        self._repository.add_emails(
+            [
+                OutboxEmail(registration_id=registration_id, kind=EmailKind.REFUND_NOTICE, attendee_id=s.attendee_id)
+                for s in registration.seats
+            ]
+        )
+        done.append(f"{len(registration.seats)} refund notice(s) queued")
+        return done
+
+    def _send(self, registration: Registration, email_key: str) -> str:
+        entry = self._repository.email(registration.registration_id, email_key)
+        if entry is None or entry.status in {OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED}:
+            return "already settled"
+        now = self._wall_clock.now()
+        if not self._repository.claim_email(entry, now, now + SEND_LEASE):
+            raise EmailBusy(email_key)
+        if entry.kind is EmailKind.CONFIRMATION and registration.status not in STILL_HOLDS_SEATS:
+            self._repository.finish_email(entry, OutboxStatus.SKIPPED, error=f"registration {registration.status}")
+            return "skipped: no longer owed"
+        email = self._compose(registration, entry)
+        try:
+            message_id = self._mailer.send(email)
+        except MailThrottled as exc:
+            # Back to pending so the retried record can claim it again at once.
+            self._repository.finish_email(entry, OutboxStatus.PENDING, error=str(exc) or "throttled")
+            raise
+        except MailRejected as exc:
+            self._repository.finish_email(entry, OutboxStatus.FAILED, error=str(exc) or "rejected")
+            return "rejected for good"
+        self._repository.finish_email(entry, OutboxStatus.SENT, message_id=message_id)
+        return "sent"
+
+    def _compose(self, registration: Registration, entry: OutboxEmail) -> Email:
+        if entry.kind is EmailKind.RECEIPT:
+            paid_at = next(
+                (h.at for h in registration.history if h.change.endswith("-> paid")), registration.created_at
+            )
+            return receipt(self._conference, registration, paid_amount=registration.amount, paid_at=paid_at)
+        seat = next(s for s in registration.seats if s.attendee_id == entry.attendee_id)
+        if entry.kind is EmailKind.REFUND_NOTICE:
+            return refund_notice(self._conference, registration, seat)
+        # A fresh code per send: only its digest is kept, so a resent confirmation replaces the code.
+        code = new_access_code()
+        self._repository.set_access_code(seat.attendee_id, hash_access_code(code), self._wall_clock.now())
+        return confirmation(self._conference, registration, seat, code, site_url=self._site_url)
+
+
+__all__ = ["AttendeeStatus", "EmailBusy", "MailRejected", "MailThrottled", "ReactionResult", "ReactionService"]

@@ -1,0 +1,51 @@
+"""Only real transitions call for a reaction (reliability.md T-33)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.reactions.routing import Reaction, ReactionKind, route
+
+REG = "reg_" + "a" * 24
+
+
+def registration(status: str, **extra: object) -> dict[str, object]:
+    return {"entity": "registration", "registration_id": REG, "status": status} | extra
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "kind"),
+    [
+        ("pending_payment", "paid", ReactionKind.SEATS_PAID),
+        ("paid", "refunded", ReactionKind.SEATS_REFUNDED),
+        ("disputed", "refunded", ReactionKind.SEATS_REFUNDED),
+        ("paid", "disputed", ReactionKind.DISPUTE_OPENED),
+    ],
+)
+def test_a_status_transition_calls_for_its_reaction(before: str, after: str, kind: ReactionKind) -> None:
+    assert route("MODIFY", registration(before), registration(after)) == Reaction(kind, REG)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [("paid", "paid"), ("disputed", "paid"), ("pending_payment", "expired"), ("pending_payment", "cancelled")],
+)
+def test_no_reaction_without_one_owed(before: str, after: str) -> None:
+    assert route("MODIFY", registration(before, version=1), registration(after, version=2)) is None
+
+
+def test_a_write_that_changed_something_else_calls_for_nothing() -> None:
+    assert route("MODIFY", registration("paid", history=[]), registration("paid", history=["x"])) is None
+
+
+def test_inserts_and_removes_of_registrations_and_other_entities_are_ignored() -> None:
+    assert route("INSERT", None, registration("pending_payment")) is None
+    assert route("REMOVE", registration("expired"), None) is None
+    assert route("INSERT", None, {"entity": "attendee", "registration_id": REG}) is None
+    assert route("MODIFY", {"entity": "stripe_event"}, {"entity": "stripe_event"}) is None
+
+
+def test_a_new_outbox_entry_is_sent_and_its_later_changes_are_not() -> None:
+    entry = {"entity": "outbox", "registration_id": REG, "email_key": "confirmation#att_1", "status": "pending"}
+    assert route("INSERT", None, entry) == Reaction(ReactionKind.SEND_EMAIL, REG, "confirmation#att_1")
+    assert route("MODIFY", entry, entry | {"status": "sent"}) is None

@@ -3,8 +3,9 @@
 Starts a private local stack on free ports (or uses a running one: `--api URL --stripe URL`), then
 registers a handful of people and an agency group, pays (by card and by a delayed method), lets one
 checkout lapse and one delayed payment fail, refunds one seat through Stripe's API, opens a dispute,
-redelivers a webhook, drains, and prints what every registration ended as. Exits non-zero if any
-registration ends somewhere other than the script expects.
+drains, and prints what every registration ended as and every email sent (a confirmation with an access
+code per paid seat, the group's receipt, the refund notice). Exits non-zero if anything ends somewhere
+other than the script expects.
 """
 
 from __future__ import annotations
@@ -118,6 +119,9 @@ class Demo:
         self.stripe_test(people["eve"], "pay")
         self.stripe_test(people["fay"], "pay")
         self.stripe_test(people["agency"], "pay")
+        self.http.post(f"{self.api}/_local/drain", timeout=70).raise_for_status()
+        sent = self.http.get(f"{self.api}/_local/emails", timeout=10).json()
+        self.say(f"  drained: {sum('confirmed' in e['subject'] for e in sent)} confirmation(s) sent so far")
         self.say("Later")
         self.register(people["dee2"])
         self.stripe_test(people["dee2"], "pay")
@@ -134,9 +138,20 @@ class Demo:
                 f"  {person.label:<34} {status['kind']:<10} {status['seats']} seat(s)  {status['status']:<9} {mark}"
             )
         emails = self.http.get(f"{self.api}/_local/emails", timeout=10).json()
-        paid_seats = sum(self.status(p)["seats"] for p in people.values() if p.expected in {"paid", "disputed"})
-        self.say(f"  {paid_seats} seats paid and held; {len(emails)} email(s) sent so far")
-        return ok
+        self.say("Emails")
+        for email in emails:
+            self.say(f"  to {', '.join(email['to']):<28} {email['subject']}")
+        # Every seat that was ever paid got one confirmation (the refunded one too, before its refund).
+        paid_seats = sum(
+            self.status(p)["seats"] for p in people.values() if p.expected in {"paid", "disputed", "refunded"}
+        )
+        confirmations = sum("confirmed" in email["subject"] for email in emails)
+        receipts = sum(email["subject"].startswith("Receipt") for email in emails)
+        notices = sum("refunded" in email["subject"] for email in emails)
+        self.say(
+            f"  {confirmations} confirmations for {paid_seats} paid seats, {receipts} receipt, {notices} refund notice"
+        )
+        return ok and (confirmations, receipts, notices) == (paid_seats, 1, 1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -240,24 +240,28 @@ class DynamoRegistrationRepository:
             )
 
     def pending_registrations(self, created_before: datetime) -> Iterator[Registration]:
+        return self.registrations_with_status(RegistrationStatus.PENDING_PAYMENT, created_before=created_before)
+
+    def registrations_with_status(
+        self, status: RegistrationStatus, *, created_before: datetime | None = None
+    ) -> Iterator[Registration]:
+        """Oldest first, from the status index; each read back (the index is eventually consistent)."""
+        condition = "gsi1pk = :listing" + (" AND gsi1sk < :before" if created_before else "")
+        values: dict[str, Any] = {":listing": status_index_key(status)}
+        if created_before:
+            values[":before"] = created_before.isoformat()
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": "gsi1pk = :listing AND gsi1sk < :before",
-            "ExpressionAttributeValues": to_item(
-                {
-                    ":listing": status_index_key(RegistrationStatus.PENDING_PAYMENT),
-                    ":before": created_before.isoformat(),
-                }
-            ),
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": to_item(values),
         }
         while True:
             with translated_errors():
                 page = self._client.query(**kwargs)
             for item in page.get("Items", []):
-                # The index is eventually consistent: read each one back before acting on it.
                 registration = self.get(str(from_item(item)["pk"]).removeprefix("REG#"))
-                if registration is not None and registration.status == RegistrationStatus.PENDING_PAYMENT:
+                if registration is not None and registration.status == status:
                     yield registration
             if "LastEvaluatedKey" not in page:
                 return

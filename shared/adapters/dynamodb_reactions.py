@@ -17,6 +17,7 @@ from shared.adapters.dynamodb import DynamoRegistrationRepository, from_item, to
 from shared.reactions.models import Attendee, AttendeeStatus, OutboxEmail, OutboxStatus, Shipment, ShipmentState
 from shared.registration.models import Registration
 from shared.registration.ports import StaleWrite
+from shared.registration.status import RegistrationStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -119,6 +120,19 @@ class DynamoReactionRepository:
     def email(self, registration_id: str, key: str) -> OutboxEmail | None:
         fields = self._get(email_key(registration_id, key))
         return OutboxEmail.model_validate(fields) if fields else None
+
+    def emails(self, registration_id: str) -> list[OutboxEmail]:
+        with translated_errors():
+            answer = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :registration AND begins_with(sk, :emails)",
+                ExpressionAttributeValues=to_item({":registration": f"REG#{registration_id}", ":emails": "EMAIL#"}),
+                ConsistentRead=True,
+            )
+        return [OutboxEmail.model_validate(_fields(item)) for item in answer.get("Items", [])]
+
+    def registrations_with_status(self, status: RegistrationStatus) -> Iterator[Registration]:
+        return self._registrations.registrations_with_status(status)
 
     def claim_email(self, email: OutboxEmail, now: datetime, lease_until: datetime) -> bool:
         return self._update(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol
 
 from shared.email import Email
 from shared.reactions.models import Attendee, OutboxEmail, OutboxStatus, Shipment, ShipmentState
 from shared.registration.models import Registration
+from shared.registration.status import RegistrationStatus
 
 
 class MailThrottled(Exception):
@@ -39,6 +41,10 @@ class ReactionRepository(Protocol):
         """Create each outbox entry unless it exists."""
 
     def email(self, registration_id: str, email_key: str) -> OutboxEmail | None: ...
+
+    def emails(self, registration_id: str) -> list[OutboxEmail]: ...
+
+    def registrations_with_status(self, status: RegistrationStatus) -> Iterator[Registration]: ...
 
     def claim_email(self, email: OutboxEmail, now: datetime, lease_until: datetime) -> bool:
         """Take the entry for sending if it is pending (or its lease ran out); False if someone else has it."""

@@ -7,6 +7,7 @@ entry that is sent at most once per lease.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -73,6 +74,23 @@ class ReactionService:
             return ReactionResult(reaction.kind, ["flagged for the organiser; access kept"])
         assert reaction.email_key is not None
         return ReactionResult(reaction.kind, [self._send(registration, reaction.email_key)])
+
+    def repair(self) -> dict[str, int]:
+        """Redo, idempotently, every reaction the registrations' current states call for, and send every
+        email still owed: what a record that ended in the dead-letter queue did not get done."""
+        counts = {"registrations": 0, "emails sent": 0}
+        for status in (RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.REFUNDED):
+            for registration in self._repository.registrations_with_status(status):
+                counts["registrations"] += 1
+                if status is RegistrationStatus.REFUNDED:
+                    self._seats_refunded(registration)
+                else:
+                    self._seats_paid(registration)
+                for entry in self._repository.emails(registration.registration_id):
+                    if entry.status in {OutboxStatus.PENDING, OutboxStatus.SENDING}:
+                        with suppress(EmailBusy):  # a live lease: its sender is at work
+                            counts["emails sent"] += self._send(registration, entry.key) == "sent"
+        return counts
 
     def _seats_paid(self, registration: Registration) -> list[str]:
         if registration.status not in STILL_HOLDS_SEATS:

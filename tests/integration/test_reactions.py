@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -378,3 +379,35 @@ class TestBatches:
         assert response == {"batchItemFailures": [{"itemIdentifier": "400"}]}
         assert mailbox.refresh() == []
         assert repository.email(created["registration_id"], entry.key).status == "sending"
+
+
+class TestDeadLetters:
+    def test_a_record_that_fails_every_retry_lands_in_the_dlq_and_the_redrive_finishes_its_work(
+        self, api, stripe_standin, stream, mailbox, stack, aws, capsys
+    ) -> None:
+        from functions.stream_dispatcher import redrive
+
+        # Given SES throttling every attempt the mapping makes (1 try + 5 retries) for one confirmation
+        queue_url = stack.resources["StreamDeadLetterQueue"]
+        sqs = aws.client("sqs")
+        with ses_answers(*["TooManyRequestsException"] * 6):
+            register_and_pay(api, stripe_standin, individual(email="dlq@example.org"))
+            drain(stripe_standin, stream)
+
+        # Then the record went to the queue as Lambda sends it (metadata only), and nothing was sent
+        (message,) = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+        body = json.loads(message["Body"])
+        assert body["requestContext"]["condition"] == "RetryAttemptsExhausted"
+        assert body["DDBStreamBatchInfo"]["batchSize"] >= 1  # the failing record and any after it
+        assert "dlq@example.org" not in message["Body"]
+        assert mailbox.refresh() == []
+
+        # When the runbook's redrive runs once SES is back
+        assert redrive.main(["--queue-url", queue_url]) == 0
+
+        # Then the confirmation went out once, and the queue is empty
+        assert [m["To"].addresses[0].addr_spec for m in mailbox.refresh()] == ["dlq@example.org"]
+        assert "1 email(s) sent" in capsys.readouterr().out
+        assert sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []) == []
+        assert redrive.main(["--queue-url", queue_url]) == 0
+        assert len(mailbox.refresh()) == 1  # running it again sends nothing more

@@ -72,6 +72,22 @@ class HttpResponse:
         return self.headers.get("content-type", "")
 
 
+def problem_answer(
+    status: int, code: str, title: str, detail: str, errors: list[dict[str, str]] | None = None
+) -> HttpResponse:
+    """An RFC 9457 problem from the local stack itself (the functions' own go through shared.api.problems)."""
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return HttpResponse(status, {"content-type": "application/problem+json"}, json.dumps(body).encode())
+
+
 def _route_pattern(path: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
 
@@ -210,14 +226,7 @@ class LocalHttpApi:
     ) -> HttpResponse:
         matched = match_route(self._stack.routes, method, path)
         if matched is None:
-            problem = {
-                "type": "/problems/not_found",
-                "title": "Not found",
-                "status": 404,
-                "code": "not_found",
-                "detail": f"There is no route {method.upper()} {path}.",
-            }
-            return HttpResponse(404, {"content-type": "application/problem+json"}, json.dumps(problem).encode())
+            return problem_answer(404, "not_found", "Not found", f"There is no route {method.upper()} {path}.")
         route, parameters = matched
         function = self._stack.function_for(route)
         handler = self._handler(function)

@@ -14,7 +14,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from infra.apigw import HttpResponse, LocalHttpApi
+from infra.apigw import HttpResponse, LocalHttpApi, problem_answer
 from shared.clock import conference_clock
 
 SITE_PAGE = Path(__file__).parent / "site" / "index.html"
@@ -111,13 +111,7 @@ class LocalGateway:
             moment = datetime.fromisoformat(json.loads(request.get_data())["now"])
             conference_clock.travel_to(moment)
         except (ValueError, KeyError, TypeError):
-            problem = {
-                "type": "/problems/validation_error",
-                "title": "The request is not valid",
-                "status": 422,
-                "code": "validation_error",
-                "detail": 'Send {"now": "<ISO 8601 time with offset>"}.',
-                "errors": [{"field": "now", "message": "An ISO 8601 time with an offset is required."}],
-            }
-            return HttpResponse(422, {"content-type": "application/problem+json"}, json.dumps(problem).encode())
+            field = [{"field": "now", "message": "An ISO 8601 time with an offset is required."}]
+            detail = 'Send {"now": "<ISO 8601 time with offset>"}.'
+            return problem_answer(422, "validation_error", "The request is not valid", detail, field)
         return self._clock_answer()

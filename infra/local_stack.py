@@ -6,7 +6,6 @@ API; prints the addresses and the embedded defaults; stops cleanly on Ctrl-C.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
@@ -31,7 +30,7 @@ import warnings
 import boto3
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from infra.apigw import HttpResponse, LocalHttpApi, apply_environment, load_handler
+from infra.apigw import HttpResponse, LocalHttpApi, apply_environment, load_handler, problem_answer
 from infra.gateway import LocalGateway, LocalRoute, json_answer
 from infra.local_aws import DeployedStack, deploy
 from infra.local_mailbox import LocalMailbox
@@ -189,27 +188,14 @@ class LocalStack:
         def raw_email(_request: object, match: dict[str, str]) -> HttpResponse:
             email = self.mailbox.email(match["email_id"])
             if email is None:
-                problem = {
-                    "type": "/problems/not_found",
-                    "title": "Not found",
-                    "status": 404,
-                    "code": "not_found",
-                    "detail": "No email has this id.",
-                }
-                return HttpResponse(404, {"content-type": "application/problem+json"}, json.dumps(problem).encode())
+                return problem_answer(404, "not_found", "Not found", "No email has this id.")
             return HttpResponse(200, {"content-type": "message/rfc822"}, email.raw)
 
         def drain(_request: object, _match: dict[str, str]) -> HttpResponse:
             if self.drain():
                 return json_answer({"drained": True})
-            problem = {
-                "type": "/problems/drain_timeout",
-                "title": "Still busy",
-                "status": 503,
-                "code": "drain_timeout",
-                "detail": "Work was still pending after 60 seconds (a record failing with unbounded retries?).",
-            }
-            return HttpResponse(503, {"content-type": "application/problem+json"}, json.dumps(problem).encode())
+            detail = "Work was still pending after 60 seconds (a record failing with unbounded retries?)."
+            return problem_answer(503, "drain_timeout", "Still busy", detail)
 
         return [
             ("GET", "/_local/emails", emails),

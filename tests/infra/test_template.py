@@ -83,3 +83,29 @@ def test_no_event_source_mapping_has_unbounded_retries(cfn) -> None:
         assert properties["BisectBatchOnFunctionError"] is True
         assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert "OnFailure" in properties["DestinationConfig"]
+
+
+def test_the_table_stream_has_one_consumer_with_bounded_retries_and_a_dlq(cfn) -> None:
+    mappings = list(resources_of(cfn, "AWS::Lambda::EventSourceMapping").values())
+    on_main_stream = [
+        m for m in mappings if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["MainTable", "StreamArn"]}
+    ]
+    assert len(on_main_stream) == 1  # DynamoDB allows two readers per shard; one dispatcher leaves room
+    properties = on_main_stream[0]["Properties"]
+    assert 0 <= properties["MaximumRetryAttempts"] <= 10
+    assert 0 < properties["MaximumRecordAgeInSeconds"] < 24 * 3600
+    assert properties["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["StreamDeadLetterQueue", "Arn"]
+    }
+
+
+def test_email_sending_is_scoped_to_the_identity_and_configuration_set(sam) -> None:
+    statements = [
+        statement
+        for policy in sam["Resources"]["StreamDispatcherFunction"]["Properties"]["Policies"]
+        for statement in policy["Statement"]
+        if "ses:SendRawEmail" in statement["Action"]
+    ]
+    (statement,) = statements
+    resources = str(statement["Resource"])
+    assert ":identity/" in resources and ":configuration-set/" in resources and "*" not in resources

@@ -8,17 +8,19 @@ from __future__ import annotations
 import json
 
 from shared.adapters.dynamodb import DynamoRegistrationRepository
+from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
 from shared.adapters.secrets import secret_string
 from shared.adapters.ses_mailer import SesMailer
 from shared.adapters.stripe_gateway import StripeCheckoutGateway, StripeClient, StripePaymentReader, stripe_client
+from shared.attendance.service import AttendanceService
 from shared.clock import conference_clock, wall_clock
 from shared.conference import DEFAULT_CONFERENCE_FILE, Conference, load_conference
 from shared.email import Mailbox
 from shared.payments.service import PaymentService
 from shared.reactions.service import ReactionService
 from shared.registration.service import RegistrationService
-from shared.settings import PaymentSettings, ReactionSettings, RegistrationApiSettings, StripeSettings
+from shared.settings import PaymentSettings, ReactionSettings, RegistrationApiSettings, StripeSettings, TableSettings
 
 
 def _stripe(settings: StripeSettings) -> StripeClient:
@@ -63,4 +65,13 @@ def reaction_service(settings: ReactionSettings) -> ReactionService:
         mailer=SesMailer(sender, settings.ses_configuration_set or None),
         wall_clock=wall_clock,
         site_url=settings.site_url,
+    )
+
+
+def attendance_service(settings: TableSettings) -> AttendanceService:
+    return AttendanceService(
+        conference=load_conference(settings.conference_file or DEFAULT_CONFERENCE_FILE),
+        repository=DynamoAttendanceRepository(settings.table_name),
+        conference_clock=conference_clock,
+        wall_clock=wall_clock,
     )

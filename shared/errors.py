@@ -99,3 +99,27 @@ class Unauthorized(DomainError):
 
     code = "unauthorized"
     title = "Authentication required"
+
+
+class InvalidCredentials(DomainError):
+    """Any wrong email / access code pair, or a seat no longer held: one answer, revealing nothing."""
+
+    code = "invalid_credentials"
+    title = "The email and access code do not match"
+
+
+class InvalidSession(DomainError):
+    code = "invalid_session"
+    title = "The session is not valid"
+
+
+class SessionSuperseded(DomainError):
+    """A newer login of the same attendee ended this session (one active session per person)."""
+
+    code = "session_superseded"
+    title = "This session was ended by a newer login"
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    title = "Too many failed attempts"

@@ -37,7 +37,7 @@ def shipment_key(registration_id: str) -> dict[str, Any]:
     return to_item({"pk": f"REG#{registration_id}", "sk": "SHIPMENT#COIN"})
 
 
-_KEYS = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", "email_key"})
+_KEYS = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", "email_key", "logins", "login_days"})
 
 
 def _fields(item: dict[str, Any]) -> dict[str, Any]:

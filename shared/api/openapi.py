@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
+from shared.attendance.models import HeartbeatRequest, LoginAnswer, LoginRequest, MyAttendance
 from shared.conference.models import ConferenceView
 from shared.registration.models import (
     GroupRegistrationRequest,
@@ -33,8 +34,20 @@ class Problem(BaseModel):
     errors: list[ProblemFieldError] | None = Field(default=None, description="Only on 422.")
 
 
-_REQUEST_MODELS: list[type[BaseModel]] = [IndividualRegistrationRequest, GroupRegistrationRequest]
-_RESPONSE_MODELS: list[type[BaseModel]] = [ConferenceView, RegistrationCreated, RegistrationSummary, Problem]
+_REQUEST_MODELS: list[type[BaseModel]] = [
+    IndividualRegistrationRequest,
+    GroupRegistrationRequest,
+    LoginRequest,
+    HeartbeatRequest,
+]
+_RESPONSE_MODELS: list[type[BaseModel]] = [
+    ConferenceView,
+    RegistrationCreated,
+    RegistrationSummary,
+    LoginAnswer,
+    MyAttendance,
+    Problem,
+]
 
 
 def _json(schema: str, description: str) -> dict[str, Any]:
@@ -144,6 +157,43 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "/logins": {
+        "post": {
+            "operationId": "logIn",
+            "summary": "Log in with the email and the access code from the confirmation; ends any earlier session",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("LoginRequest")}}},
+            "responses": {
+                "200": _json("LoginAnswer", "A session token (one active session per person)"),
+                "401": _problem("invalid_credentials: any wrong pair, or a seat no longer held"),
+                "422": _problem("Invalid fields"),
+                "429": _problem("too_many_attempts: failed logins throttled per email and per address"),
+            },
+        }
+    },
+    "/attendance/heartbeats": {
+        "post": {
+            "operationId": "sendHeartbeat",
+            "summary": "While watching a session: credits the current conference minute if it is in the session",
+            "security": [{"sessionToken": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("HeartbeatRequest")}}},
+            "responses": {
+                "204": {"description": "Accepted (a minute outside the session's window counts nothing)"},
+                "401": _problem("session_superseded (a newer login exists) or invalid_session"),
+                "422": _problem("An unknown session_id"),
+            },
+        }
+    },
+    "/me/attendance": {
+        "get": {
+            "operationId": "getMyAttendance",
+            "summary": "The attendee's minutes per session, days logged in, and certificate eligibility with reasons",
+            "security": [{"sessionToken": []}],
+            "responses": {
+                "200": _json("MyAttendance", "Attendance so far"),
+                "401": _problem("session_superseded or invalid_session"),
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "operationId": "getOpenApi",
@@ -166,6 +216,9 @@ def openapi_document(title: str) -> dict[str, Any]:
         "paths": PATHS,
         "components": {
             "schemas": schemas.get("$defs", {}),
-            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "adminToken": {"type": "http", "scheme": "bearer"},
+                "sessionToken": {"type": "http", "scheme": "bearer"},
+            },
         },
     }

@@ -15,7 +15,9 @@ from shared.errors import (
     DomainError,
     FieldError,
     IdempotencyKeyReused,
+    InvalidCredentials,
     InvalidRequest,
+    InvalidSession,
     InvalidSignature,
     NotFound,
     PayloadTooLarge,
@@ -23,7 +25,9 @@ from shared.errors import (
     RegistrationClosed,
     RegistrationInProgress,
     RequestInProgress,
+    SessionSuperseded,
     TemporarilyUnavailable,
+    TooManyAttempts,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -39,6 +43,10 @@ STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     UnsupportedMediaType: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     NotFound: HTTPStatus.NOT_FOUND,
     Unauthorized: HTTPStatus.UNAUTHORIZED,
+    InvalidCredentials: HTTPStatus.UNAUTHORIZED,
+    InvalidSession: HTTPStatus.UNAUTHORIZED,
+    SessionSuperseded: HTTPStatus.UNAUTHORIZED,
+    TooManyAttempts: HTTPStatus.TOO_MANY_REQUESTS,
     AlreadyRegistered: HTTPStatus.CONFLICT,
     RegistrationInProgress: HTTPStatus.CONFLICT,
     RegistrationClosed: HTTPStatus.CONFLICT,
@@ -46,7 +54,11 @@ STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     PaymentProviderUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     TemporarilyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
 }
-RETRY_AFTER_SECONDS = {HTTPStatus.SERVICE_UNAVAILABLE: "5", HTTPStatus.CONFLICT: "1"}
+RETRY_AFTER_SECONDS = {
+    HTTPStatus.SERVICE_UNAVAILABLE: "5",
+    HTTPStatus.CONFLICT: "1",
+    HTTPStatus.TOO_MANY_REQUESTS: "900",
+}
 
 
 def problem(
@@ -63,8 +75,7 @@ def problem(
         body["errors"] = [{"field": error.field, "message": error.message} for error in errors]
     headers = {"Retry-After": RETRY_AFTER_SECONDS[status]} if status in RETRY_AFTER_SECONDS else {}
     if status == HTTPStatus.UNAUTHORIZED:
-        headers["WWW-Authenticate"] = 'Bearer realm="conference-admin"'
-
+        headers["WWW-Authenticate"] = 'Bearer realm="conference"'
     return Response(status_code=int(status), content_type=PROBLEM_JSON, body=json.dumps(body), headers=headers or None)
 
 

@@ -28,6 +28,7 @@ class Attendee(BaseModel):
     status: AttendeeStatus = AttendeeStatus.ACTIVE
     access_code_hash: str | None = None
     access_code_issued_at: datetime | None = None
+    current_session: str | None = None  # the digest of the one live session token (attendance)
 
 
 class EmailKind(StrEnum):

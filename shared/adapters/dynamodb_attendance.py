@@ -1,0 +1,167 @@
+"""Login sessions, attendance minutes, shared-login signals and login throttles in the main table.
+
+Keys (see the README's table):
+  LOGIN#<token digest> / SESSION                      a session token's record (expires via `ttl`)
+  ATTENDEE#<attendee_id> / META                       + current_session, logins, login_days
+  ATTENDANCE#<attendee_id> / SESSION#<session_id>     minutes: the set of credited conference minutes
+  ATTENDEE#<attendee_id> / SIGNAL#<kind>#<minute>     shared-login evidence
+  THROTTLE#<email or ip digest> / WINDOW#<start>      failed logins in a 15-minute window (expires)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.adapters import aws
+from shared.adapters.dynamodb import DynamoRegistrationRepository, from_item, to_item, translated_errors
+from shared.adapters.dynamodb_reactions import DynamoReactionRepository, attendee_key
+from shared.attendance.models import LoginSession
+from shared.reactions.models import Attendee
+from shared.registration.models import Registration
+from shared.registration.ports import StaleWrite
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return to_item({"pk": pk, "sk": sk})
+
+
+class DynamoAttendanceRepository:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+        self._table = table_name
+        self._client = client or aws.dynamodb()
+        self._registrations = DynamoRegistrationRepository(table_name, self._client)
+        self._attendees = DynamoReactionRepository(table_name, self._client)
+
+    def holder_of(self, email_key: str) -> str | None:
+        return self._registrations.holder_of(email_key)
+
+    def registration(self, registration_id: str) -> Registration | None:
+        return self._registrations.get(registration_id)
+
+    def attendee(self, attendee_id: str) -> Attendee | None:
+        return self._attendees.attendee(attendee_id)
+
+    def failures(self, keys: list[str], window_start: datetime) -> int:
+        with translated_errors():
+            answer = self._client.batch_get_item(
+                RequestItems={
+                    self._table: {
+                        "Keys": [_key(f"THROTTLE#{key}", f"WINDOW#{window_start.isoformat()}") for key in keys],
+                        "ConsistentRead": True,
+                    }
+                }
+            )
+        counts = [int(from_item(item).get("failures", 0)) for item in answer["Responses"].get(self._table, [])]
+        return max(counts, default=0)
+
+    def record_failure(self, keys: list[str], window_start: datetime, expires: datetime) -> None:
+        for key in keys:
+            with translated_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(f"THROTTLE#{key}", f"WINDOW#{window_start.isoformat()}"),
+                    UpdateExpression="ADD failures :one SET #ttl = :ttl, entity = :entity",
+                    ExpressionAttributeNames={"#ttl": "ttl"},
+                    ExpressionAttributeValues=to_item(
+                        {":one": 1, ":ttl": int(expires.timestamp()), ":entity": "login_throttle"}
+                    ),
+                )
+
+    def start_session(self, session: LoginSession, day: str | None) -> LoginSession | None:
+        with translated_errors():
+            self._client.put_item(
+                TableName=self._table,
+                Item=_key(f"LOGIN#{session.token_hash}", "SESSION")
+                | to_item(
+                    {
+                        "entity": "login_session",
+                        "ttl": int(session.expires_at.timestamp()),
+                        **session.model_dump(mode="json"),
+                    }
+                ),
+            )
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=attendee_key(session.attendee_id),
+                UpdateExpression="SET current_session = :session ADD logins :one"
+                + (", login_days :day" if day else ""),
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_item(
+                    {":session": session.token_hash, ":one": 1} | ({":day": {day}} if day else {})
+                ),
+                ReturnValues="UPDATED_OLD",
+            )
+        previous = from_item(answer.get("Attributes", {})).get("current_session")
+        return self.session(str(previous)) if previous else None
+
+    def session(self, token_hash: str) -> LoginSession | None:
+        with translated_errors():
+            answer = self._client.get_item(
+                TableName=self._table, Key=_key(f"LOGIN#{token_hash}", "SESSION"), ConsistentRead=True
+            )
+        if "Item" not in answer:
+            return None
+        fields = {k: v for k, v in from_item(answer["Item"]).items() if k not in {"pk", "sk", "entity", "ttl"}}
+        return LoginSession.model_validate(fields)
+
+    def credit_minute(self, attendee_id: str, session_id: str, minute: int) -> None:
+        with translated_errors():
+            # A set: the same minute credited twice (a repeated or concurrent heartbeat) counts once.
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(f"ATTENDANCE#{attendee_id}", f"SESSION#{session_id}"),
+                UpdateExpression="ADD minutes :minute SET entity = :entity",
+                ExpressionAttributeValues=to_item({":minute": {minute}, ":entity": "attendance"}),
+            )
+
+    def minutes(self, attendee_id: str) -> dict[str, int]:
+        with translated_errors():
+            answer = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :attendee",
+                ExpressionAttributeValues=to_item({":attendee": f"ATTENDANCE#{attendee_id}"}),
+                ConsistentRead=True,
+            )
+        return {
+            str(item["sk"]).removeprefix("SESSION#"): len(item.get("minutes", set()))
+            for item in map(from_item, answer.get("Items", []))
+        }
+
+    def login_days(self, attendee_id: str) -> tuple[int, int]:
+        with translated_errors():
+            answer = self._client.get_item(
+                TableName=self._table,
+                Key=attendee_key(attendee_id),
+                ProjectionExpression="logins, login_days",
+                ConsistentRead=True,
+            )
+        item = from_item(answer.get("Item", {}))
+        return int(item.get("logins", 0)), len(item.get("login_days", set()))
+
+    def record_signal(self, attendee_id: str, kind: str, at: datetime, detail: str) -> None:
+        minute = at.replace(second=0, microsecond=0).isoformat()
+        try:
+            with translated_errors():
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=_key(f"ATTENDEE#{attendee_id}", f"SIGNAL#{kind}#{minute}")
+                    | to_item({"entity": "shared_login_signal", "kind": kind, "at": at.isoformat(), "source": detail}),
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+        except StaleWrite:
+            pass  # this kind of evidence is already recorded for this minute
+
+    def signals(self, attendee_id: str) -> int:
+        with translated_errors():
+            answer = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :attendee AND begins_with(sk, :signal)",
+                ExpressionAttributeValues=to_item({":attendee": f"ATTENDEE#{attendee_id}", ":signal": "SIGNAL#"}),
+                Select="COUNT",
+                ConsistentRead=True,
+            )
+        return int(answer.get("Count", 0))

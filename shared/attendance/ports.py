@@ -1,0 +1,42 @@
+"""What attendance needs from the table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from shared.attendance.models import LoginSession
+from shared.reactions.models import Attendee
+from shared.registration.models import Registration
+
+
+class AttendanceRepository(Protocol):
+    def holder_of(self, email_key: str) -> str | None: ...
+
+    def registration(self, registration_id: str) -> Registration | None: ...
+
+    def attendee(self, attendee_id: str) -> Attendee | None: ...
+
+    def failures(self, keys: list[str], window_start: datetime) -> int:
+        """The most failed logins recorded under any of `keys` in the window."""
+
+    def record_failure(self, keys: list[str], window_start: datetime, expires: datetime) -> None: ...
+
+    def start_session(self, session: LoginSession, day: str | None) -> LoginSession | None:
+        """Store the session, make it the attendee's one current session, count the login and its
+        conference day (if any); return the session it replaced, if any."""
+
+    def session(self, token_hash: str) -> LoginSession | None: ...
+
+    def credit_minute(self, attendee_id: str, session_id: str, minute: int) -> None:
+        """Add the minute to the (attendee, agenda session) set; adding it again changes nothing."""
+
+    def minutes(self, attendee_id: str) -> dict[str, int]: ...
+
+    def login_days(self, attendee_id: str) -> tuple[int, int]:
+        """(logins, distinct conference days with a login)."""
+
+    def record_signal(self, attendee_id: str, kind: str, at: datetime, detail: str) -> None:
+        """Evidence of a shared login; one per kind and minute at most."""
+
+    def signals(self, attendee_id: str) -> int: ...

@@ -1,0 +1,155 @@
+"""Individual logins (one active session per person), minutes credited per agenda session, and the
+evidence of shared logins that the certificate policy weighs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from shared.access import hash_access_code
+from shared.attendance.models import LoginAnswer, LoginSession, MyAttendance, SessionAttendance
+from shared.attendance.policy import AttendanceFacts, evaluate
+from shared.attendance.ports import AttendanceRepository
+from shared.clock import Clock
+from shared.conference.models import Conference
+from shared.errors import (
+    FieldError,
+    InvalidCredentials,
+    InvalidRequest,
+    InvalidSession,
+    SessionSuperseded,
+    TooManyAttempts,
+)
+from shared.reactions.models import Attendee, AttendeeStatus
+from shared.registration.models import normalize_email
+from shared.registration.status import RegistrationStatus
+
+SESSION_LIFETIME = timedelta(hours=12)
+# Failed logins allowed per email and per source address in one window, before both are refused for
+# the rest of it. Counted whether or not the email exists, so the answer reveals nothing.
+FAILURE_LIMIT = 10
+FAILURE_WINDOW = timedelta(minutes=15)
+HOLDS_ACCESS = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
+_NO_SUCH_CODE = hash_access_code("no-such-code")  # compared against when the email has no seat
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class AttendanceService:
+    def __init__(
+        self, *, conference: Conference, repository: AttendanceRepository, conference_clock: Clock, wall_clock: Clock
+    ) -> None:
+        self._conference = conference
+        self._repository = repository
+        self._conference_clock = conference_clock
+        self._wall_clock = wall_clock
+
+    def login(self, email: str, access_code: str, *, source_ip: str, user_agent: str) -> LoginAnswer:
+        now = self._wall_clock.now()
+        window = datetime.fromtimestamp(
+            now.timestamp() // FAILURE_WINDOW.total_seconds() * FAILURE_WINDOW.total_seconds(), now.tzinfo
+        )
+        throttle_keys = [f"email#{_digest(normalize_email(email))}", f"ip#{_digest(source_ip)}"]
+        if self._repository.failures(throttle_keys, window) >= FAILURE_LIMIT:
+            raise TooManyAttempts("Too many failed attempts; wait 15 minutes and try again.")
+        attendee = self._attendee_for(email)
+        stored = attendee.access_code_hash if attendee and attendee.access_code_hash else _NO_SUCH_CODE
+        matches = hmac.compare_digest(hash_access_code(access_code), stored)  # constant time, found or not
+        if attendee is None or not matches or not self._holds_access(attendee):
+            self._repository.record_failure(throttle_keys, window, window + 2 * FAILURE_WINDOW)
+            raise InvalidCredentials("The email and access code do not match a paid seat.")
+        token = secrets.token_urlsafe(32)
+        session = LoginSession(
+            token_hash=_digest(token),
+            attendee_id=attendee.attendee_id,
+            created_at=now,
+            expires_at=now + SESSION_LIFETIME,
+            source=_digest(f"{source_ip}|{user_agent}"),
+        )
+        local_day = self._conference_clock.now().astimezone(self._conference.zone).date()
+        # Only a login on a conference day counts as a day logged in (trying the code a week early does not).
+        on_a_conference_day = self._conference.starts_on <= local_day <= self._conference.ends_on
+        replaced = self._repository.start_session(session, local_day.isoformat() if on_a_conference_day else None)
+        if replaced is not None and replaced.expires_at > now and replaced.source != session.source:
+            # The previous session is still live elsewhere: one code, two places.
+            self._repository.record_signal(attendee.attendee_id, "login_from_another_place", now, replaced.source[:12])
+        return LoginAnswer(attendee_id=attendee.attendee_id, session_token=token, expires_at=session.expires_at)
+
+    def heartbeat(self, token: str, session_id: str) -> bool:
+        """Credit the current conference minute of `session_id`; False when outside its window."""
+        attendee = self._authenticated(token)
+        agenda_session = self._conference.session(session_id)
+        if agenda_session is None:
+            raise InvalidRequest([FieldError("session_id", "There is no such session in the agenda.")])
+        now = self._conference_clock.now()
+        if not agenda_session.starts_at <= now < agenda_session.ends_at:
+            return False
+        minute = int((now - agenda_session.starts_at) // timedelta(minutes=1))
+        self._repository.credit_minute(attendee.attendee_id, session_id, minute)
+        return True
+
+    def my_attendance(self, token: str) -> MyAttendance:
+        attendee = self._authenticated(token)
+        registration = self._repository.registration(attendee.registration_id)
+        minutes = self._repository.minutes(attendee.attendee_id)
+        logins, days = self._repository.login_days(attendee.attendee_id)
+        eligibility = evaluate(
+            self._conference,
+            AttendanceFacts(
+                registration_status=registration.status if registration else RegistrationStatus.CANCELLED,
+                revoked=attendee.status is AttendeeStatus.REVOKED,
+                logins=logins,
+                days_logged_in=days,
+                minutes_by_session=minutes,
+                shared_login_signals=self._repository.signals(attendee.attendee_id),
+            ),
+        )
+        return MyAttendance(
+            attendee_id=attendee.attendee_id,
+            sessions=[
+                SessionAttendance(
+                    session_id=s.id,
+                    minutes_attended=min(minutes.get(s.id, 0), s.scheduled_minutes),
+                    minutes_scheduled=s.scheduled_minutes,
+                )
+                for s in self._conference.sessions
+            ],
+            days_logged_in=days,
+            eligible=eligibility.eligible,
+            reasons=eligibility.reasons,
+            hours=eligibility.hours,
+        )
+
+    def _attendee_for(self, email: str) -> Attendee | None:
+        registration_id = self._repository.holder_of(normalize_email(email))
+        registration = self._repository.registration(registration_id) if registration_id else None
+        if registration is None:
+            return None
+        seat = next((s for s in registration.seats if s.email_key == normalize_email(email)), None)
+        return self._repository.attendee(seat.attendee_id) if seat else None
+
+    def _holds_access(self, attendee: Attendee) -> bool:
+        registration = self._repository.registration(attendee.registration_id)
+        return (
+            attendee.status is AttendeeStatus.ACTIVE
+            and registration is not None
+            and registration.status in HOLDS_ACCESS
+        )
+
+    def _authenticated(self, token: str) -> Attendee:
+        now = self._wall_clock.now()
+        session = self._repository.session(_digest(token)) if token else None
+        if session is None or session.expires_at <= now:
+            raise InvalidSession("Log in again: this session is unknown or has expired.")
+        attendee = self._repository.attendee(session.attendee_id)
+        if attendee is None or attendee.status is not AttendeeStatus.ACTIVE:
+            raise InvalidSession("This seat no longer has access.")
+        if attendee.current_session != session.token_hash:
+            # Someone is still using the older session after a newer login: evidence of sharing.
+            self._repository.record_signal(attendee.attendee_id, "superseded_session_in_use", now, session.source[:12])
+            raise SessionSuperseded("A newer login with this access code ended this session.")
+        return attendee

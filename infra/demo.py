@@ -4,17 +4,22 @@ Starts a private local stack on free ports (or uses a running one: `--api URL --
 registers a handful of people and an agency group, pays (by card and by a delayed method), lets one
 checkout lapse and one delayed payment fail, refunds one seat through Stripe's API, opens a dispute,
 drains, and prints what every registration ended as and every email sent (a confirmation with an access
-code per paid seat, the group's receipt, the refund notice). Exits non-zero if anything ends somewhere
-other than the script expects.
+code per paid seat, the group's receipt, the refund notice). Then conference time moves minute by
+minute through the three days: attendees log in with their codes and send heartbeats while they watch
+(one everything, one a single day, one two days on a code a colleague also uses, one nothing), and each
+one's attendance and certificate eligibility is printed with its reasons. Exits non-zero if anything
+ends somewhere other than the script expects. About 45 seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -151,7 +156,93 @@ class Demo:
         self.say(
             f"  {confirmations} confirmations for {paid_seats} paid seats, {receipts} receipt, {notices} refund notice"
         )
-        return ok and (confirmations, receipts, notices) == (paid_seats, 1, 1)
+        emails_ok = (confirmations, receipts, notices) == (paid_seats, 1, 1)
+        return self.attend(conference) and ok and emails_ok
+
+    def access_code(self, address: str) -> str:
+        for email in self.http.get(f"{self.api}/_local/emails", timeout=10).json():
+            if address in email["to"] and "confirmed" in email["subject"]:
+                raw = self.http.get(f"{self.api}/_local/emails/{email['id']}.eml", timeout=10).text
+                return str(re.findall(r"^Access code: (\S+)\r?$", raw, flags=re.MULTILINE)[0])
+        raise LookupError(f"no confirmation for {address}")
+
+    def log_in(self, address: str, browser: str) -> str:
+        answer = self.http.post(
+            f"{self.api}/logins",
+            json={"email": address, "access_code": self.access_code(address)},
+            headers={"User-Agent": browser},
+            timeout=10,
+        )
+        answer.raise_for_status()
+        return str(answer.json()["session_token"])
+
+    def attend(self, conference: dict[str, Any]) -> bool:
+        """Three days of the agenda, minute by minute in conference time, with attendees who watch
+        everything, one day, two days on a code they share with a colleague, or nothing at all."""
+        self.say("The conference (conference time moves minute by minute through the agenda)")
+        days = sorted({session["day"] for session in conference["sessions"]})
+        watchers = {  # who watches which days
+            "ana.lopez@example.org": set(days),
+            "ben.okafor@example.org": {days[0]},
+            "avery.park@example.org": set(days[1:]),
+            "dee.walsh@example.org": set(),  # logs in, never watches
+        }
+        tokens: dict[str, str] = {}
+        logged_in_on: set[str] = set()
+        for session in conference["sessions"]:
+            if session["day"] not in logged_in_on:  # each morning, everyone watching that day logs in
+                logged_in_on.add(session["day"])
+                self.clock(session["starts_at"])
+                arriving = [a for a, watched in watchers.items() if session["day"] in watched or not tokens.get(a)]
+                tokens |= {address: self.log_in(address, "Firefox at the office") for address in arriving}
+                self.say(f"  {len(arriving)} attendee(s) log in on {session['day']}")
+            if session["day"] == days[1] and "colleague" not in tokens:
+                self.clock(session["starts_at"])
+                tokens["colleague"] = self.log_in("avery.park@example.org", "Chrome at a colleague's desk")
+                status = self.heartbeat(tokens["avery.park@example.org"], session["id"])
+                self.say(f"  a colleague logs in with Avery's code: Avery's own session now answers {status}")
+                tokens["avery.park@example.org"] = self.log_in("avery.park@example.org", "Firefox at the office")
+            starts = datetime.fromisoformat(session["starts_at"])
+            minutes = int((datetime.fromisoformat(session["ends_at"]) - starts).total_seconds() // 60)
+            audience = [a for a, watched in watchers.items() if session["day"] in watched]
+            for minute in range(minutes):
+                self.clock((starts + timedelta(minutes=minute, seconds=20)).isoformat())
+                for address in audience:
+                    self.heartbeat(tokens[address], session["id"])
+            self.say(f"  {session['day']} {session['title'][:60]:<60} watched by {len(audience)}")
+        self.say("Attendance and certificate eligibility")
+        expected = {
+            "ana.lopez@example.org": True,
+            "ben.okafor@example.org": False,
+            "avery.park@example.org": True,
+            "dee.walsh@example.org": False,
+        }
+        ok = True
+        for address, token in tokens.items():
+            if address == "colleague":
+                continue
+            mine = self.http.get(f"{self.api}/me/attendance", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            attendance = mine.json()
+            attended = sum(s["minutes_attended"] for s in attendance["sessions"])
+            mark = "ok" if attendance["eligible"] is expected[address] else "UNEXPECTED"
+            ok &= attendance["eligible"] is expected[address]
+            verdict = "eligible" if attendance["eligible"] else "not eligible"
+            self.say(f"  {address:<26} {attended:>4} min, {attendance['days_logged_in']} day(s), {verdict:<12} {mark}")
+            for reason in attendance["reasons"]:
+                self.say(f"      {reason}")
+        return ok
+
+    def clock(self, moment: str) -> None:
+        self.http.post(f"{self.api}/_local/clock", json={"now": moment}, timeout=10).raise_for_status()
+
+    def heartbeat(self, token: str, session_id: str) -> int:
+        answer = self.http.post(
+            f"{self.api}/attendance/heartbeats",
+            json={"session_id": session_id},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        return answer.status_code
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,12 @@ def shipment_key(registration_id: str) -> dict[str, Any]:
     return to_item({"pk": f"REG#{registration_id}", "sk": "SHIPMENT#COIN"})
 
 
+def outbox_item(email: OutboxEmail) -> dict[str, Any]:
+    return email_key(email.registration_id, email.key) | to_item(
+        {"entity": "outbox", "email_key": email.key, **email.model_dump(mode="json")}
+    )
+
+
 _KEYS = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", "email_key", "logins", "login_days"})
 
 
@@ -53,12 +59,10 @@ class DynamoReactionRepository:
     def registration(self, registration_id: str) -> Registration | None:
         return self._registrations.get(registration_id)
 
-    def _put_new(self, key: dict[str, Any], values: dict[str, Any]) -> bool:
+    def _put_new(self, item: dict[str, Any]) -> bool:
         try:
             with translated_errors():
-                self._client.put_item(
-                    TableName=self._table, Item=key | to_item(values), ConditionExpression="attribute_not_exists(pk)"
-                )
+                self._client.put_item(TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)")
         except StaleWrite:
             return False  # already there: a replayed record
         return True
@@ -86,9 +90,8 @@ class DynamoReactionRepository:
 
     def add_attendees(self, attendees: list[Attendee]) -> None:
         for attendee in attendees:
-            self._put_new(
-                attendee_key(attendee.attendee_id), {"entity": "attendee", **attendee.model_dump(mode="json")}
-            )
+            values = {"entity": "attendee", **attendee.model_dump(mode="json")}
+            self._put_new(attendee_key(attendee.attendee_id) | to_item(values))
 
     def attendee(self, attendee_id: str) -> Attendee | None:
         fields = self._get(attendee_key(attendee_id))
@@ -112,10 +115,7 @@ class DynamoReactionRepository:
 
     def add_emails(self, emails: list[OutboxEmail]) -> None:
         for email in emails:
-            self._put_new(
-                email_key(email.registration_id, email.key),
-                {"entity": "outbox", "email_key": email.key, **email.model_dump(mode="json")},
-            )
+            self._put_new(outbox_item(email))
 
     def email(self, registration_id: str, key: str) -> OutboxEmail | None:
         fields = self._get(email_key(registration_id, key))
@@ -169,14 +169,16 @@ class DynamoReactionRepository:
     def add_shipment(self, shipment: Shipment) -> None:
         created = shipment.created_at.isoformat()
         self._put_new(
-            shipment_key(shipment.registration_id),
-            {
-                "entity": "shipment",
-                "gsi1pk": SHIPMENTS_INDEX_KEY,
-                "gsi1sk": f"{created}#{shipment.registration_id}",
-                **shipment.model_dump(mode="json"),
-                "created_at": created,
-            },
+            shipment_key(shipment.registration_id)
+            | to_item(
+                {
+                    "entity": "shipment",
+                    "gsi1pk": SHIPMENTS_INDEX_KEY,
+                    "gsi1sk": f"{created}#{shipment.registration_id}",
+                    **shipment.model_dump(mode="json"),
+                    "created_at": created,
+                }
+            )
         )
 
     def shipment(self, registration_id: str) -> Shipment | None:

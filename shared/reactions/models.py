@@ -35,6 +35,7 @@ class EmailKind(StrEnum):
     CONFIRMATION = "confirmation"
     RECEIPT = "receipt"
     REFUND_NOTICE = "refund_notice"
+    CERTIFICATE = "certificate"
 
 
 class OutboxStatus(StrEnum):
@@ -53,6 +54,7 @@ class OutboxEmail(BaseModel):
     registration_id: str
     kind: EmailKind
     attendee_id: str | None = None  # None for the purchaser's receipt
+    certificate_id: str | None = None  # a reissue sends a second certificate email to the same attendee
     status: OutboxStatus = OutboxStatus.PENDING
     attempts: int = 0
     lease_until: datetime | None = None
@@ -62,7 +64,7 @@ class OutboxEmail(BaseModel):
 
     @property
     def key(self) -> str:
-        return f"{self.kind.value}#{self.attendee_id or 'purchaser'}"
+        return f"{self.kind.value}#{self.certificate_id or self.attendee_id or 'purchaser'}"
 
 
 class ShipmentState(StrEnum):

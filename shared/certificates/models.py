@@ -1,0 +1,75 @@
+"""Certificates of attendance: what is issued, and what anyone verifying one sees."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.text import Name
+
+
+class CertificateStatus(StrEnum):
+    VALID = "valid"
+    REVOKED = "revoked"  # replaced by a reissue, or the seat was refunded
+
+
+class Certificate(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    certificate_id: str
+    attendee_id: str
+    registration_id: str
+    attendee_name: str
+    conference: str
+    hours: float
+    issued_at: date  # the conference-time date of issue
+    created_at: datetime
+    status: CertificateStatus = CertificateStatus.VALID
+    replaced_by: str | None = None
+
+
+class CertificateView(BaseModel):
+    """GET /certificates/{certificate_id}: enough to verify, nothing more (no email, no address)."""
+
+    certificate_id: str
+    status: Literal["valid", "revoked"]
+    attendee_name: str
+    conference: str
+    issued_at: date
+    hours: float
+
+    @classmethod
+    def of(cls, certificate: Certificate) -> CertificateView:
+        return cls(
+            certificate_id=certificate.certificate_id,
+            status=certificate.status.value,
+            attendee_name=certificate.attendee_name,
+            conference=certificate.conference,
+            issued_at=certificate.issued_at,
+            hours=certificate.hours,
+        )
+
+
+class IssueResult(BaseModel):
+    """POST /admin/certificates/issue: 202 with these counts; emails follow in the background."""
+
+    eligible: int
+    queued: int
+
+
+class ReissueRequest(BaseModel):
+    """A corrected name (optional); the old certificate is revoked and a new one emailed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    first_name: Name | None = None
+    last_name: Name | None = None
+
+
+class ReissueResult(BaseModel):
+    attendee_id: str
+    revoked: str
+    certificate_id: str

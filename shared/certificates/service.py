@@ -1,0 +1,111 @@
+"""Issuing certificates of attendance to everyone the policy finds eligible, verifying them, reissuing."""
+
+from __future__ import annotations
+
+from shared.attendance.policy import AttendanceFacts, Eligibility, evaluate
+from shared.certificates.ids import CertificateKeys
+from shared.certificates.models import Certificate, CertificateView, IssueResult, ReissueResult
+from shared.certificates.ports import CertificateRepository
+from shared.clock import Clock
+from shared.conference.models import Conference
+from shared.errors import NotFound
+from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, OutboxEmail
+from shared.registration.status import RegistrationStatus
+
+# Disputed seats are not eligible until the dispute is won; refunded and unpaid ones never are.
+CANDIDATE_STATUSES = (RegistrationStatus.PAID,)
+
+
+class CertificateService:
+    def __init__(
+        self,
+        *,
+        conference: Conference,
+        repository: CertificateRepository,
+        keys: CertificateKeys,
+        conference_clock: Clock,
+        wall_clock: Clock,
+    ) -> None:
+        self._conference = conference
+        self._repository = repository
+        self._keys = keys
+        self._conference_clock = conference_clock
+        self._wall_clock = wall_clock
+
+    def eligibility(self, attendee: Attendee, registration_status: RegistrationStatus) -> Eligibility:
+        logins, days = self._repository.login_days(attendee.attendee_id)
+        return evaluate(
+            self._conference,
+            AttendanceFacts(
+                registration_status=registration_status,
+                revoked=attendee.status is AttendeeStatus.REVOKED,
+                logins=logins,
+                days_logged_in=days,
+                minutes_by_session=self._repository.minutes(attendee.attendee_id),
+                shared_login_signals=self._repository.signals(attendee.attendee_id),
+            ),
+        )
+
+    def issue_all(self) -> IssueResult:
+        """A certificate for every eligible attendee who has none. Safe to run twice (and to resume after a
+        crash): the attendee's certificate pointer is claimed in the same transaction that creates it."""
+        eligible = queued = 0
+        for status in CANDIDATE_STATUSES:
+            for registration in self._repository.registrations_with_status(status):
+                for seat in registration.seats:
+                    attendee = self._repository.attendee(seat.attendee_id)
+                    if attendee is None:
+                        continue
+                    result = self.eligibility(attendee, registration.status)
+                    if not result.eligible:
+                        continue
+                    eligible += 1
+                    if self._repository.current_certificate(attendee.attendee_id) is not None:
+                        continue
+                    certificate = self._new_certificate(attendee, result.hours)
+                    queued += self._repository.issue(certificate, self._email_for(certificate))
+        return IssueResult(eligible=eligible, queued=queued)
+
+    def verify(self, certificate_id: str) -> CertificateView:
+        # A forged or altered id fails the HMAC before anything is read.
+        certificate = self._repository.certificate(certificate_id) if self._keys.verifies(certificate_id) else None
+        if certificate is None:
+            raise NotFound("No certificate has this id.")
+        return CertificateView.of(certificate)
+
+    def reissue(self, attendee_id: str, first_name: str | None, last_name: str | None) -> ReissueResult:
+        attendee = self._repository.attendee(attendee_id)
+        current_id = self._repository.current_certificate(attendee_id) if attendee else None
+        old = self._repository.certificate(current_id) if current_id else None
+        if attendee is None or old is None:
+            raise NotFound("This attendee has no certificate to reissue.")
+        if first_name or last_name:
+            attendee = attendee.model_copy(
+                update={"first_name": first_name or attendee.first_name, "last_name": last_name or attendee.last_name}
+            )
+            self._repository.rename_attendee(attendee_id, attendee.first_name, attendee.last_name)
+        new = self._new_certificate(attendee, old.hours)
+        if not self._repository.replace(old, new, self._email_for(new)):
+            raise NotFound("The certificate changed meanwhile; reload and try again.")
+        return ReissueResult(attendee_id=attendee_id, revoked=old.certificate_id, certificate_id=new.certificate_id)
+
+    def _new_certificate(self, attendee: Attendee, hours: float) -> Certificate:
+        return Certificate(
+            certificate_id=self._keys.new_id(),
+            attendee_id=attendee.attendee_id,
+            registration_id=attendee.registration_id,
+            attendee_name=f"{attendee.first_name} {attendee.last_name}",
+            conference=self._conference.name,
+            hours=hours,
+            issued_at=self._conference_clock.now().astimezone(self._conference.zone).date(),
+            created_at=self._wall_clock.now(),
+        )
+
+    @staticmethod
+    def _email_for(certificate: Certificate) -> OutboxEmail:
+        return OutboxEmail(
+            registration_id=certificate.registration_id,
+            kind=EmailKind.CERTIFICATE,
+            attendee_id=certificate.attendee_id,
+            certificate_id=certificate.certificate_id,
+        )

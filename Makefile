@@ -59,5 +59,11 @@ format: $(STAMP) ## Format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Certificates per second per core, ours against the naive baseline, in one run (noisy box: medians and
+# the ratio). Writes bench/results/certificates.json. Never run two benchmarks at once.
+.PHONY: bench
+bench: $(STAMP) ## Benchmark certificate PDF rendering against the naive baseline
+	$(BIN)/python -m bench.certificates
+
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

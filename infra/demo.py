@@ -7,8 +7,9 @@ drains, and prints what every registration ended as and every email sent (a conf
 code per paid seat, the group's receipt, the refund notice). Then conference time moves minute by
 minute through the three days: attendees log in with their codes and send heartbeats while they watch
 (one everything, one a single day, one two days on a code a colleague also uses, one nothing), and each
-one's attendance and certificate eligibility is printed with its reasons. Exits non-zero if anything
-ends somewhere other than the script expects. About 45 seconds.
+one's attendance and certificate eligibility is printed with its reasons. Finally the organiser issues
+certificates: one email with one PDF per eligible attendee, each id verified at GET /certificates/{id}.
+Exits non-zero if anything ends somewhere other than the script expects. About 45 seconds.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import requests
 from infra.samples import group, individual
 
 STRIPE_KEY = os.environ.get("LOCAL_STRIPE_SECRET_KEY", "sk_test_local")
+ADMIN_TOKEN = os.environ.get("LOCAL_ADMIN_TOKEN", "local-admin-token")
 
 
 @dataclass
@@ -157,7 +159,33 @@ class Demo:
             f"  {confirmations} confirmations for {paid_seats} paid seats, {receipts} receipt, {notices} refund notice"
         )
         emails_ok = (confirmations, receipts, notices) == (paid_seats, 1, 1)
-        return self.attend(conference) and ok and emails_ok
+        attended = self.attend(conference)
+        return self.certify() and attended and ok and emails_ok
+
+    def certify(self) -> bool:
+        """The organiser issues certificates after the last session; each PDF's URL must verify."""
+        self.say("Certificates of attendance")
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        issued = self.http.post(f"{self.api}/admin/certificates/issue", headers=admin, timeout=60)
+        counts = issued.json()
+        self.say(f"  POST /admin/certificates/issue -> {issued.status_code} {counts}")
+        self.http.post(f"{self.api}/_local/drain", timeout=70).raise_for_status()
+        ok = issued.status_code == 202 and counts == {"eligible": 2, "queued": 2}
+        certificates = [
+            e for e in self.http.get(f"{self.api}/_local/emails", timeout=10).json() if "Certificate" in e["subject"]
+        ]
+        for email in certificates:
+            raw = self.http.get(f"{self.api}/_local/emails/{email['id']}.eml", timeout=10).text
+            (certificate_id,) = re.findall(r"^Certificate ID: (\S+)\r?$", raw, flags=re.MULTILINE)
+            verified = self.http.get(f"{self.api}/certificates/{certificate_id}", timeout=10).json()
+            pdfs = [a for a in email["attachments"] if a["content_type"] == "application/pdf"]
+            self.say(
+                f"  to {', '.join(email['to']):<26} {len(pdfs)} PDF ({pdfs[0]['size']:,} bytes), "
+                f"{verified['hours']} hours, verifies as {verified['status']}"
+            )
+            ok &= verified["status"] == "valid" and len(pdfs) == 1
+        self.say(f"  {len(certificates)} certificate email(s), one per eligible attendee, none for the others")
+        return ok and len(certificates) == 2
 
     def access_code(self, address: str) -> str:
         for email in self.http.get(f"{self.api}/_local/emails", timeout=10).json():

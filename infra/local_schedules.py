@@ -45,7 +45,19 @@ class Schedule:
         return datetime.fromisoformat(found.group(1)).replace(tzinfo=ZoneInfo(self.timezone)) if found else None
 
 
-def schedules(template: dict[str, Any]) -> list[Schedule]:
+def _parameter_value(value: Any, parameters: dict[str, str]) -> Any:
+    """Resolve the two forms schedules use: `Ref` to a parameter and `Fn::Sub` over parameters."""
+    if isinstance(value, dict) and "Ref" in value:
+        return parameters[value["Ref"]]
+    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        return re.sub(r"\$\{(\w+)\}", lambda m: parameters[m.group(1)], value["Fn::Sub"])
+    return value
+
+
+def schedules(template: dict[str, Any], parameters: dict[str, str] | None = None) -> list[Schedule]:
+    """The template's schedules, with parameters resolved (the given values, else the defaults)."""
+    values = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
+    values |= parameters or {}
     found = []
     for name, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Scheduler::Schedule":
@@ -59,8 +71,8 @@ def schedules(template: dict[str, Any]) -> list[Schedule]:
             Schedule(
                 name=name,
                 function_logical_id=arn["Fn::GetAtt"][0],
-                expression=properties["ScheduleExpression"],
-                timezone=properties.get("ScheduleExpressionTimezone", "UTC"),
+                expression=_parameter_value(properties["ScheduleExpression"], values),
+                timezone=_parameter_value(properties.get("ScheduleExpressionTimezone", "UTC"), values),
                 payload=json.loads(target.get("Input", "{}")),
             )
         )

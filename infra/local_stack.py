@@ -6,7 +6,9 @@ API; prints the addresses and the embedded defaults; stops cleanly on Ctrl-C.
 
 from __future__ import annotations
 
+import json
 import os
+import secrets as secrets_module
 import signal
 import threading
 import time
@@ -131,6 +133,9 @@ class LocalStack:
             Name=environment["STRIPE_WEBHOOK_SECRET_NAME"], SecretString=self.settings.stripe_webhook_secret
         )
         secrets.create_secret(Name=environment["ADMIN_TOKEN_SECRET_NAME"], SecretString=self.settings.admin_token)
+        # A fresh signing key per run: certificates verify for as long as this stack runs.
+        keys = {"current": "1", "keys": {"1": secrets_module.token_hex(32)}}
+        secrets.create_secret(Name=environment["CERTIFICATE_KEYS_SECRET_NAME"], SecretString=json.dumps(keys))
         # SES sends only from a verified identity: the sender's whole domain, as in production.
         boto3.client("sesv2").create_email_identity(EmailIdentity=self.settings.sender.rsplit("@", 1)[1])
         apply_environment(stack)
@@ -160,7 +165,7 @@ class LocalStack:
                 load_handler(stack.functions[schedule.function_logical_id]),
                 stack.functions[schedule.function_logical_id].name,
             )
-            for schedule in schedules(template)
+            for schedule in schedules(template, stack.parameters)
         ]
         self._scheduler = LocalScheduler(entries, conference_clock.now)
         self._scheduler.start()

@@ -9,18 +9,29 @@ import json
 
 from shared.adapters.dynamodb import DynamoRegistrationRepository
 from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
+from shared.adapters.dynamodb_certificates import DynamoCertificateRepository
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
+from shared.adapters.s3_certificates import S3CertificateFiles
 from shared.adapters.secrets import secret_string
 from shared.adapters.ses_mailer import SesMailer
 from shared.adapters.stripe_gateway import StripeCheckoutGateway, StripeClient, StripePaymentReader, stripe_client
 from shared.attendance.service import AttendanceService
+from shared.certificates.ids import CertificateKeys
+from shared.certificates.service import CertificateService
 from shared.clock import conference_clock, wall_clock
 from shared.conference import DEFAULT_CONFERENCE_FILE, Conference, load_conference
 from shared.email import Mailbox
 from shared.payments.service import PaymentService
 from shared.reactions.service import ReactionService
 from shared.registration.service import RegistrationService
-from shared.settings import PaymentSettings, ReactionSettings, RegistrationApiSettings, StripeSettings, TableSettings
+from shared.settings import (
+    CertificateSettings,
+    PaymentSettings,
+    ReactionSettings,
+    RegistrationApiSettings,
+    StripeSettings,
+    TableSettings,
+)
 
 
 def _stripe(settings: StripeSettings) -> StripeClient:
@@ -65,6 +76,7 @@ def reaction_service(settings: ReactionSettings) -> ReactionService:
         mailer=SesMailer(sender, settings.ses_configuration_set or None),
         wall_clock=wall_clock,
         site_url=settings.site_url,
+        certificates=S3CertificateFiles(settings.certificates_bucket, DynamoCertificateRepository(settings.table_name)),
     )
 
 
@@ -72,6 +84,22 @@ def attendance_service(settings: TableSettings) -> AttendanceService:
     return AttendanceService(
         conference=load_conference(settings.conference_file or DEFAULT_CONFERENCE_FILE),
         repository=DynamoAttendanceRepository(settings.table_name),
+        conference_clock=conference_clock,
+        wall_clock=wall_clock,
+    )
+
+
+def certificate_keys(secret_name: str) -> CertificateKeys:
+    """The secret is `{"current": "2", "keys": {"1": "<hex>", "2": "<hex>"}}`: old versions keep verifying."""
+    value = json.loads(secret_string(secret_name))
+    return CertificateKeys(current=str(value["current"]), keys={v: bytes.fromhex(k) for v, k in value["keys"].items()})
+
+
+def certificate_service(settings: CertificateSettings) -> CertificateService:
+    return CertificateService(
+        conference=load_conference(settings.conference_file or DEFAULT_CONFERENCE_FILE),
+        repository=DynamoCertificateRepository(settings.table_name),
+        keys=certificate_keys(settings.certificate_keys_secret_name),
         conference_clock=conference_clock,
         wall_clock=wall_clock,
     )

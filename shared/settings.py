@@ -48,6 +48,7 @@ class PaymentSettings(StripeSettings):
 class ReactionSettings(TableSettings):
     """The stream dispatcher: where confirmation emails point people, and who they come from."""
 
+    certificates_bucket: NonEmpty = Field(alias="CERTIFICATES_BUCKET")
     site_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] = Field(alias="SITE_URL")
     # Empty: the conference data file's sender. Its domain must be verified in SES.
     sender_address: Annotated[str, Field(pattern=r"^([^@\s,<>]+@[^@\s,<>]+)?$")] = Field(
@@ -56,5 +57,9 @@ class ReactionSettings(TableSettings):
     ses_configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
 
 
-class AdminSettings(TableSettings):
+class CertificateSettings(TableSettings):
+    certificate_keys_secret_name: NonEmpty = Field(alias="CERTIFICATE_KEYS_SECRET_NAME")
+
+
+class AdminSettings(CertificateSettings):
     admin_token_secret_name: NonEmpty = Field(alias="ADMIN_TOKEN_SECRET_NAME")

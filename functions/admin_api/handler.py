@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from functools import cache
+from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import TypeAdapter
 
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
 from shared.adapters.secrets import secret_string
 from shared.api.admin_auth import require_admin
 from shared.api.problems import install_problem_responses
-from shared.api.requests import header
+from shared.api.requests import header, json_body
+from shared.api.responses import json_response
+from shared.certificates.models import ReissueRequest
+from shared.certificates.service import CertificateService
+from shared.composition import certificate_service
 from shared.exports.csv_document import csv_document
 from shared.exports.shipments import HEADER, shipment_rows
 from shared.observability import logger, metrics, tracer
@@ -35,7 +41,7 @@ def repository() -> DynamoReactionRepository:
 
 @app.get("/admin/exports/shipments.csv")
 def export_shipments() -> Response[bytes]:
-    require_admin(header(app.current_event, "Authorization"), secret_string(settings().admin_token_secret_name))
+    require_organiser()
     document = csv_document(HEADER, shipment_rows(repository().shipments()))
     logger.info("export", extra={"export": "shipments", "bytes": len(document), "actor": "admin"})
     return Response(
@@ -44,6 +50,33 @@ def export_shipments() -> Response[bytes]:
         document,
         headers={"Content-Disposition": 'attachment; filename="shipments.csv"', "Cache-Control": "no-store"},
     )
+
+
+@cache
+def certificates() -> CertificateService:
+    return certificate_service(settings())
+
+
+def require_organiser() -> None:
+    require_admin(header(app.current_event, "Authorization"), secret_string(settings().admin_token_secret_name))
+
+
+@app.post("/admin/certificates/issue")
+def issue_certificates() -> Response[str]:
+    require_organiser()
+    result = certificates().issue_all()  # records now; rendering and emailing follow on the stream
+    logger.info("certificates issued", extra={"actor": "admin", **result.model_dump()})
+    return json_response(HTTPStatus.ACCEPTED, result)
+
+
+@app.post("/admin/attendees/<attendee_id>/certificate/reissue")
+def reissue_certificate(attendee_id: str) -> Response[str]:
+    require_organiser()
+    event = app.current_event
+    correction = json_body(event, TypeAdapter(ReissueRequest)) if (event.body or "").strip() else ReissueRequest()
+    result = certificates().reissue(attendee_id, correction.first_name, correction.last_name)
+    logger.info("certificate reissued", extra={"actor": "admin", "attendee_id": attendee_id})
+    return json_response(HTTPStatus.ACCEPTED, result)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,6 +1,6 @@
 """The conference's emails, pure code without I/O: their content (messages) and their MIME form (mime)."""
 
-from shared.email.messages import Email, confirmation, receipt, refund_notice
+from shared.email.messages import Email, certificate, confirmation, receipt, refund_notice
 from shared.email.mime import Attachment, HeaderInjection, Mailbox, build_message, to_bytes
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "HeaderInjection",
     "Mailbox",
     "build_message",
+    "certificate",
     "confirmation",
     "receipt",
     "refund_notice",

@@ -148,6 +148,47 @@ def refund_notice(conference: Conference, registration: Registration, seat: Seat
     return _email("refund_notice", registration, Mailbox(name, seat.email), subject, blocks)
 
 
+def certificate(
+    conference: Conference,
+    registration: Registration,
+    seat: Seat,
+    *,
+    attendee_name: str,
+    certificate_id: str,
+    hours: float,
+    verification_url: str,
+    pdf: bytes,
+) -> Email:
+    """To an eligible attendee: the certificate of attendance as one PDF, and where anyone can verify it.
+    The only email whose subject says "Certificate"."""
+    _require_seat(registration, seat)
+    if any(char.isspace() for char in certificate_id):
+        raise ValueError("a certificate id is one word: the email's line must read back exactly")
+    blocks: list[Block] = [
+        Paragraph(f"Hello {attendee_name},"),
+        Paragraph(
+            f"Thank you for attending the {conference.name}. Your certificate of attendance for "
+            f"{hours:g} hours is attached as a PDF."
+        ),
+        Field("Certificate ID", certificate_id, style="code"),
+        Field("Verify it at", verification_url, style="link"),
+        Paragraph("Anyone you show it to can check it at that address, or by scanning the QR code on the PDF."),
+        Paragraph(conference.organizer),
+    ]
+    subject = f"Your Certificate of Attendance: {conference.name}"
+    email = _email("certificate", registration, Mailbox(attendee_name, seat.email), subject, blocks)
+    attachment = Attachment("certificate-of-attendance.pdf", pdf, "application", "pdf")
+    return Email(
+        to=email.to,
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
+        attachments=(attachment,),
+        kind=email.kind,
+        tags=email.tags,
+    )
+
+
 def _email(kind: str, registration: Registration, to: Mailbox, subject: str, blocks: list[Block]) -> Email:
     tags = {"kind": kind, "registration_id": registration.registration_id}
     for name, value in tags.items():

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol
 
+from shared.certificates.models import Certificate
 from shared.email import Email
 from shared.reactions.models import Attendee, OutboxEmail, OutboxStatus, Shipment, ShipmentState
 from shared.registration.models import Registration
@@ -23,6 +24,13 @@ class MailRejected(Exception):
 class Mailer(Protocol):
     def send(self, email: Email) -> str:
         """Send and return the provider's message id."""
+
+
+class CertificateFiles(Protocol):
+    def certificate(self, certificate_id: str) -> Certificate | None: ...
+
+    def store_pdf(self, certificate_id: str, pdf: bytes) -> None:
+        """Keep the PDF as sent (private, encrypted, versioned)."""
 
 
 class ReactionRepository(Protocol):

@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from shared.access import hash_access_code, new_access_code
+from shared.certificates.models import CertificateStatus
+from shared.certificates.pdf import CertificateContent, render_certificate
 from shared.clock import Clock
 from shared.conference.models import Conference
 from shared.email import Email, confirmation, receipt, refund_notice
+from shared.email import certificate as certificate_email
+from shared.email.render import long_date
 from shared.reactions.models import (
     Attendee,
     AttendeeStatus,
@@ -24,9 +28,9 @@ from shared.reactions.models import (
     Shipment,
     ShipmentState,
 )
-from shared.reactions.ports import Mailer, MailRejected, MailThrottled, ReactionRepository
+from shared.reactions.ports import CertificateFiles, Mailer, MailRejected, MailThrottled, ReactionRepository
 from shared.reactions.routing import Reaction, ReactionKind
-from shared.registration.models import Registration
+from shared.registration.models import Registration, Seat
 from shared.registration.status import RegistrationStatus
 
 # Longer than one send takes, short enough that a crashed sender's email goes out again soon.
@@ -54,10 +58,12 @@ class ReactionService:
         mailer: Mailer,
         wall_clock: Clock,
         site_url: str,
+        certificates: CertificateFiles,
     ) -> None:
         self._conference = conference
         self._repository = repository
         self._mailer = mailer
+        self._certificates = certificates
         self._wall_clock = wall_clock
         self._site_url = site_url
 
@@ -169,6 +175,11 @@ class ReactionService:
         if entry.kind is EmailKind.CONFIRMATION and registration.status not in STILL_HOLDS_SEATS:
             self._repository.finish_email(entry, OutboxStatus.SKIPPED, error=f"registration {registration.status}")
             return "skipped: no longer owed"
+        if entry.kind is EmailKind.CERTIFICATE:
+            certificate = self._certificates.certificate(entry.certificate_id or "")
+            if certificate is None or certificate.status is not CertificateStatus.VALID:
+                self._repository.finish_email(entry, OutboxStatus.SKIPPED, error="certificate replaced or revoked")
+                return "skipped: certificate no longer valid"
         email = self._compose(registration, entry)
         try:
             message_id = self._mailer.send(email)
@@ -189,12 +200,44 @@ class ReactionService:
             )
             return receipt(self._conference, registration, paid_amount=registration.amount, paid_at=paid_at)
         seat = next(s for s in registration.seats if s.attendee_id == entry.attendee_id)
+        if entry.kind is EmailKind.CERTIFICATE:
+            return self._certificate_email(registration, seat, entry.certificate_id or "")
         if entry.kind is EmailKind.REFUND_NOTICE:
             return refund_notice(self._conference, registration, seat)
         # A fresh code per send: only its digest is kept, so a resent confirmation replaces the code.
         code = new_access_code()
         self._repository.set_access_code(seat.attendee_id, hash_access_code(code), self._wall_clock.now())
         return confirmation(self._conference, registration, seat, code, site_url=self._site_url)
+
+    def _certificate_email(self, registration: Registration, seat: Seat, certificate_id: str) -> Email:
+        certificate = self._certificates.certificate(certificate_id)
+        assert certificate is not None, "checked before the lease was used"
+        verification_url = f"{self._site_url.rstrip('/')}/certificates/{certificate_id}"
+        conference = self._conference
+        dates = f"{long_date(conference.starts_on)} to {long_date(conference.ends_on)}"
+        pdf = render_certificate(
+            CertificateContent(
+                attendee_name=certificate.attendee_name,
+                conference_name=conference.name,
+                organizer=conference.organizer,
+                dates=dates,
+                hours=certificate.hours,
+                issued_on=long_date(certificate.issued_at),
+                certificate_id=certificate_id,
+                verification_url=verification_url,
+            )
+        )
+        self._certificates.store_pdf(certificate_id, pdf)
+        return certificate_email(
+            conference,
+            registration,
+            seat,
+            attendee_name=certificate.attendee_name,
+            certificate_id=certificate_id,
+            hours=certificate.hours,
+            verification_url=verification_url,
+            pdf=pdf,
+        )
 
 
 __all__ = ["AttendeeStatus", "EmailBusy", "MailRejected", "MailThrottled", "ReactionResult", "ReactionService"]

@@ -3,6 +3,7 @@ HTTP API of the deployed stack served in-process exactly as API Gateway would ca
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from tests.support.tables import wipe_table
 STRIPE_SECRET_KEY = "sk_test_local"
 STRIPE_WEBHOOK_SECRET = "whsec_local_development"
 ADMIN_TOKEN = "test-admin-token-0123456789"
+CERTIFICATE_KEYS = json.dumps({"current": "2", "keys": {"1": "11" * 32, "2": "22" * 32}})
 # Two weeks before the conference, where the local stack starts too.
 BEFORE_THE_CONFERENCE = datetime.fromisoformat("2020-07-22T09:00:00-05:00")
 
@@ -66,6 +68,7 @@ def stack(aws: boto3.session.Session, stripe_url: str) -> DeployedStack:
     secrets.create_secret(Name=environment["STRIPE_SECRET_KEY_NAME"], SecretString=STRIPE_SECRET_KEY)
     secrets.create_secret(Name=environment["STRIPE_WEBHOOK_SECRET_NAME"], SecretString=STRIPE_WEBHOOK_SECRET)
     secrets.create_secret(Name=environment["ADMIN_TOKEN_SECRET_NAME"], SecretString=ADMIN_TOKEN)
+    secrets.create_secret(Name=environment["CERTIFICATE_KEYS_SECRET_NAME"], SecretString=CERTIFICATE_KEYS)
     aws.client("sesv2").create_email_identity(EmailIdentity=environment["SENDER_ADDRESS"].rsplit("@", 1)[1])
     apply_environment(deployed)
     return deployed

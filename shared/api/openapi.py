@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from shared.attendance.models import HeartbeatRequest, LoginAnswer, LoginRequest, MyAttendance
+from shared.certificates.models import CertificateView, IssueResult, ReissueRequest, ReissueResult
 from shared.conference.models import ConferenceView
 from shared.registration.models import (
     GroupRegistrationRequest,
@@ -39,6 +40,7 @@ _REQUEST_MODELS: list[type[BaseModel]] = [
     GroupRegistrationRequest,
     LoginRequest,
     HeartbeatRequest,
+    ReissueRequest,
 ]
 _RESPONSE_MODELS: list[type[BaseModel]] = [
     ConferenceView,
@@ -46,6 +48,9 @@ _RESPONSE_MODELS: list[type[BaseModel]] = [
     RegistrationSummary,
     LoginAnswer,
     MyAttendance,
+    CertificateView,
+    IssueResult,
+    ReissueResult,
     Problem,
 ]
 
@@ -191,6 +196,43 @@ PATHS: dict[str, dict[str, Any]] = {
             "responses": {
                 "200": _json("MyAttendance", "Attendance so far"),
                 "401": _problem("session_superseded or invalid_session"),
+            },
+        }
+    },
+    "/certificates/{certificate_id}": {
+        "get": {
+            "operationId": "verifyCertificate",
+            "summary": "Verify a certificate of attendance (the URL and QR code on the PDF lead here)",
+            "parameters": [{"name": "certificate_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": _json("CertificateView", "valid or revoked, with the name, conference, date and hours"),
+                "404": _problem("not_found: no such certificate, or a forged or altered id"),
+            },
+        }
+    },
+    "/admin/certificates/issue": {
+        "post": {
+            "operationId": "issueCertificates",
+            "summary": "A certificate for every eligible attendee who has none; emails follow in the background",
+            "security": [{"adminToken": []}],
+            "responses": {
+                "202": _json("IssueResult", "How many are eligible, and how many certificates were queued now"),
+                "401": _problem("unauthorized"),
+            },
+        }
+    },
+    "/admin/attendees/{attendee_id}/certificate/reissue": {
+        "post": {
+            "operationId": "reissueCertificate",
+            "summary": "Revoke the attendee's certificate and email a new one (optionally with a corrected name)",
+            "security": [{"adminToken": []}],
+            "parameters": [{"name": "attendee_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("ReissueRequest")}}},
+            "responses": {
+                "202": _json("ReissueResult", "The revoked and the new certificate ids"),
+                "401": _problem("unauthorized"),
+                "404": _problem("not_found: no certificate to reissue"),
+                "422": _problem("Invalid name fields"),
             },
         }
     },

@@ -22,6 +22,8 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+# One moto server serialises every call; under load, calls queue longer than AWS would ever take.
+os.environ.setdefault("AWS_CLIENT_READ_TIMEOUT_SECONDS", "60")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 # Metrics go to CloudWatch as EMF lines on AWS; locally they would only bury the useful output.
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

@@ -15,6 +15,8 @@ os.environ.update(
     AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_DEV="false",
+    # One moto server serialises every call: concurrent tests queue behind each other (see shared/adapters/aws.py).
+    AWS_CLIENT_READ_TIMEOUT_SECONDS="60",
 )
 
 # Lambda sets a function's environment before its modules are imported; Powertools reads its settings at

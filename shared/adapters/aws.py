@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 # Standard retry mode: throttling and 5xx are retried with backoff before an error reaches the domain.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5)
+# The read timeout fails a call fast on AWS; the local stack and the tests lengthen it, because their one
+# moto server serialises every call and many concurrent requests queue behind each other.
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=3,
+    read_timeout=float(os.environ.get("AWS_CLIENT_READ_TIMEOUT_SECONDS", "5")),
+)
 
 
 @cache

@@ -32,7 +32,7 @@ import logging
 import warnings
 
 import boto3
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra.apigw import HttpResponse, LocalHttpApi, apply_environment, load_handler, problem_answer
 from infra.gateway import LocalGateway, LocalRoute, json_answer
@@ -40,6 +40,7 @@ from infra.local_aws import DeployedStack, deploy
 from infra.local_mailbox import LocalMailbox
 from infra.local_schedules import LocalScheduler, schedules
 from infra.moto_server import LockedMotoServer
+from infra.serving import QuietHandler
 from infra.stream_poller import StreamPoller, stream_mappings
 from infra.stripe_standin import StripeStandIn, StripeStandInServer
 from infra.template import translated_template
@@ -76,11 +77,6 @@ class LocalSettings:
             sender=os.environ.get("LOCAL_SENDER", "conference@example.org"),
             clock=datetime.fromisoformat(clock) if clock else None,
         )
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
 
 
 class _Starting:
@@ -120,7 +116,7 @@ class LocalStack:
         self._stripe.start()
         self.standin.public_url = self._stripe.url
         self._gateway = _Starting()
-        self._http = make_server(HOST, self.settings.port, self._gateway, threaded=True, request_handler=_QuietHandler)
+        self._http = make_server(HOST, self.settings.port, self._gateway, threaded=True, request_handler=QuietHandler)
         self.api_url = f"http://{HOST}:{self._http.server_port}"
         self.standin.webhook_url = f"{self.api_url}/webhooks/stripe"
         stack = deploy(

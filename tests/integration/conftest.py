@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 
 import boto3
 import pytest
-from werkzeug.serving import make_server
 
 from infra.apigw import LocalHttpApi, apply_environment, load_handler
 from infra.gateway import LocalGateway
 from infra.local_aws import DeployedStack, deploy
 from infra.moto_server import LockedMotoServer
+from infra.serving import BackgroundServer
 from infra.stream_poller import StreamPoller, stream_mappings
 from infra.stripe_standin import StripeStandIn, StripeStandInServer
 from infra.template import translated_template
@@ -77,14 +76,9 @@ def stack(aws: boto3.session.Session, stripe_url: str) -> DeployedStack:
 @pytest.fixture(scope="session")
 def api_url(stack: DeployedStack, stripe_standin: StripeStandIn) -> Iterator[str]:
     """The HTTP API on a loopback port, where the Stripe stand-in delivers its webhooks."""
-    server = make_server("127.0.0.1", 0, LocalGateway(LocalHttpApi(stack), load_conference().zone), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    stripe_standin.webhook_url = f"{url}/webhooks/stripe"
-    yield url
-    server.shutdown()
-    server.server_close()
+    with BackgroundServer(LocalGateway(LocalHttpApi(stack), load_conference().zone), name="api") as server:
+        stripe_standin.webhook_url = f"{server.url}/webhooks/stripe"
+        yield server.url
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from shared.email import certificate as certificate_email
 from shared.email.render import long_date
 from shared.reactions.models import (
     Attendee,
-    AttendeeStatus,
     EmailKind,
     OutboxEmail,
     OutboxStatus,
@@ -238,6 +237,3 @@ class ReactionService:
             verification_url=verification_url,
             pdf=pdf,
         )
-
-
-__all__ = ["AttendeeStatus", "EmailBusy", "MailRejected", "MailThrottled", "ReactionResult", "ReactionService"]

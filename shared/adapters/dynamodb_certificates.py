@@ -126,6 +126,26 @@ class DynamoCertificateRepository:
             ]
         )
 
+    def revoke_current(self, attendee_id: str) -> bool:
+        certificate_id = self.current_certificate(attendee_id)
+        if certificate_id is None:
+            return False
+        try:
+            with translated_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=certificate_key(certificate_id),
+                    UpdateExpression="SET #status = :revoked",
+                    ConditionExpression="#status = :valid",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues=to_item(
+                        {":revoked": CertificateStatus.REVOKED.value, ":valid": CertificateStatus.VALID.value}
+                    ),
+                )
+        except StaleWrite:
+            return False  # already revoked
+        return True
+
     def _transact(self, items: list[dict[str, Any]]) -> bool:
         try:
             with translated_errors():

@@ -21,6 +21,9 @@ class S3CertificateFiles:
     def certificate(self, certificate_id: str) -> Certificate | None:
         return self._certificates.certificate(certificate_id)
 
+    def revoke_current(self, attendee_id: str) -> bool:
+        return self._certificates.revoke_current(attendee_id)
+
     def store_pdf(self, certificate_id: str, pdf: bytes) -> None:
         try:
             self._client.put_object(

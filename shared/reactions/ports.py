@@ -32,6 +32,9 @@ class CertificateFiles(Protocol):
     def store_pdf(self, certificate_id: str, pdf: bytes) -> None:
         """Keep the PDF as sent (private, encrypted, versioned)."""
 
+    def revoke_current(self, attendee_id: str) -> bool:
+        """Revoke the attendee's valid certificate, if any (a refunded seat earns none)."""
+
 
 class ReactionRepository(Protocol):
     def registration(self, registration_id: str) -> Registration | None: ...

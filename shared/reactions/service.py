@@ -143,6 +143,8 @@ class ReactionService:
         for seat in registration.seats:
             if self._repository.attendee(seat.attendee_id) is not None:
                 self._repository.revoke_attendee(seat.attendee_id)
+            if self._certificates.revoke_current(seat.attendee_id):
+                done.append("certificate revoked")
         done.append("access revoked")
         shipment = self._repository.shipment(registration.registration_id)
         if shipment is not None:

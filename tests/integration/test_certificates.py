@@ -163,3 +163,31 @@ def test_certificate_routes_need_the_admin_token(api) -> None:
         api.request("POST", "/admin/attendees/att_x/certificate/reissue", headers={"authorization": "Bearer x"}).status
         == 401
     )
+
+
+def test_a_refund_after_issuing_revokes_the_certificate(api, stripe_standin, stream, eligible_and_not) -> None:
+    import requests
+
+    # Given an issued certificate
+    api.request("POST", "/admin/certificates/issue", headers=ADMIN)
+    drain(stripe_standin, stream)
+    certificate_id = certificate_id_in(certificate_emails(eligible_and_not["full"]["email"])[0])
+
+    # When the seat is refunded (from Stripe's dashboard, say)
+    key = ("sk_test_local", "")
+    registration = api.request("GET", f"/registrations/{eligible_and_not['full']['registration_id']}").json()
+    assert registration["status"] == "paid"
+    sessions = requests.get(
+        f"{stripe_standin.public_url}/v1/checkout/sessions", params={"limit": 100}, auth=key, timeout=5
+    )
+    (session,) = [s for s in sessions.json()["data"] if s["client_reference_id"] == registration["registration_id"]]
+    requests.post(
+        f"{stripe_standin.public_url}/v1/refunds",
+        data={"payment_intent": session["payment_intent"]},
+        auth=key,
+        timeout=5,
+    ).raise_for_status()
+    drain(stripe_standin, stream)
+
+    # Then anyone verifying it sees it revoked
+    assert api.request("GET", f"/certificates/{certificate_id}").json()["status"] == "revoked"

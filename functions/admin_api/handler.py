@@ -39,6 +39,15 @@ def repository() -> DynamoReactionRepository:
     return DynamoReactionRepository(settings().table_name)
 
 
+@cache
+def certificates() -> CertificateService:
+    return certificate_service(settings())
+
+
+def require_organiser() -> None:
+    require_admin(header(app.current_event, "Authorization"), secret_string(settings().admin_token_secret_name))
+
+
 @app.get("/admin/exports/shipments.csv")
 def export_shipments() -> Response[bytes]:
     require_organiser()
@@ -50,15 +59,6 @@ def export_shipments() -> Response[bytes]:
         document,
         headers={"Content-Disposition": 'attachment; filename="shipments.csv"', "Cache-Control": "no-store"},
     )
-
-
-@cache
-def certificates() -> CertificateService:
-    return certificate_service(settings())
-
-
-def require_organiser() -> None:
-    require_admin(header(app.current_event, "Authorization"), secret_string(settings().admin_token_secret_name))
 
 
 @app.post("/admin/certificates/issue")

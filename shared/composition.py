@@ -8,13 +8,21 @@ from __future__ import annotations
 import json
 
 from shared.adapters.dynamodb import DynamoRegistrationRepository
+from shared.adapters.dynamodb_admin import DynamoAdminRepository
 from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
 from shared.adapters.dynamodb_certificates import DynamoCertificateRepository
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
 from shared.adapters.s3_certificates import S3CertificateFiles
 from shared.adapters.secrets import secret_string
 from shared.adapters.ses_mailer import SesMailer
-from shared.adapters.stripe_gateway import StripeCheckoutGateway, StripeClient, StripePaymentReader, stripe_client
+from shared.adapters.stripe_gateway import (
+    StripeCheckoutGateway,
+    StripeClient,
+    StripePaymentReader,
+    StripeRefunds,
+    stripe_client,
+)
+from shared.admin.service import AdminService
 from shared.attendance.service import AttendanceService
 from shared.certificates.ids import CertificateKeys
 from shared.certificates.service import CertificateService
@@ -25,6 +33,7 @@ from shared.payments.service import PaymentService
 from shared.reactions.service import ReactionService
 from shared.registration.service import RegistrationService
 from shared.settings import (
+    AdminSettings,
     CertificateSettings,
     PaymentSettings,
     ReactionSettings,
@@ -102,4 +111,12 @@ def certificate_service(settings: CertificateSettings) -> CertificateService:
         keys=certificate_keys(settings.certificate_keys_secret_name),
         conference_clock=conference_clock,
         wall_clock=wall_clock,
+    )
+
+
+def admin_service(settings: AdminSettings) -> AdminService:
+    return AdminService(
+        conference=load_conference(settings.conference_file or DEFAULT_CONFERENCE_FILE),
+        repository=DynamoAdminRepository(settings.table_name),
+        refunds=StripeRefunds(_stripe(settings)),
     )

@@ -123,3 +123,10 @@ class SessionSuperseded(DomainError):
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
     title = "Too many failed attempts"
+
+
+class NotRefundable(DomainError):
+    """Refunds and resends are for paid (or disputed) registrations only."""
+
+    code = "not_refundable"
+    title = "This registration has no payment to act on"

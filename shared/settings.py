@@ -61,5 +61,5 @@ class CertificateSettings(TableSettings):
     certificate_keys_secret_name: NonEmpty = Field(alias="CERTIFICATE_KEYS_SECRET_NAME")
 
 
-class AdminSettings(CertificateSettings):
+class AdminSettings(CertificateSettings, StripeSettings):
     admin_token_secret_name: NonEmpty = Field(alias="ADMIN_TOKEN_SECRET_NAME")

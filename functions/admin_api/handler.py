@@ -13,13 +13,14 @@ from pydantic import TypeAdapter
 
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
 from shared.adapters.secrets import secret_string
+from shared.admin.service import AdminService
 from shared.api.admin_auth import require_admin
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, json_body
 from shared.api.responses import json_response
 from shared.certificates.models import ReissueRequest
 from shared.certificates.service import CertificateService
-from shared.composition import certificate_service
+from shared.composition import admin_service, certificate_service
 from shared.exports.csv_document import csv_document
 from shared.exports.shipments import HEADER, shipment_rows
 from shared.observability import logger, metrics, tracer
@@ -44,6 +45,11 @@ def certificates() -> CertificateService:
     return certificate_service(settings())
 
 
+@cache
+def admin() -> AdminService:
+    return admin_service(settings())
+
+
 def require_organiser() -> None:
     require_admin(header(app.current_event, "Authorization"), secret_string(settings().admin_token_secret_name))
 
@@ -51,14 +57,52 @@ def require_organiser() -> None:
 @app.get("/admin/exports/shipments.csv")
 def export_shipments() -> Response[bytes]:
     require_organiser()
-    document = csv_document(HEADER, shipment_rows(repository().shipments()))
-    logger.info("export", extra={"export": "shipments", "bytes": len(document), "actor": "admin"})
+    return csv_answer("shipments", csv_document(HEADER, shipment_rows(repository().shipments())))
+
+
+def csv_answer(name: str, document: bytes) -> Response[bytes]:
+    logger.info("export", extra={"export": name, "bytes": len(document), "actor": "admin"})
     return Response(
         200,
         "text/csv; charset=utf-8",
         document,
-        headers={"Content-Disposition": 'attachment; filename="shipments.csv"', "Cache-Control": "no-store"},
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-store"},
     )
+
+
+@app.get("/admin/registrations")
+def list_registrations() -> Response[str]:
+    require_organiser()
+    query = app.current_event.query_string_parameters or {}
+    return json_response(HTTPStatus.OK, admin().registrations(query.get("status") or None, query.get("cursor") or None))
+
+
+@app.get("/admin/exports/registrations.csv")
+def export_registrations() -> Response[bytes]:
+    require_organiser()
+    return csv_answer("registrations", csv_document(AdminService.REGISTRATION_HEADER, admin().registration_rows()))
+
+
+@app.get("/admin/exports/attendance.csv")
+def export_attendance() -> Response[bytes]:
+    require_organiser()
+    return csv_answer("attendance", csv_document(admin().attendance_header(), admin().attendance_rows()))
+
+
+@app.post("/admin/registrations/<registration_id>/refund")
+def refund_registration(registration_id: str) -> Response[str]:
+    require_organiser()
+    result = admin().refund(registration_id)
+    logger.info("refund requested", extra={"actor": "admin", "registration_id": registration_id})
+    return json_response(HTTPStatus.ACCEPTED, result)
+
+
+@app.post("/admin/registrations/<registration_id>/resend-confirmation")
+def resend_confirmation(registration_id: str) -> Response[str]:
+    require_organiser()
+    result = admin().resend_confirmation(registration_id)
+    logger.info("confirmation resent", extra={"actor": "admin", "registration_id": registration_id})
+    return json_response(HTTPStatus.ACCEPTED, result)
 
 
 @app.post("/admin/certificates/issue")

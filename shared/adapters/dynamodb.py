@@ -279,6 +279,24 @@ class DynamoRegistrationRepository:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def registration_page(
+        self, status: RegistrationStatus, start: dict[str, Any] | None, limit: int
+    ) -> tuple[list[Registration], dict[str, Any] | None]:
+        """One page of a status's registrations, oldest first, straight from the index (a list view)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "gsi1pk = :listing",
+            "ExpressionAttributeValues": to_item({":listing": status_index_key(status)}),
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        with translated_errors():
+            page = self._client.query(**kwargs)
+        items = [self._registration(from_item(item)) for item in page.get("Items", [])]
+        return items, page.get("LastEvaluatedKey")
+
     def _release_guard(self, email_key: str, registration_id: str) -> dict[str, Any]:
         return {
             "Delete": {

@@ -231,3 +231,19 @@ def _parse_event(text: str) -> StripeEvent:
     if body.get("object") != "event" or not all(isinstance(v, str) for v in (event.id, event.type, event.object_id)):
         raise InvalidSignature("The body is not a Stripe snapshot event.")
     return event
+
+
+class StripeRefunds:
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self._client = client
+
+    def refund(self, payment_intent_id: str, registration_id: str) -> str:
+        try:
+            refund = self._client.v1.refunds.create(
+                params={"payment_intent": payment_intent_id, "metadata": {"registration_id": registration_id}},
+                # One refund per registration, however often the organiser (or a retry) asks.
+                options={"idempotency_key": f"refund:{registration_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise PaymentProviderError(type(exc).__name__) from exc
+        return str(refund.id)

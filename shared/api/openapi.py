@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
+from shared.admin.service import Accepted, RegistrationPage
 from shared.attendance.models import HeartbeatRequest, LoginAnswer, LoginRequest, MyAttendance
 from shared.certificates.models import CertificateView, IssueResult, ReissueRequest, ReissueResult
 from shared.conference.models import ConferenceView
@@ -51,6 +52,8 @@ _RESPONSE_MODELS: list[type[BaseModel]] = [
     CertificateView,
     IssueResult,
     ReissueResult,
+    RegistrationPage,
+    Accepted,
     Problem,
 ]
 
@@ -145,6 +148,73 @@ PATHS: dict[str, dict[str, Any]] = {
                 "200": {"description": "Received (also for duplicates and event types not acted on)"},
                 "400": _problem("invalid_signature: the signature, its timestamp or the body does not verify"),
                 "503": _problem("Stripe or a secret could not be read; Stripe delivers again later"),
+            },
+        }
+    },
+    "/admin/registrations": {
+        "get": {
+            "operationId": "listRegistrations",
+            "summary": "Registrations with their attendees, oldest first, a page at a time",
+            "security": [{"adminToken": []}],
+            "parameters": [
+                {"name": "status", "in": "query", "required": False, "schema": _ref("RegistrationStatus")},
+                {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": _json("RegistrationPage", "A page; pass next_cursor back for the next one"),
+                "401": _problem("unauthorized"),
+                "422": _problem("An unknown status or a cursor that is not one of ours"),
+            },
+        }
+    },
+    "/admin/exports/registrations.csv": {
+        "get": {
+            "operationId": "exportRegistrations",
+            "summary": "One row per seat, with registration_id and attendee_id",
+            "security": [{"adminToken": []}],
+            "responses": {
+                "200": {"description": "CSV (UTF-8 with BOM)", "content": {"text/csv": {}}},
+                "401": _problem("unauthorized"),
+            },
+        }
+    },
+    "/admin/exports/attendance.csv": {
+        "get": {
+            "operationId": "exportAttendance",
+            "summary": "Per attendee: minutes per session, days logged in, eligibility, shared-login signals",
+            "security": [{"adminToken": []}],
+            "responses": {
+                "200": {"description": "CSV (UTF-8 with BOM)", "content": {"text/csv": {}}},
+                "401": _problem("unauthorized"),
+            },
+        }
+    },
+    "/admin/registrations/{registration_id}/refund": {
+        "post": {
+            "operationId": "refundRegistration",
+            "summary": "A full refund through Stripe (idempotent); the webhook then finishes the change",
+            "security": [{"adminToken": []}],
+            "parameters": [_REGISTRATION_ID],
+            "responses": {
+                "202": _json("Accepted", "Refund requested"),
+                "401": _problem("unauthorized"),
+                "404": _problem("not_found"),
+                "409": _problem("not_refundable: not paid"),
+                "503": _problem("Stripe did not answer; try again"),
+            },
+        }
+    },
+    "/admin/registrations/{registration_id}/resend-confirmation": {
+        "post": {
+            "operationId": "resendConfirmation",
+            "summary": "New confirmation emails, each with a new access code that replaces the old one",
+            "security": [{"adminToken": []}],
+            "parameters": [_REGISTRATION_ID],
+            "responses": {
+                "202": _json("Accepted", "Queued"),
+                "401": _problem("unauthorized"),
+                "404": _problem("not_found"),
+                "409": _problem("not_refundable: not paid"),
             },
         }
     },

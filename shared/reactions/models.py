@@ -55,6 +55,7 @@ class OutboxEmail(BaseModel):
     kind: EmailKind
     attendee_id: str | None = None  # None for the purchaser's receipt
     certificate_id: str | None = None  # a reissue sends a second certificate email to the same attendee
+    resend: int = 0  # the organiser's n-th resend of a confirmation (each one a new email with a new code)
     status: OutboxStatus = OutboxStatus.PENDING
     attempts: int = 0
     lease_until: datetime | None = None
@@ -64,7 +65,8 @@ class OutboxEmail(BaseModel):
 
     @property
     def key(self) -> str:
-        return f"{self.kind.value}#{self.certificate_id or self.attendee_id or 'purchaser'}"
+        target = f"{self.kind.value}#{self.certificate_id or self.attendee_id or 'purchaser'}"
+        return f"{target}#resend{self.resend}" if self.resend else target
 
 
 class ShipmentState(StrEnum):

@@ -1,0 +1,223 @@
+"""The organiser's side: registrations page by page, exports, refunds and resent confirmations."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from shared.attendance.policy import AttendanceFacts, evaluate
+from shared.conference.models import Conference
+from shared.errors import FieldError, InvalidRequest, NotFound, NotRefundable, PaymentProviderUnavailable
+from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, OutboxEmail
+from shared.registration.models import Registration
+from shared.registration.ports import PaymentProviderError
+from shared.registration.status import RegistrationStatus
+
+PAGE_SIZE = 50
+REFUNDABLE = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
+
+
+class AdminRepository(Protocol):
+    def registration(self, registration_id: str) -> Registration | None: ...
+
+    def registration_page(
+        self, status: RegistrationStatus, start: dict[str, Any] | None, limit: int
+    ) -> tuple[list[Registration], dict[str, Any] | None]: ...
+
+    def registrations_with_status(self, status: RegistrationStatus) -> Iterator[Registration]: ...
+
+    def attendee(self, attendee_id: str) -> Attendee | None: ...
+
+    def emails(self, registration_id: str) -> list[OutboxEmail]: ...
+
+    def add_emails(self, emails: list[OutboxEmail]) -> None: ...
+
+    def minutes(self, attendee_id: str) -> dict[str, int]: ...
+
+    def login_days(self, attendee_id: str) -> tuple[int, int]: ...
+
+    def signals(self, attendee_id: str) -> int: ...
+
+
+class Refunds(Protocol):
+    def refund(self, payment_intent_id: str, registration_id: str) -> str:
+        """Ask Stripe for a full refund (idempotent per registration); returns the refund's id."""
+
+
+class ListedAttendee(BaseModel):
+    attendee_id: str
+    first_name: str
+    last_name: str
+    email: str
+
+
+class ListedRegistration(BaseModel):
+    registration_id: str
+    kind: str
+    status: RegistrationStatus
+    seats: int
+    created_at: str
+    attendees: list[ListedAttendee]
+
+
+class RegistrationPage(BaseModel):
+    items: list[ListedRegistration]
+    next_cursor: str | None
+
+
+class Accepted(BaseModel):
+    registration_id: str
+    detail: str
+
+
+def _encode(cursor: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> dict[str, Any]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        RegistrationStatus(value["status"])
+        if value["key"] is not None and not isinstance(value["key"], dict):
+            raise TypeError("key")
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise InvalidRequest([FieldError("cursor", "Use the next_cursor of a previous page.")]) from exc
+    return dict(value)
+
+
+class AdminService:
+    def __init__(self, *, conference: Conference, repository: AdminRepository, refunds: Refunds) -> None:
+        self._conference = conference
+        self._repository = repository
+        self._refunds = refunds
+
+    def registrations(self, status: str | None, cursor: str | None) -> RegistrationPage:
+        """Oldest first within a status; without a status, every status in turn. The cursor is opaque."""
+        try:
+            statuses = [RegistrationStatus(status)] if status else list(RegistrationStatus)
+        except ValueError as exc:
+            allowed = ", ".join(s.value for s in RegistrationStatus)
+            raise InvalidRequest([FieldError("status", f"Use one of: {allowed}.")]) from exc
+        position: dict[str, Any] = _decode(cursor) if cursor else {"status": statuses[0].value, "key": None}
+        current = RegistrationStatus(position["status"])
+        if current not in statuses:
+            raise InvalidRequest([FieldError("cursor", "This cursor belongs to another status filter.")])
+        items, key = self._repository.registration_page(current, position["key"], PAGE_SIZE)
+        following = statuses.index(current) + 1
+        if key is not None:
+            next_cursor: str | None = _encode({"status": current.value, "key": key})
+        elif following < len(statuses):
+            next_cursor = _encode({"status": statuses[following].value, "key": None})
+        else:
+            next_cursor = None
+        return RegistrationPage(items=[self._listed(r) for r in items], next_cursor=next_cursor)
+
+    @staticmethod
+    def _listed(registration: Registration) -> ListedRegistration:
+        return ListedRegistration(
+            registration_id=registration.registration_id,
+            kind=registration.kind,
+            status=registration.status,
+            seats=len(registration.seats),
+            created_at=registration.created_at.isoformat(),
+            attendees=[ListedAttendee.model_validate(seat, from_attributes=True) for seat in registration.seats],
+        )
+
+    def all_registrations(self) -> Iterator[Registration]:
+        for status in RegistrationStatus:
+            yield from self._repository.registrations_with_status(status)
+
+    def registration_rows(self) -> Iterator[tuple[object, ...]]:
+        for r in self.all_registrations():
+            payer = r.purchaser.email if r.purchaser else ""
+            for seat in r.seats:
+                yield (
+                    r.registration_id, seat.attendee_id, r.kind, r.status.value, seat.first_name, seat.last_name,
+                    seat.email, seat.organization, seat.job_title or "", seat.phone or "", payer,
+                    r.created_at.isoformat(), r.amount.amount // len(r.seats), r.amount.currency,
+                )  # fmt: skip
+
+    REGISTRATION_HEADER = (
+        "registration_id", "attendee_id", "kind", "status", "first_name", "last_name", "email", "organization",
+        "job_title", "phone", "purchaser_email", "created_at", "seat_amount", "currency",
+    )  # fmt: skip
+
+    def attendance_header(self) -> tuple[str, ...]:
+        return (
+            "attendee_id", "registration_id", "first_name", "last_name", "email",
+            *(f"minutes:{s.id}" for s in self._conference.sessions),
+            "minutes_total", "days_logged_in", "eligible", "hours", "shared_login_signals",
+        )  # fmt: skip
+
+    def attendance_rows(self) -> Iterator[tuple[object, ...]]:
+        for status in (RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.REFUNDED):
+            for registration in self._repository.registrations_with_status(status):
+                for seat in registration.seats:
+                    attendee = self._repository.attendee(seat.attendee_id)
+                    if attendee is None:
+                        continue
+                    minutes = self._repository.minutes(attendee.attendee_id)
+                    logins, days = self._repository.login_days(attendee.attendee_id)
+                    signals = self._repository.signals(attendee.attendee_id)
+                    result = evaluate(
+                        self._conference,
+                        AttendanceFacts(
+                            registration_status=registration.status,
+                            revoked=attendee.status is AttendeeStatus.REVOKED,
+                            logins=logins,
+                            days_logged_in=days,
+                            minutes_by_session=minutes,
+                            shared_login_signals=signals,
+                        ),
+                    )
+                    per_session = [min(minutes.get(s.id, 0), s.scheduled_minutes) for s in self._conference.sessions]
+                    yield (
+                        attendee.attendee_id, registration.registration_id, attendee.first_name, attendee.last_name,
+                        attendee.email, *per_session, result.minutes_attended, days,
+                        "yes" if result.eligible else "no", result.hours, signals,
+                    )  # fmt: skip
+
+    def refund(self, registration_id: str) -> Accepted:
+        registration = self._existing(registration_id)
+        if registration.status not in REFUNDABLE or not registration.payment.payment_intent_id:
+            raise NotRefundable(f"Only a paid registration can be refunded; this one is {registration.status}.")
+        try:
+            refund_id = self._refunds.refund(registration.payment.payment_intent_id, registration_id)
+        except PaymentProviderError as exc:
+            raise PaymentProviderUnavailable("Stripe did not take the refund; try again.") from exc
+        return Accepted(
+            registration_id=registration_id, detail=f"Refund {refund_id} requested; Stripe's webhook finishes it."
+        )
+
+    def resend_confirmation(self, registration_id: str) -> Accepted:
+        registration = self._existing(registration_id)
+        if registration.status not in REFUNDABLE:
+            raise NotRefundable(f"Only a paid registration has confirmations; this one is {registration.status}.")
+        sent = [e for e in self._repository.emails(registration_id) if e.kind is EmailKind.CONFIRMATION]
+        round_ = max((e.resend for e in sent), default=0) + 1
+        self._repository.add_emails(
+            [
+                OutboxEmail(
+                    registration_id=registration_id,
+                    kind=EmailKind.CONFIRMATION,
+                    attendee_id=s.attendee_id,
+                    resend=round_,
+                )
+                for s in registration.seats
+            ]
+        )
+        return Accepted(
+            registration_id=registration_id,
+            detail=f"{len(registration.seats)} confirmation(s) with new access codes queued.",
+        )
+
+    def _existing(self, registration_id: str) -> Registration:
+        registration = self._repository.registration(registration_id)
+        if registration is None:
+            raise NotFound("No registration has this id.")
+        return registration

@@ -1,0 +1,164 @@
+"""The organiser's routes: registrations page by page, the CSV exports, refunds and resent confirmations."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from infra.apigw import LocalHttpApi
+from infra.local_mailbox import LocalMailbox
+from infra.samples import JSON, encoded, group, individual
+from tests.integration.conftest import ADMIN_TOKEN, drain
+
+ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def register(api: LocalHttpApi, body: dict) -> dict:
+    return api.request("POST", "/registrations", headers=JSON, body=encoded(body)).json()
+
+
+def pay(api, stripe_standin, body: dict) -> dict:
+    created = register(api, body)
+    stripe_standin.pay(created["checkout_url"].rsplit("/", 1)[-1])
+    return created
+
+
+def rows(response) -> list[dict[str, str]]:
+    assert response.status == 200 and response.body.startswith(b"\xef\xbb\xbf")
+    return list(csv.DictReader(io.StringIO(response.body.decode("utf-8-sig"))))
+
+
+def test_every_admin_route_needs_the_token(api) -> None:
+    for method, path in [
+        ("GET", "/admin/registrations"),
+        ("GET", "/admin/exports/registrations.csv"),
+        ("GET", "/admin/exports/attendance.csv"),
+        ("POST", "/admin/registrations/reg_x/refund"),
+        ("POST", "/admin/registrations/reg_x/resend-confirmation"),
+    ]:
+        response = api.request(method, path, headers={"authorization": "Bearer not-it"})
+        assert response.status == 401 and response.json()["code"] == "unauthorized", path
+
+
+def test_registrations_come_page_by_page_with_an_opaque_cursor(api, stripe_standin, monkeypatch) -> None:
+    from shared.admin import service
+
+    # Given 5 pending and 2 paid registrations, and pages of 2
+    monkeypatch.setattr(service, "PAGE_SIZE", 2)
+    pending = [register(api, individual(email=f"p{n}@example.org"))["registration_id"] for n in range(5)]
+    paid = [pay(api, stripe_standin, individual(email=f"paid{n}@example.org"))["registration_id"] for n in range(2)]
+
+    # When every page of one status is read, with another registration arriving in between
+    seen, cursor = [], None
+    while True:
+        query = "status=pending_payment" + (f"&cursor={cursor}" if cursor else "")
+        page = api.request("GET", "/admin/registrations", query=query, headers=ADMIN).json()
+        seen += [item["registration_id"] for item in page["items"]]
+        if len(seen) == 2:
+            pending.append(register(api, individual(email="late@example.org"))["registration_id"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    # Then each shows once, oldest first, with its attendees
+    assert seen == pending
+    everything, cursor = [], None
+    while True:
+        page = api.request(
+            "GET", "/admin/registrations", query=f"cursor={cursor}" if cursor else "", headers=ADMIN
+        ).json()
+        everything += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert {item["registration_id"] for item in everything} == set(pending) | set(paid)
+    first = everything[0]
+    assert first["attendees"][0]["email"] == "p0@example.org" and first["attendees"][0]["attendee_id"].startswith(
+        "att_"
+    )
+
+
+def test_a_bad_status_or_cursor_is_a_422(api) -> None:
+    for query in ("status=shipped", "cursor=not-ours", "cursor=eyJ4IjoxfQ"):
+        response = api.request("GET", "/admin/registrations", query=query, headers=ADMIN)
+        assert response.status == 422, query
+
+
+def test_the_registrations_csv_has_a_row_per_seat_and_defuses_formulas(api, stripe_standin) -> None:
+    pay(api, stripe_standin, group(["g1@example.org", "g2@example.org"]))
+    register(api, individual(email="formula@example.org", first_name="=1+1", organization="@SUM(A1)"))
+    table = rows(api.request("GET", "/admin/exports/registrations.csv", headers=ADMIN))
+    assert len(table) == 3
+    assert {row["email"] for row in table} == {"g1@example.org", "g2@example.org", "formula@example.org"}
+    formula = next(row for row in table if row["email"] == "formula@example.org")
+    assert formula["first_name"] == "'=1+1" and formula["organization"] == "'@SUM(A1)"
+    assert all(row["attendee_id"].startswith("att_") for row in table)
+
+
+def test_the_attendance_csv_has_minutes_per_session_and_eligibility(api, stripe_standin, stream) -> None:
+    pay(api, stripe_standin, individual(email="seat@example.org"))
+    drain(stripe_standin, stream)
+    (row,) = rows(api.request("GET", "/admin/exports/attendance.csv", headers=ADMIN))
+    assert row["email"] == "seat@example.org"
+    assert row["minutes:d1-implicit-bias"] == "0" and row["eligible"] == "no" and row["shared_login_signals"] == "0"
+
+
+def test_a_refund_through_the_admin_route_finishes_like_a_dashboard_refund(api, stripe_standin, stream, stack) -> None:
+    from shared.adapters.dynamodb_reactions import DynamoReactionRepository
+
+    # Given a paid individual, confirmed
+    created = pay(api, stripe_standin, individual(email="refund.me@example.org"))
+    drain(stripe_standin, stream)
+
+    # When the organiser refunds, twice (a double click)
+    first = api.request("POST", f"/admin/registrations/{created['registration_id']}/refund", headers=ADMIN)
+    second = api.request("POST", f"/admin/registrations/{created['registration_id']}/refund", headers=ADMIN)
+    drain(stripe_standin, stream)
+
+    # Then one refund, the registration refunded, access revoked, the coin cancelled, one notice
+    assert first.status == 202 and second.status in {202, 409}
+    assert api.request("GET", f"/registrations/{created['registration_id']}").json()["status"] == "refunded"
+    repository = DynamoReactionRepository(stack.resources["MainTable"])
+    registration = repository.registration(created["registration_id"])
+    assert repository.attendee(registration.seats[0].attendee_id).status == "revoked"
+    assert repository.shipment(created["registration_id"]).shipment_state == "cancelled"
+    notices = [m for m in LocalMailbox().emails() if "refund.me@example.org" in m.to and "refunded" in m.subject]
+    assert len(notices) == 1
+    again = api.request("POST", f"/admin/registrations/{created['registration_id']}/refund", headers=ADMIN)
+    assert again.status == 409 and again.json()["code"] == "not_refundable"
+
+
+def test_resending_a_confirmation_replaces_the_access_code(api, stripe_standin, stream) -> None:
+    # Given a paid attendee whose first code works
+    email = "resend.me@example.org"
+    created = pay(api, stripe_standin, individual(email=email))
+    drain(stripe_standin, stream)
+
+    def codes() -> list[str]:
+        mails = [m for m in LocalMailbox().emails() if email in m.to and "confirmed" in m.subject]
+        return [re.findall(rb"Access code: (\S+)\r\n", m.raw)[0].decode() for m in mails]
+
+    (old,) = codes()
+
+    # When the organiser resends
+    response = api.request(
+        "POST", f"/admin/registrations/{created['registration_id']}/resend-confirmation", headers=ADMIN
+    )
+    drain(stripe_standin, stream)
+
+    # Then a second confirmation with a new code; only the new one logs in
+    assert response.status == 202
+    _, new = codes()
+
+    def login(code):
+        return api.request("POST", "/logins", headers=JSON, body=encoded({"email": email, "access_code": code}))
+
+    assert login(old).status == 401
+    assert login(new).status == 200
+
+
+def test_unknown_registrations_are_not_found(api) -> None:
+    for action in ("refund", "resend-confirmation"):
+        response = api.request("POST", f"/admin/registrations/reg_{'a' * 24}/{action}", headers=ADMIN)
+        assert response.status == 404

@@ -22,6 +22,7 @@ from shared.adapters.stripe_gateway import (
     StripeRefunds,
     stripe_client,
 )
+from shared.admin.privacy import PrivacyService
 from shared.admin.service import AdminService
 from shared.attendance.service import AttendanceService
 from shared.certificates.ids import CertificateKeys
@@ -120,3 +121,7 @@ def admin_service(settings: AdminSettings) -> AdminService:
         repository=DynamoAdminRepository(settings.table_name),
         refunds=StripeRefunds(_stripe(settings)),
     )
+
+
+def privacy_service(settings: AdminSettings) -> PrivacyService:
+    return PrivacyService(repository=DynamoAdminRepository(settings.table_name), wall_clock=wall_clock)

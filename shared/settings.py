@@ -63,3 +63,4 @@ class CertificateSettings(TableSettings):
 
 class AdminSettings(CertificateSettings, StripeSettings):
     admin_token_secret_name: NonEmpty = Field(alias="ADMIN_TOKEN_SECRET_NAME")
+    exports_bucket: NonEmpty = Field(alias="EXPORTS_BUCKET")

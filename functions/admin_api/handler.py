@@ -12,7 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
+from shared.adapters.s3_exports import S3ExportStore
 from shared.adapters.secrets import secret_string
+from shared.admin.privacy import PersonRequest, PrivacyService
 from shared.admin.service import AdminService
 from shared.api.admin_auth import require_admin
 from shared.api.problems import install_problem_responses
@@ -20,7 +22,7 @@ from shared.api.requests import header, json_body
 from shared.api.responses import json_response
 from shared.certificates.models import ReissueRequest
 from shared.certificates.service import CertificateService
-from shared.composition import admin_service, certificate_service
+from shared.composition import admin_service, certificate_service, privacy_service
 from shared.exports.csv_document import csv_document
 from shared.exports.shipments import HEADER, shipment_rows
 from shared.observability import logger, metrics, tracer
@@ -50,6 +52,11 @@ def admin() -> AdminService:
     return admin_service(settings())
 
 
+@cache
+def privacy() -> PrivacyService:
+    return privacy_service(settings())
+
+
 def require_organiser() -> None:
     require_admin(header(app.current_event, "Authorization"), secret_string(settings().admin_token_secret_name))
 
@@ -60,8 +67,22 @@ def export_shipments() -> Response[bytes]:
     return csv_answer("shipments", csv_document(HEADER, shipment_rows(repository().shipments())))
 
 
+# Lambda answers are capped at 6 MB (base64 makes bytes a third bigger): larger exports go to S3.
+LARGE_EXPORT_BYTES = 4 * 1024 * 1024
+
+
+@cache
+def exports() -> S3ExportStore:
+    return S3ExportStore(settings().exports_bucket)
+
+
 def csv_answer(name: str, document: bytes) -> Response[bytes]:
     logger.info("export", extra={"export": name, "bytes": len(document), "actor": "admin"})
+    if len(document) > LARGE_EXPORT_BYTES:
+        link = exports().publish(f"{name}.csv", document, "text/csv; charset=utf-8")
+        return Response(
+            HTTPStatus.SEE_OTHER, "text/plain", b"", headers={"Location": link, "Cache-Control": "no-store"}
+        )
     return Response(
         200,
         "text/csv; charset=utf-8",
@@ -103,6 +124,24 @@ def resend_confirmation(registration_id: str) -> Response[str]:
     result = admin().resend_confirmation(registration_id)
     logger.info("confirmation resent", extra={"actor": "admin", "registration_id": registration_id})
     return json_response(HTTPStatus.ACCEPTED, result)
+
+
+@app.get("/admin/people/export")
+def export_person() -> Response[str]:
+    require_organiser()
+    email = (app.current_event.query_string_parameters or {}).get("email", "")
+    person = TypeAdapter(PersonRequest).validate_python({"email": email})
+    logger.info("personal data exported", extra={"actor": "admin"})
+    return json_response(HTTPStatus.OK, privacy().export(person.email), **{"Cache-Control": "no-store"})
+
+
+@app.post("/admin/people/erase")
+def erase_person() -> Response[str]:
+    require_organiser()
+    person = json_body(app.current_event, TypeAdapter(PersonRequest))
+    result = privacy().erase(person.email, actor="admin")
+    logger.info("personal data erased", extra={"actor": "admin", "attendee_id": result["attendee_id"]})
+    return json_response(HTTPStatus.OK, result)
 
 
 @app.post("/admin/certificates/issue")

@@ -6,10 +6,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters import aws
-from shared.adapters.dynamodb import DynamoRegistrationRepository
+from shared.adapters.dynamodb import DynamoRegistrationRepository, registration_key, to_item, translated_errors
 from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
-from shared.adapters.dynamodb_reactions import DynamoReactionRepository
-from shared.reactions.models import Attendee, OutboxEmail
+from shared.adapters.dynamodb_certificates import DynamoCertificateRepository, certificate_key
+from shared.adapters.dynamodb_reactions import DynamoReactionRepository, attendee_key, shipment_key
+from shared.admin.privacy import ERASED
+from shared.certificates.models import Certificate, CertificateStatus
+from shared.payments.models import HistoryEntry
+from shared.reactions.models import Attendee, OutboxEmail, Shipment, ShipmentState
 from shared.registration.models import Registration
 from shared.registration.status import RegistrationStatus
 
@@ -19,10 +23,100 @@ if TYPE_CHECKING:
 
 class DynamoAdminRepository:
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
-        client = client or aws.dynamodb()
-        self._registrations = DynamoRegistrationRepository(table_name, client)
-        self._reactions = DynamoReactionRepository(table_name, client)
-        self._attendance = DynamoAttendanceRepository(table_name, client)
+        self._table = table_name
+        self._client = client or aws.dynamodb()
+        self._registrations = DynamoRegistrationRepository(table_name, self._client)
+        self._reactions = DynamoReactionRepository(table_name, self._client)
+        self._attendance = DynamoAttendanceRepository(table_name, self._client)
+        self._certificates = DynamoCertificateRepository(table_name, self._client)
+
+    def holder_of(self, email_key: str) -> str | None:
+        return self._registrations.holder_of(email_key)
+
+    def shipment(self, registration_id: str) -> Shipment | None:
+        return self._reactions.shipment(registration_id)
+
+    def current_certificate(self, attendee_id: str) -> str | None:
+        return self._certificates.current_certificate(attendee_id)
+
+    def certificate(self, certificate_id: str) -> Certificate | None:
+        return self._certificates.certificate(certificate_id)
+
+    def release_email(self, email_key: str, registration_id: str) -> None:
+        self._registrations.release_email(email_key, registration_id)
+
+    def _set(
+        self,
+        key: dict[str, Any],
+        values: dict[str, Any],
+        *,
+        remove: str = "",
+        condition: str | None = None,
+        condition_values: dict[str, Any] | None = None,
+    ) -> None:
+        names = {f"#f{i}": name for i, name in enumerate(values)}
+        expression = (
+            "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values))) + (f" REMOVE {remove}" if remove else "")
+        )
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": key,
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_item(
+                {f":v{i}": v for i, v in enumerate(values.values())} | (condition_values or {})
+            ),
+        }
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        with translated_errors():
+            self._client.update_item(**kwargs)
+
+    def replace_personal_data(self, registration: Registration, changes: dict[str, Any], entry: HistoryEntry) -> None:
+        def dumped(value: Any) -> Any:
+            return [dumped(item) for item in value] if isinstance(value, list) else value.model_dump(mode="json")
+
+        values = {name: dumped(value) for name, value in changes.items()}
+        values["history"] = dumped([*registration.history, entry])
+        values["version"] = registration.version + 1
+        self._set(
+            registration_key(registration.registration_id),
+            values,
+            condition="version = :current",
+            condition_values={":current": registration.version},
+        )
+
+    def erase_attendee(self, attendee_id: str) -> None:
+        self._set(
+            attendee_key(attendee_id),
+            {
+                "first_name": ERASED,
+                "last_name": ERASED,
+                "email": f"{ERASED}+{attendee_id}@invalid",
+                "organization": ERASED,
+            },
+            remove="access_code_hash, current_session",
+            condition="attribute_exists(pk)",
+        )
+
+    def erase_shipment(self, registration_id: str) -> None:
+        shipment = self._reactions.shipment(registration_id)
+        if shipment is None:
+            return
+        state = ShipmentState.CANCELLED if shipment.shipment_state is ShipmentState.PENDING else shipment.shipment_state
+        self._set(
+            shipment_key(registration_id),
+            {"name": ERASED, "organization": ERASED, "line1": ERASED, "city": ERASED, "state": ERASED,
+             "postal_code": "00000", "country": "ZZ", "shipment_state": state.value},
+            remove="line2",
+        )  # fmt: skip
+
+    def erase_certificate(self, certificate_id: str) -> None:
+        self._set(
+            certificate_key(certificate_id),
+            {"attendee_name": ERASED, "status": CertificateStatus.REVOKED.value},
+            condition="attribute_exists(pk)",
+        )
 
     def registration(self, registration_id: str) -> Registration | None:
         return self._registrations.get(registration_id)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
+from shared.admin.privacy import PersonRequest
 from shared.admin.service import Accepted, RegistrationPage
 from shared.attendance.models import HeartbeatRequest, LoginAnswer, LoginRequest, MyAttendance
 from shared.certificates.models import CertificateView, IssueResult, ReissueRequest, ReissueResult
@@ -42,6 +43,7 @@ _REQUEST_MODELS: list[type[BaseModel]] = [
     LoginRequest,
     HeartbeatRequest,
     ReissueRequest,
+    PersonRequest,
 ]
 _RESPONSE_MODELS: list[type[BaseModel]] = [
     ConferenceView,
@@ -215,6 +217,33 @@ PATHS: dict[str, dict[str, Any]] = {
                 "401": _problem("unauthorized"),
                 "404": _problem("not_found"),
                 "409": _problem("not_refundable: not paid"),
+            },
+        }
+    },
+    "/admin/people/export": {
+        "get": {
+            "operationId": "exportPerson",
+            "summary": "Everything held about one person (JSON), by email",
+            "security": [{"adminToken": []}],
+            "parameters": [{"name": "email", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "The person's data", "content": {"application/json": {}}},
+                "401": _problem("unauthorized"),
+                "404": _problem("not_found: nothing is held about this email"),
+                "422": _problem("Not an email address"),
+            },
+        }
+    },
+    "/admin/people/erase": {
+        "post": {
+            "operationId": "erasePerson",
+            "summary": "Erase a person's data, keeping the financial record and revoking their certificate",
+            "security": [{"adminToken": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PersonRequest")}}},
+            "responses": {
+                "200": {"description": "Erased", "content": {"application/json": {}}},
+                "401": _problem("unauthorized"),
+                "404": _problem("not_found: nothing is held about this email"),
             },
         }
     },

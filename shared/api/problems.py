@@ -117,6 +117,11 @@ def install_problem_responses(app: ApiGatewayResolver) -> None:
             logger.info("request refused", extra={"code": error.code, "fields": fields})
         return problem_for(error)
 
+    @app.exception_handler(ValidationError)
+    def _invalid(error: ValidationError) -> Response[str]:
+        # Input validated outside json_body (query parameters) is still a 422 with its fields named.
+        return problem_for(InvalidRequest(field_errors(error)))
+
     @app.not_found
     def _unknown_route(_: Exception) -> Response[str]:
         return problem(HTTPStatus.NOT_FOUND, "not_found", "Not found", "There is no such route.")

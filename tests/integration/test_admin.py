@@ -162,3 +162,70 @@ def test_unknown_registrations_are_not_found(api) -> None:
     for action in ("refund", "resend-confirmation"):
         response = api.request("POST", f"/admin/registrations/reg_{'a' * 24}/{action}", headers=ADMIN)
         assert response.status == 404
+
+
+def test_a_person_s_data_can_be_exported_then_erased_keeping_the_money_trail(
+    api, stripe_standin, stream, stack, aws
+) -> None:
+    from tests.support.tables import scan_all
+
+    # Given a paid individual with a confirmation and a coin on the list
+    email = "private.person@example.org"
+    created = pay(api, stripe_standin, individual(email=email, first_name="Zanzibar", last_name="Quux"))
+    drain(stripe_standin, stream)
+
+    # When their data is exported
+    exported = api.request("GET", "/admin/people/export", query=f"email={email}", headers=ADMIN)
+
+    # Then it holds the seat, the address, the emails and the attendance
+    assert exported.status == 200
+    document = exported.json()
+    assert document["registration"]["seat"]["first_name"] == "Zanzibar"
+    assert document["registration"]["shipping_address"]["line1"] == "1 Main St"
+    assert document["coin_shipment"]["shipment_state"] == "pending"
+    assert [e["kind"] for e in document["emails"]] == ["confirmation"]
+    assert "access_code_hash" not in str(document)
+
+    # When they are erased
+    erased = api.request("POST", "/admin/people/erase", headers=ADMIN | JSON, body=encoded({"email": email}))
+
+    # Then nothing personal is left in the table, the money trail is, and the email is free again
+    assert erased.status == 200
+    rows_after = scan_all(aws.client("dynamodb"), stack.resources["MainTable"])
+    text = str(rows_after)
+    for personal in ("Zanzibar", "Quux", "private.person", "1 Main St", "Springfield", "+1 555 0100"):
+        assert personal not in text, personal
+    (registration,) = [r for r in rows_after if r["sk"] == "META" and r["pk"] == f"REG#{created['registration_id']}"]
+    assert registration["status"] == "paid" and registration["amount"]["amount"] == 20000
+    assert registration["payment"]["payment_intent_id"].startswith("pi_")
+    assert registration["history"][-1]["change"].endswith("erased")
+    assert api.request("GET", "/admin/people/export", query=f"email={email}", headers=ADMIN).status == 404
+    assert api.request("GET", "/admin/people/export", query="email=not-an-email", headers=ADMIN).status == 422
+    shipments = api.request("GET", "/admin/exports/shipments.csv", headers=ADMIN)
+    assert created["registration_id"] not in shipments.body.decode()
+
+
+def test_a_large_export_is_a_303_to_a_short_lived_download(api, stripe_standin, monkeypatch) -> None:
+    import requests
+
+    from functions.admin_api import handler
+
+    # Given exports counted as large from a few bytes on
+    monkeypatch.setattr(handler, "LARGE_EXPORT_BYTES", 10)
+    register(api, individual(email="big@example.org"))
+
+    # When
+    response = api.request("GET", "/admin/exports/registrations.csv", headers=ADMIN)
+
+    # Then a redirect to a presigned S3 link that serves the same CSV
+    assert response.status == 303
+    link = response.headers["location"]
+    import time
+    from urllib.parse import parse_qs, urlparse
+
+    query = parse_qs(urlparse(link).query)
+    assert "exports/" in link
+    assert 0 < int(query["Expires"][0]) - time.time() <= 900
+    download = requests.get(link, timeout=5)
+    assert download.status_code == 200
+    assert download.content.startswith(b"\xef\xbb\xbf") and b"big@example.org" in download.content

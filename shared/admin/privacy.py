@@ -1,0 +1,152 @@
+"""Personal data rights: everything held about one person, and erasure that keeps the money trail.
+
+Erasure replaces the person's names, email, organization, phone and address wherever they are kept
+(the registration's seat, the purchaser, the attendee, the coin shipment, the certificate's name) and
+frees their email. Amounts, Stripe ids, statuses and the audit history stay, so the accounts still add
+up; the certificate is revoked, so verifying it shows nothing about anyone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.certificates.models import Certificate
+from shared.clock import Clock
+from shared.errors import NotFound
+from shared.payments.models import HistoryEntry
+from shared.reactions.models import Attendee, OutboxEmail, Shipment
+from shared.registration.models import Email, Purchaser, Registration, Seat, ShippingAddress, normalize_email
+
+ERASED = "erased"
+
+
+class PersonRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    email: Email
+
+
+class PrivacyRepository(Protocol):
+    def holder_of(self, email_key: str) -> str | None: ...
+
+    def registration(self, registration_id: str) -> Registration | None: ...
+
+    def attendee(self, attendee_id: str) -> Attendee | None: ...
+
+    def minutes(self, attendee_id: str) -> dict[str, int]: ...
+
+    def login_days(self, attendee_id: str) -> tuple[int, int]: ...
+
+    def signals(self, attendee_id: str) -> int: ...
+
+    def emails(self, registration_id: str) -> list[OutboxEmail]: ...
+
+    def shipment(self, registration_id: str) -> Shipment | None: ...
+
+    def current_certificate(self, attendee_id: str) -> str | None: ...
+
+    def certificate(self, certificate_id: str) -> Certificate | None: ...
+
+    def replace_personal_data(self, registration: Registration, changes: dict[str, Any], entry: HistoryEntry) -> None:
+        """Write the erased seats/purchaser/address if the registration is still at its version (StaleWrite)."""
+
+    def erase_attendee(self, attendee_id: str) -> None: ...
+
+    def erase_shipment(self, registration_id: str) -> None: ...
+
+    def erase_certificate(self, certificate_id: str) -> None: ...
+
+    def release_email(self, email_key: str, registration_id: str) -> None: ...
+
+
+class PrivacyService:
+    def __init__(self, *, repository: PrivacyRepository, wall_clock: Clock) -> None:
+        self._repository = repository
+        self._wall_clock = wall_clock
+
+    def _find(self, email: str) -> tuple[Registration, Seat]:
+        key = normalize_email(email)
+        registration_id = self._repository.holder_of(key)
+        registration = self._repository.registration(registration_id) if registration_id else None
+        seat = next((s for s in registration.seats if s.email_key == key), None) if registration else None
+        if registration is None or seat is None:
+            raise NotFound("Nothing is held about this email.")
+        return registration, seat
+
+    def export(self, email: str) -> dict[str, Any]:
+        """Everything held about the person with this email (as a JSON document)."""
+        registration, seat = self._find(email)
+        attendee = self._repository.attendee(seat.attendee_id)
+        certificate_id = self._repository.current_certificate(seat.attendee_id)
+        certificate = self._repository.certificate(certificate_id) if certificate_id else None
+        logins, days = self._repository.login_days(seat.attendee_id)
+        shipment = (
+            self._repository.shipment(registration.registration_id) if registration.kind == "individual" else None
+        )
+        return {
+            "exported_at": self._wall_clock.now().isoformat(),
+            "registration": {
+                "registration_id": registration.registration_id,
+                "kind": registration.kind,
+                "status": registration.status,
+                "created_at": registration.created_at.isoformat(),
+                "amount": registration.amount.model_dump(),
+                "seat": seat.model_dump(),
+                "shipping_address": registration.shipping_address.model_dump()
+                if registration.shipping_address
+                else None,
+                "history": [entry.model_dump(mode="json") for entry in registration.history],
+            },
+            "attendee": attendee.model_dump(mode="json", exclude={"access_code_hash", "current_session"})
+            if attendee
+            else None,
+            "attendance": {
+                "minutes_by_session": self._repository.minutes(seat.attendee_id),
+                "logins": logins,
+                "days_logged_in": days,
+                "shared_login_signals": self._repository.signals(seat.attendee_id),
+            },
+            "emails": [
+                e.model_dump(mode="json", include={"kind", "status", "sent_at"})
+                for e in self._repository.emails(registration.registration_id)
+                if e.attendee_id == seat.attendee_id
+            ],
+            "coin_shipment": shipment.model_dump(mode="json") if shipment else None,
+            "certificate": certificate.model_dump(mode="json") if certificate else None,
+        }
+
+    def erase(self, email: str, *, actor: str) -> dict[str, Any]:
+        registration, seat = self._find(email)
+        erased_seat = seat.model_copy(
+            update={
+                "first_name": ERASED,
+                "last_name": ERASED,
+                "email": f"{ERASED}+{seat.attendee_id}@invalid",
+                "organization": ERASED,
+                "job_title": None,
+                "phone": None,
+            }
+        )
+        changes: dict[str, Any] = {
+            "seats": [erased_seat if s.attendee_id == seat.attendee_id else s for s in registration.seats]
+        }
+        if registration.kind == "individual" and registration.shipping_address is not None:
+            changes["shipping_address"] = ShippingAddress(
+                line1=ERASED, line2=None, city=ERASED, state=ERASED, postal_code="00000", country="ZZ"
+            )
+        if registration.purchaser and normalize_email(registration.purchaser.email) == seat.email_key:
+            changes["purchaser"] = Purchaser(name=ERASED, email=f"{ERASED}+purchaser@invalid", organization=ERASED)
+        now: datetime = self._wall_clock.now()
+        entry = HistoryEntry(at=now, actor=actor, change=f"personal data of {seat.attendee_id} erased")
+        self._repository.replace_personal_data(registration, changes, entry)
+        self._repository.erase_attendee(seat.attendee_id)
+        if "shipping_address" in changes:
+            self._repository.erase_shipment(registration.registration_id)
+        certificate_id = self._repository.current_certificate(seat.attendee_id)
+        if certificate_id:
+            self._repository.erase_certificate(certificate_id)
+        self._repository.release_email(seat.email_key, registration.registration_id)
+        return {"attendee_id": seat.attendee_id, "registration_id": registration.registration_id, "erased": True}

@@ -120,6 +120,7 @@ def admin_service(settings: AdminSettings) -> AdminService:
         conference=load_conference(settings.conference_file or DEFAULT_CONFERENCE_FILE),
         repository=DynamoAdminRepository(settings.table_name),
         refunds=StripeRefunds(_stripe(settings)),
+        wall_clock=wall_clock,
     )
 
 

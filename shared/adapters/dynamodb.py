@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.adapters import aws
 from shared.errors import TemporarilyUnavailable
-from shared.payments.models import StripeEvent
+from shared.payments.models import HistoryEntry, StripeEvent
 from shared.payments.settlement import Settlement
 from shared.registration.models import Checkout, Registration
 from shared.registration.ports import EmailsTaken, StaleWrite
@@ -278,6 +278,17 @@ class DynamoRegistrationRepository:
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def append_history(self, registration_id: str, entry: HistoryEntry) -> None:
+        """An audit entry for an action that changes nothing else (an organiser's refund request, a resend)."""
+        with translated_errors():
+            self._client.update_item(
+                TableName=self._table,
+                Key=registration_key(registration_id),
+                UpdateExpression="SET history = list_append(if_not_exists(history, :none), :entry)",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_item({":entry": [entry.model_dump(mode="json")], ":none": []}),
+            )
 
     def registration_page(
         self, status: RegistrationStatus, start: dict[str, Any] | None, limit: int

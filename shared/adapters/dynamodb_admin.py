@@ -30,6 +30,9 @@ class DynamoAdminRepository:
         self._attendance = DynamoAttendanceRepository(table_name, self._client)
         self._certificates = DynamoCertificateRepository(table_name, self._client)
 
+    def append_history(self, registration_id: str, entry: HistoryEntry) -> None:
+        self._registrations.append_history(registration_id, entry)
+
     def holder_of(self, email_key: str) -> str | None:
         return self._registrations.holder_of(email_key)
 

@@ -11,8 +11,10 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from shared.attendance.policy import AttendanceFacts, evaluate
+from shared.clock import Clock
 from shared.conference.models import Conference
 from shared.errors import FieldError, InvalidRequest, NotFound, NotRefundable, PaymentProviderUnavailable
+from shared.payments.models import HistoryEntry
 from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, OutboxEmail
 from shared.registration.models import Registration
 from shared.registration.ports import PaymentProviderError
@@ -38,6 +40,8 @@ class AdminRepository(Protocol):
     def add_emails(self, emails: list[OutboxEmail]) -> None: ...
 
     def minutes(self, attendee_id: str) -> dict[str, int]: ...
+
+    def append_history(self, registration_id: str, entry: HistoryEntry) -> None: ...
 
     def login_days(self, attendee_id: str) -> tuple[int, int]: ...
 
@@ -91,10 +95,17 @@ def _decode(cursor: str) -> dict[str, Any]:
 
 
 class AdminService:
-    def __init__(self, *, conference: Conference, repository: AdminRepository, refunds: Refunds) -> None:
+    def __init__(
+        self, *, conference: Conference, repository: AdminRepository, refunds: Refunds, wall_clock: Clock
+    ) -> None:
         self._conference = conference
         self._repository = repository
         self._refunds = refunds
+        self._wall_clock = wall_clock
+
+    def _audit(self, registration_id: str, actor: str, change: str) -> None:
+        entry = HistoryEntry(at=self._wall_clock.now(), actor=actor, change=change)
+        self._repository.append_history(registration_id, entry)
 
     def registrations(self, status: str | None, cursor: str | None) -> RegistrationPage:
         """Oldest first within a status; without a status, every status in turn. The cursor is opaque."""
@@ -182,7 +193,7 @@ class AdminService:
                         "yes" if result.eligible else "no", result.hours, signals,
                     )  # fmt: skip
 
-    def refund(self, registration_id: str) -> Accepted:
+    def refund(self, registration_id: str, *, actor: str) -> Accepted:
         registration = self._existing(registration_id)
         if registration.status not in REFUNDABLE or not registration.payment.payment_intent_id:
             raise NotRefundable(f"Only a paid registration can be refunded; this one is {registration.status}.")
@@ -190,11 +201,12 @@ class AdminService:
             refund_id = self._refunds.refund(registration.payment.payment_intent_id, registration_id)
         except PaymentProviderError as exc:
             raise PaymentProviderUnavailable("Stripe did not take the refund; try again.") from exc
+        self._audit(registration_id, actor, f"refund {refund_id} requested")
         return Accepted(
             registration_id=registration_id, detail=f"Refund {refund_id} requested; Stripe's webhook finishes it."
         )
 
-    def resend_confirmation(self, registration_id: str) -> Accepted:
+    def resend_confirmation(self, registration_id: str, *, actor: str) -> Accepted:
         registration = self._existing(registration_id)
         if registration.status not in REFUNDABLE:
             raise NotRefundable(f"Only a paid registration has confirmations; this one is {registration.status}.")

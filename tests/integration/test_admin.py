@@ -127,6 +127,11 @@ def test_a_refund_through_the_admin_route_finishes_like_a_dashboard_refund(api, 
     assert len(notices) == 1
     again = api.request("POST", f"/admin/registrations/{created['registration_id']}/refund", headers=ADMIN)
     assert again.status == 409 and again.json()["code"] == "not_refundable"
+    # and the audit history says who asked, then what Stripe did
+    changes = [(h.actor, h.change) for h in repository.registration(created["registration_id"]).history]
+    requested = changes.index(next(c for c in changes if c[0] == "admin:token"))
+    assert changes[requested][1].startswith("refund re_") and changes[requested][1].endswith(" requested")
+    assert changes.index(("stripe", "paid -> refunded")) > requested
 
 
 def test_resending_a_confirmation_replaces_the_access_code(api, stripe_standin, stream) -> None:

@@ -1,5 +1,6 @@
 """The HTTP side of the local stack: a WSGI app that serves the template's routes through the
-in-process API Gateway, the registration page at `/`, plus the local-only routes (never deployed) under /_local."""
+in-process API Gateway, the site's pages (the registration page at `/`, the organiser's page at `/admin`), plus the
+local-only routes (never deployed) under /_local."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from werkzeug.wrappers import Request, Response
 from infra.apigw import HttpResponse, LocalHttpApi, problem_answer
 from shared.clock import conference_clock
 
-SITE_PAGE = Path(__file__).parent / "site" / "index.html"
+SITE = Path(__file__).parent / "site"
+# Each page is one self-contained HTML file, served for GET and HEAD at its path. `/admin` is only the page: the
+# organiser's API lives under `/admin/...`, and its data needs the bearer token the page asks for.
+SITE_PAGES = {"/": SITE / "index.html", "/admin": SITE / "admin.html"}
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
 
 
@@ -43,7 +47,7 @@ def content_security_policy(html: str) -> str:
     )
 
 
-def site_page(path: Path = SITE_PAGE) -> HttpResponse:
+def site_page(path: Path) -> HttpResponse:
     html = path.read_text(encoding="utf-8")
     headers = {
         "content-type": "text/html; charset=utf-8",
@@ -67,7 +71,8 @@ class LocalGateway:
     def __init__(self, api: LocalHttpApi, zone: tzinfo, local_routes: list[LocalRoute] | None = None) -> None:
         self._api = api
         self._zone = zone  # conference time is shown in the conference's time zone
-        self._page = site_page()  # read once: editing the page needs a restart, as a deploy would
+        # Read once: editing a page needs a restart, as a deploy would.
+        self._pages = {route: site_page(path) for route, path in SITE_PAGES.items()}
         routes: list[LocalRoute] = [
             ("GET", "/_local/clock", lambda _request, _match: self._clock_answer()),
             ("POST", "/_local/clock", lambda request, _match: self._set_clock(request)),
@@ -85,8 +90,9 @@ class LocalGateway:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         local = self._local(request) if request.path.startswith("/_local/") else None
-        if request.path == "/" and request.method in {"GET", "HEAD"}:
-            answer = self._page  # werkzeug drops the body of a HEAD answer and keeps its length
+        page = self._pages.get(request.path) if request.method in {"GET", "HEAD"} else None
+        if page is not None:
+            answer = page  # werkzeug drops the body of a HEAD answer and keeps its length
         elif local is not None:
             answer = local
         else:

@@ -1,0 +1,184 @@
+"""The organiser's page at `/admin` as an organiser meets it: Debian's chromium, driven by Playwright (the browser and
+page fixtures of the registration page's test), against the local stack started as a process. The data is made over
+HTTP first: registrations paid through the Stripe stand-in's test route, the stack drained."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import requests
+from playwright.sync_api import Locator, Page, expect
+
+from infra.gateway import content_security_policy
+from infra.samples import individual
+from tests.e2e import test_registration_page as registration_page
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import RunningStack
+
+pytestmark = pytest.mark.e2e
+
+# The registration page's fixtures, shared rather than copied: Debian's chromium with its flags, and a page that fails
+# its test on a script error or a Content-Security-Policy violation.
+browser = registration_page.browser
+page = registration_page.page
+
+TOKEN = "local-admin-token"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def drain(stack: RunningStack) -> None:
+    assert requests.post(f"{stack.api}/_local/drain", timeout=70).json() == {"drained": True}
+
+
+def paid_registration(stack: RunningStack, email: str) -> str:
+    created = requests.post(f"{stack.api}/registrations", json=individual(email=email), timeout=10)
+    assert created.status_code == 201
+    session_id = created.json()["checkout_url"].rsplit("/", 1)[-1]
+    paying = requests.post(f"{stack.stripe}/_test/checkout_sessions/{session_id}/pay", json={}, timeout=10)
+    paying.raise_for_status()
+    registration_id: str = created.json()["registration_id"]
+    return registration_id
+
+
+@pytest.fixture(scope="module")
+def paid(local_stack: RunningStack) -> dict[str, str]:
+    """Two paid individual registrations (email -> registration id) and one left awaiting payment."""
+    emails = [f"admin.{name}.{uuid.uuid4().hex[:8]}@example.org" for name in ("ana", "ben")]
+    registrations = {email: paid_registration(local_stack, email) for email in emails}
+    pending = individual(email=f"admin.pending.{uuid.uuid4().hex[:8]}@example.org")
+    assert requests.post(f"{local_stack.api}/registrations", json=pending, timeout=10).status_code == 201
+    drain(local_stack)
+    return registrations
+
+
+def sign_in(page: Page, token: str = TOKEN) -> None:
+    page.goto("/admin")
+    expect(page.get_by_label("Admin token")).to_be_focused()
+    page.get_by_label("Admin token").fill(token)
+    page.get_by_role("button", name="Open the organiser tools").click()
+
+
+def row_of(page: Page, registration_id: str) -> Locator:
+    return page.locator(f'#registrations-rows tr[data-registration-id="{registration_id}"]')
+
+
+def test_the_admin_page_is_served_with_a_strict_policy(local_stack: RunningStack) -> None:
+    response = requests.get(f"{local_stack.api}/admin", timeout=5)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    policy = response.headers["content-security-policy"]
+    assert policy == content_security_policy(response.text)  # exactly its own inline script and style
+    assert re.search(r"script-src 'sha256-[A-Za-z0-9+/]+=*'(;|$)", policy)
+    assert re.search(r"style-src 'sha256-[A-Za-z0-9+/]+=*'(;|$)", policy)
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy and "unsafe-inline" not in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "<script src" not in response.text and "<link" not in response.text  # one self-contained file
+    assert requests.head(f"{local_stack.api}/admin", timeout=5).headers["content-security-policy"] == policy
+    # The organiser's data still needs the token; the page itself holds none.
+    assert requests.get(f"{local_stack.api}/admin/registrations", timeout=5).status_code == 401
+    assert TOKEN not in response.text
+
+
+def test_a_wrong_token_is_refused_and_the_right_one_lists_filters_and_searches(
+    page: Page, local_stack: RunningStack, paid: dict[str, str]
+) -> None:
+    sign_in(page, "not-the-token")
+
+    expect(page.locator("#token-error")).to_contain_text("The token is not right")
+    expect(page.locator("#workspace")).to_be_hidden()
+    expect(page.get_by_label("Admin token")).to_be_focused()
+
+    page.get_by_label("Admin token").fill(TOKEN)
+    page.get_by_role("button", name="Open the organiser tools").click()
+
+    expect(page.locator("#token-view")).to_be_hidden()
+    (first_email, first_id), _ = paid.items()
+    row = row_of(page, first_id)
+    expect(row).to_contain_text(first_email)
+    expect(row).to_contain_text("Ana Lopez")
+    expect(row.locator(".status-word")).to_have_text("Paid")
+    expect(page.locator('#registrations-rows tr[data-status="pending_payment"]')).not_to_have_count(0)
+    assert "{" not in page.locator("#registrations").inner_text()  # never raw JSON
+
+    page.get_by_label("Status", exact=True).select_option("paid")
+    for registration_id in paid.values():
+        expect(row_of(page, registration_id)).to_be_visible()
+    expect(page.locator('#registrations-rows tr[data-status="pending_payment"]')).to_have_count(0)
+    assert set(page.locator("#registrations-rows tr").evaluate_all("rows => rows.map(r => r.dataset.status)")) == {
+        "paid"
+    }
+
+    page.get_by_label("Search loaded registrations").fill(first_email.upper())
+    expect(page.locator("#registrations-rows tr")).to_have_count(1)
+    expect(row_of(page, first_id)).to_be_visible()
+    expect(page.locator("#registrations-count")).to_contain_text("Showing 1 of")
+
+    # On a phone the table scrolls inside its own region; the page never scrolls sideways.
+    page.get_by_label("Search loaded registrations").fill("")
+    page.set_viewport_size({"width": 375, "height": 740})
+    assert page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]") == [375, 375]
+
+
+def test_a_refund_from_the_page_ends_refunded(page: Page, local_stack: RunningStack, paid: dict[str, str]) -> None:
+    _, (email, registration_id) = paid.items()
+    sign_in(page)
+    row = row_of(page, registration_id)
+    expect(row.locator(".status-word")).to_have_text("Paid")
+    dialogs: list[str] = []
+
+    def accept(dialog):
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    row.get_by_role("button", name=re.compile("^Refund")).click()
+
+    expect(page.locator("#registrations-message")).to_contain_text("requested")
+    assert registration_id in dialogs[0]
+    expect(row.get_by_role("button", name=re.compile("^Refund"))).to_be_disabled()
+
+    drain(local_stack)  # Stripe's charge.refunded webhook, delivered in the background, finishes the change
+    page.reload()  # the token is kept for the tab
+
+    expect(row.locator(".status-word")).to_have_text("Refunded")
+    expect(row).to_have_attribute("data-status", "refunded")
+    expect(row.get_by_role("button")).to_have_count(0)  # nothing more to refund or resend
+    assert email in row.inner_text()
+
+
+def test_issuing_certificates_shows_the_counts_and_an_export_downloads(
+    page: Page, local_stack: RunningStack, paid: dict[str, str]
+) -> None:
+    sign_in(page)
+    expect(page.locator("#token-view")).to_be_hidden()
+
+    page.get_by_role("button", name="Issue certificates").click()
+
+    expect(page.locator("#issue-result")).to_be_visible()
+    eligible = requests.post(f"{local_stack.api}/admin/certificates/issue", headers=ADMIN, timeout=10).json()
+    expect(page.locator("#issue-eligible")).to_have_text(str(eligible["eligible"]))
+    expect(page.locator("#issue-queued")).to_have_text(re.compile(r"^\d+$"))
+
+    # A problem is shown by its detail, never as JSON.
+    page.get_by_label("Attendee id").fill("att_unknown")
+    page.get_by_role("button", name="Reissue certificate").click()
+    refused = requests.post(
+        f"{local_stack.api}/admin/attendees/att_unknown/certificate/reissue", headers=ADMIN, timeout=10
+    ).json()
+    expect(page.locator("#reissue-error")).to_have_text(refused["detail"])
+
+    with page.expect_download() as started:
+        page.get_by_role("button", name="Download registrations.csv").click()
+    download = started.value
+
+    assert download.suggested_filename == "registrations.csv"
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    assert "registration_id" in text.splitlines()[0]
+    assert all(registration_id in text for registration_id in paid.values())
+    expect(page.locator("#exports-message")).to_contain_text("registrations.csv downloaded")

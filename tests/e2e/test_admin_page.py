@@ -4,6 +4,7 @@ HTTP first: registrations paid through the Stripe stand-in's test route, the sta
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -182,3 +183,31 @@ def test_issuing_certificates_shows_the_counts_and_an_export_downloads(
     assert "registration_id" in text.splitlines()[0]
     assert all(registration_id in text for registration_id in paid.values())
     expect(page.locator("#exports-message")).to_contain_text("registrations.csv downloaded")
+
+
+def test_a_person_s_data_is_downloaded_then_erased_from_the_page(page: Page, local_stack: RunningStack) -> None:
+    # Given a paid registrant of their own (the module's others are used by the other tests)
+    email = f"admin.erase.{uuid.uuid4().hex[:8]}@example.org"
+    registration_id = paid_registration(local_stack, email)
+    drain(local_stack)
+    sign_in(page)
+    expect(page.locator("#token-view")).to_be_hidden()
+
+    # When the organiser downloads their data
+    page.get_by_label("Email", exact=True).fill(email)
+    with page.expect_download() as started:
+        page.get_by_role("button", name="Download their data (JSON)").click()
+    document = json.loads(Path(started.value.path()).read_text(encoding="utf-8"))
+
+    # Then it is theirs
+    assert document["registration"]["registration_id"] == registration_id
+    assert document["registration"]["seat"]["email"] == email
+
+    # When they erase the person (accepting the dialog)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Erase this person").click()
+
+    # Then the page says so and nothing is held about that email any more
+    expect(page.locator("#person-message")).to_contain_text("Erased")
+    gone = requests.get(f"{local_stack.api}/admin/people/export", params={"email": email}, headers=ADMIN, timeout=5)
+    assert gone.status_code == 404

@@ -62,8 +62,9 @@ format: $(STAMP) ## Format and fix what ruff can
 # Certificates per second per core, ours against the naive baseline, in one run (noisy box: medians and
 # the ratio). Writes bench/results/certificates.json. Never run two benchmarks at once.
 .PHONY: bench
-bench: $(STAMP) ## Benchmark certificate PDF rendering against the naive baseline
+bench: $(STAMP) ## Measure: certificates per second vs a naive baseline, and each function's cold-start proxy
 	$(BIN)/python -m bench.certificates
+	$(BIN)/python -m bench.cold_start
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -22,7 +22,8 @@ from shared.api.requests import header, json_body
 from shared.api.responses import json_response
 from shared.certificates.models import ReissueRequest
 from shared.certificates.service import CertificateService
-from shared.composition import admin_service, certificate_service, privacy_service
+from shared.composition.admin import admin_service, privacy_service
+from shared.composition.certificates import certificate_service
 from shared.exports.csv_document import csv_document
 from shared.exports.shipments import HEADER, shipment_rows
 from shared.observability import logger, metrics, tracer

@@ -16,7 +16,7 @@ from shared.api.requests import header, json_body
 from shared.api.responses import json_response
 from shared.attendance.models import HeartbeatRequest, LoginRequest
 from shared.attendance.service import AttendanceService
-from shared.composition import attendance_service
+from shared.composition.attendance import attendance_service
 from shared.observability import logger, metrics, tracer
 from shared.settings import TableSettings
 

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.api.problems import install_problem_responses
 from shared.api.responses import json_response
 from shared.certificates.service import CertificateService
-from shared.composition import certificate_service
+from shared.composition.certificates import certificate_service
 from shared.observability import logger, metrics, tracer
 from shared.settings import CertificateSettings
 

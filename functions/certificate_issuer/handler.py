@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.certificates.service import CertificateService
-from shared.composition import certificate_service
+from shared.composition.certificates import certificate_service
 from shared.observability import logger, metrics, tracer
 from shared.settings import CertificateSettings
 

@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.composition import payment_service
+from shared.composition.payments import payment_service
 from shared.observability import logger, metrics, tracer
 from shared.payments.service import PaymentService
 from shared.settings import PaymentSettings

@@ -16,7 +16,7 @@ from shared.api.openapi import openapi_document
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, json_body
 from shared.api.responses import json_response
-from shared.composition import registration_service
+from shared.composition.registration import registration_service
 from shared.conference import DEFAULT_CONFERENCE_FILE, Conference, load_conference
 from shared.conference.models import ConferenceView
 from shared.errors import FieldError, InvalidRequest

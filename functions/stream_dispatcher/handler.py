@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.composition import reaction_service
+from shared.composition.reactions import reaction_service
 from shared.observability import logger, metrics, tracer
 from shared.reactions.routing import route
 from shared.reactions.service import ReactionService

@@ -13,7 +13,7 @@ import json
 import sys
 
 from shared.adapters import aws
-from shared.composition import reaction_service
+from shared.composition.reactions import reaction_service
 from shared.settings import ReactionSettings
 
 

@@ -16,7 +16,7 @@ from shared.adapters.stripe_gateway import verify_webhook
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, raw_body
 from shared.api.responses import json_response
-from shared.composition import payment_service, webhook_secrets
+from shared.composition.payments import payment_service, webhook_secrets
 from shared.errors import InvalidRequest, InvalidSignature
 from shared.observability import logger, metrics, tracer
 from shared.payments.models import SettlementOutcome

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from shared.adapters.dynamodb_certificates import DynamoCertificateRepository
+from shared.adapters.dynamodb_reactions import DynamoReactionRepository
+from shared.adapters.s3_certificates import S3CertificateFiles
+from shared.adapters.ses_mailer import SesMailer
+from shared.clock import wall_clock
+from shared.composition.common import conference_for
+from shared.email import Mailbox
+from shared.reactions.service import ReactionService
+from shared.settings import ReactionSettings
+
+
+def reaction_service(settings: ReactionSettings) -> ReactionService:
+    conference = conference_for(settings)
+    sender = Mailbox(display_name=conference.name, address=settings.sender_address or conference.sender)
+    return ReactionService(
+        conference=conference,
+        repository=DynamoReactionRepository(settings.table_name),
+        mailer=SesMailer(sender, settings.ses_configuration_set or None),
+        wall_clock=wall_clock,
+        site_url=settings.site_url,
+        certificates=S3CertificateFiles(settings.certificates_bucket, DynamoCertificateRepository(settings.table_name)),
+    )

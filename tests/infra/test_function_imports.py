@@ -1,0 +1,46 @@
+"""Each function loads only the heavy packages it uses: its cold start pays for nothing else.
+
+(The times themselves are measured by `make bench`, never asserted here; which modules load is exact.)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from infra.template import load_template
+
+# The Stripe SDK where Stripe is called, the PDF library where certificates are rendered; nowhere else.
+EXPECTED = {
+    "RegistrationApiFunction": {"stripe"},
+    "StripeWebhookFunction": {"stripe"},
+    "PaymentReconcilerFunction": {"stripe"},
+    "AdminApiFunction": {"stripe"},
+    "StreamDispatcherFunction": {"reportlab"},
+    "AttendanceApiFunction": set(),
+    "CertificateApiFunction": set(),
+    "CertificateIssuerFunction": set(),
+}
+HEAVY = ("stripe", "reportlab", "pypdf", "moto", "samtranslator", "werkzeug", "pytest")
+FUNCTIONS = {
+    name: resource["Properties"]["Handler"].rpartition(".")[0]
+    for name, resource in load_template()["Resources"].items()
+    if resource["Type"] == "AWS::Serverless::Function"
+}
+
+
+def test_every_function_is_covered() -> None:
+    assert set(FUNCTIONS) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_a_function_imports_only_the_heavy_packages_it_uses(function: str) -> None:
+    probe = f"import sys, {FUNCTIONS[function]}; print(','.join(n for n in {HEAVY!r} if n in sys.modules))"
+    environment = dict(os.environ) | {"POWERTOOLS_TRACE_DISABLED": "true"}
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert set(filter(None, loaded.split(","))) == EXPECTED[function]

@@ -62,9 +62,10 @@ format: $(STAMP) ## Format and fix what ruff can
 # Certificates per second per core, ours against the naive baseline, in one run (noisy box: medians and
 # the ratio). Writes bench/results/certificates.json. Never run two benchmarks at once.
 .PHONY: bench
-bench: $(STAMP) ## Measure: certificates per second vs a naive baseline, and each function's cold-start proxy
+bench: $(STAMP) ## Measure: certificates/s vs a naive baseline, cold-start proxies, exact calls per operation
 	$(BIN)/python -m bench.certificates
 	$(BIN)/python -m bench.cold_start
+	$(BIN)/python -m bench.call_counts
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -50,7 +50,7 @@ from shared.conference import load_conference
 HOST = "127.0.0.1"
 # moto's CloudFormation warns about each resource it skips (the SES configuration set); expected here.
 warnings.filterwarnings("ignore", message="Tried to parse AWS::", category=UserWarning)
-logging.getLogger("moto.cloudformation").setLevel(logging.ERROR)
+logging.getLogger("moto").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)

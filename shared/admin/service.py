@@ -10,12 +10,13 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from shared.attendance.policy import AttendanceFacts, evaluate
+from shared.attendance.facts import attendance_facts
+from shared.attendance.policy import evaluate
 from shared.clock import Clock
 from shared.conference.models import Conference
 from shared.errors import FieldError, InvalidRequest, NotFound, NotRefundable, PaymentProviderUnavailable
 from shared.payments.models import HistoryEntry
-from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, OutboxEmail
+from shared.reactions.models import Attendee, EmailKind, OutboxEmail
 from shared.registration.models import Registration
 from shared.registration.ports import PaymentProviderError
 from shared.registration.status import RegistrationStatus
@@ -172,20 +173,9 @@ class AdminService:
                     attendee = self._repository.attendee(seat.attendee_id)
                     if attendee is None:
                         continue
-                    minutes = self._repository.minutes(attendee.attendee_id)
-                    logins, days = self._repository.login_days(attendee.attendee_id)
-                    signals = self._repository.signals(attendee.attendee_id)
-                    result = evaluate(
-                        self._conference,
-                        AttendanceFacts(
-                            registration_status=registration.status,
-                            revoked=attendee.status is AttendeeStatus.REVOKED,
-                            logins=logins,
-                            days_logged_in=days,
-                            minutes_by_session=minutes,
-                            shared_login_signals=signals,
-                        ),
-                    )
+                    facts = attendance_facts(self._repository, attendee, registration.status)
+                    minutes, days, signals = facts.minutes_by_session, facts.days_logged_in, facts.shared_login_signals
+                    result = evaluate(self._conference, facts)
                     per_session = [min(minutes.get(s.id, 0), s.scheduled_minutes) for s in self._conference.sessions]
                     yield (
                         attendee.attendee_id, registration.registration_id, attendee.first_name, attendee.last_name,

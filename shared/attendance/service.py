@@ -9,8 +9,9 @@ import secrets
 from datetime import datetime, timedelta
 
 from shared.access import hash_access_code
+from shared.attendance.facts import attendance_facts
 from shared.attendance.models import LoginAnswer, LoginSession, MyAttendance, SessionAttendance
-from shared.attendance.policy import AttendanceFacts, evaluate
+from shared.attendance.policy import evaluate
 from shared.attendance.ports import AttendanceRepository
 from shared.clock import Clock
 from shared.conference.models import Conference
@@ -95,19 +96,10 @@ class AttendanceService:
     def my_attendance(self, token: str) -> MyAttendance:
         attendee = self._authenticated(token)
         registration = self._repository.registration(attendee.registration_id)
-        minutes = self._repository.minutes(attendee.attendee_id)
-        logins, days = self._repository.login_days(attendee.attendee_id)
-        eligibility = evaluate(
-            self._conference,
-            AttendanceFacts(
-                registration_status=registration.status if registration else RegistrationStatus.CANCELLED,
-                revoked=attendee.status is AttendeeStatus.REVOKED,
-                logins=logins,
-                days_logged_in=days,
-                minutes_by_session=minutes,
-                shared_login_signals=self._repository.signals(attendee.attendee_id),
-            ),
-        )
+        status = registration.status if registration else RegistrationStatus.CANCELLED
+        facts = attendance_facts(self._repository, attendee, status)
+        minutes, days = facts.minutes_by_session, facts.days_logged_in
+        eligibility = evaluate(self._conference, facts)
         return MyAttendance(
             attendee_id=attendee.attendee_id,
             sessions=[

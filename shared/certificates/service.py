@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from shared.attendance.policy import AttendanceFacts, Eligibility, evaluate
+from shared.attendance.facts import attendance_facts
+from shared.attendance.policy import Eligibility, evaluate
 from shared.certificates.ids import CertificateKeys
 from shared.certificates.models import Certificate, CertificateView, IssueResult, ReissueResult
 from shared.certificates.ports import CertificateRepository
 from shared.clock import Clock
 from shared.conference.models import Conference
 from shared.errors import NotFound
-from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, OutboxEmail
+from shared.reactions.models import Attendee, EmailKind, OutboxEmail
 from shared.registration.status import RegistrationStatus
 
 # Disputed seats are not eligible until the dispute is won; refunded and unpaid ones never are.
@@ -33,18 +34,7 @@ class CertificateService:
         self._wall_clock = wall_clock
 
     def eligibility(self, attendee: Attendee, registration_status: RegistrationStatus) -> Eligibility:
-        logins, days = self._repository.login_days(attendee.attendee_id)
-        return evaluate(
-            self._conference,
-            AttendanceFacts(
-                registration_status=registration_status,
-                revoked=attendee.status is AttendeeStatus.REVOKED,
-                logins=logins,
-                days_logged_in=days,
-                minutes_by_session=self._repository.minutes(attendee.attendee_id),
-                shared_login_signals=self._repository.signals(attendee.attendee_id),
-            ),
-        )
+        return evaluate(self._conference, attendance_facts(self._repository, attendee, registration_status))
 
     def issue_all(self) -> IssueResult:
         """A certificate for every eligible attendee who has none. Safe to run twice (and to resume after a

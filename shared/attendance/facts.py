@@ -1,0 +1,31 @@
+"""One attendee's attendance facts, read the same way for /me/attendance, certificates and exports."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from shared.attendance.policy import AttendanceFacts
+from shared.reactions.models import Attendee, AttendeeStatus
+from shared.registration.status import RegistrationStatus
+
+
+class AttendanceReader(Protocol):
+    def minutes(self, attendee_id: str) -> dict[str, int]: ...
+
+    def login_days(self, attendee_id: str) -> tuple[int, int]: ...
+
+    def signals(self, attendee_id: str) -> int: ...
+
+
+def attendance_facts(
+    reader: AttendanceReader, attendee: Attendee, registration_status: RegistrationStatus
+) -> AttendanceFacts:
+    logins, days = reader.login_days(attendee.attendee_id)
+    return AttendanceFacts(
+        registration_status=registration_status,
+        revoked=attendee.status is AttendeeStatus.REVOKED,
+        logins=logins,
+        days_logged_in=days,
+        minutes_by_session=reader.minutes(attendee.attendee_id),
+        shared_login_signals=reader.signals(attendee.attendee_id),
+    )

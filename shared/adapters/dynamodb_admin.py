@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from shared.adapters import aws
 from shared.adapters.dynamodb import DynamoRegistrationRepository, registration_key, to_item, translated_errors
-from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
 from shared.adapters.dynamodb_certificates import DynamoCertificateRepository, certificate_key
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository, attendee_key, shipment_key
 from shared.admin.privacy import ERASED
@@ -27,7 +26,6 @@ class DynamoAdminRepository:
         self._client = client or aws.dynamodb()
         self._registrations = DynamoRegistrationRepository(table_name, self._client)
         self._reactions = DynamoReactionRepository(table_name, self._client)
-        self._attendance = DynamoAttendanceRepository(table_name, self._client)
         self._certificates = DynamoCertificateRepository(table_name, self._client)
 
     def append_history(self, registration_id: str, entry: HistoryEntry) -> None:
@@ -140,12 +138,3 @@ class DynamoAdminRepository:
 
     def add_emails(self, emails: list[OutboxEmail]) -> None:
         self._reactions.add_emails(emails)
-
-    def minutes(self, attendee_id: str) -> dict[str, int]:
-        return self._attendance.minutes(attendee_id)
-
-    def login_days(self, attendee_id: str) -> tuple[int, int]:
-        return self._attendance.login_days(attendee_id)
-
-    def signals(self, attendee_id: str) -> int:
-        return self._attendance.signals(attendee_id)

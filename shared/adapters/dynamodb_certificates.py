@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from shared.adapters import aws
 from shared.adapters.dynamodb import DynamoRegistrationRepository, from_item, to_item, translated_errors
-from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository, attendee_key, outbox_item
 from shared.certificates.models import Certificate, CertificateStatus
 from shared.reactions.models import Attendee, OutboxEmail
@@ -38,7 +37,6 @@ class DynamoCertificateRepository:
         self._client = client or aws.dynamodb()
         self._registrations = DynamoRegistrationRepository(table_name, self._client)
         self._reactions = DynamoReactionRepository(table_name, self._client)
-        self._attendance = DynamoAttendanceRepository(table_name, self._client)
 
     def registrations_with_status(self, status: RegistrationStatus) -> Iterator[Registration]:
         return self._registrations.registrations_with_status(status)
@@ -55,15 +53,6 @@ class DynamoCertificateRepository:
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues=to_item({":first": first_name, ":last": last_name}),
             )
-
-    def minutes(self, attendee_id: str) -> dict[str, int]:
-        return self._attendance.minutes(attendee_id)
-
-    def login_days(self, attendee_id: str) -> tuple[int, int]:
-        return self._attendance.login_days(attendee_id)
-
-    def signals(self, attendee_id: str) -> int:
-        return self._attendance.signals(attendee_id)
 
     def current_certificate(self, attendee_id: str) -> str | None:
         with translated_errors():

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.attendance.facts import AttendanceReader
 from shared.certificates.models import Certificate
 from shared.clock import Clock
 from shared.errors import NotFound
@@ -36,12 +37,6 @@ class PrivacyRepository(Protocol):
 
     def attendee(self, attendee_id: str) -> Attendee | None: ...
 
-    def minutes(self, attendee_id: str) -> dict[str, int]: ...
-
-    def login_days(self, attendee_id: str) -> tuple[int, int]: ...
-
-    def signals(self, attendee_id: str) -> int: ...
-
     def emails(self, registration_id: str) -> list[OutboxEmail]: ...
 
     def shipment(self, registration_id: str) -> Shipment | None: ...
@@ -63,8 +58,9 @@ class PrivacyRepository(Protocol):
 
 
 class PrivacyService:
-    def __init__(self, *, repository: PrivacyRepository, wall_clock: Clock) -> None:
+    def __init__(self, *, repository: PrivacyRepository, attendance: AttendanceReader, wall_clock: Clock) -> None:
         self._repository = repository
+        self._attendance = attendance
         self._wall_clock = wall_clock
 
     def _find(self, email: str) -> tuple[Registration, Seat]:
@@ -82,7 +78,7 @@ class PrivacyService:
         attendee = self._repository.attendee(seat.attendee_id)
         certificate_id = self._repository.current_certificate(seat.attendee_id)
         certificate = self._repository.certificate(certificate_id) if certificate_id else None
-        logins, days = self._repository.login_days(seat.attendee_id)
+        logins, days = self._attendance.login_days(seat.attendee_id)
         shipment = (
             self._repository.shipment(registration.registration_id) if registration.kind == "individual" else None
         )
@@ -104,10 +100,10 @@ class PrivacyService:
             if attendee
             else None,
             "attendance": {
-                "minutes_by_session": self._repository.minutes(seat.attendee_id),
+                "minutes_by_session": self._attendance.minutes(seat.attendee_id),
                 "logins": logins,
                 "days_logged_in": days,
-                "shared_login_signals": self._repository.signals(seat.attendee_id),
+                "shared_login_signals": self._attendance.signals(seat.attendee_id),
             },
             "emails": [
                 e.model_dump(mode="json", include={"kind", "status", "sent_at"})

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from shared.attendance.facts import attendance_facts
+from shared.attendance.facts import AttendanceReader, attendance_facts
 from shared.attendance.policy import evaluate
 from shared.clock import Clock
 from shared.conference.models import Conference
@@ -40,13 +40,7 @@ class AdminRepository(Protocol):
 
     def add_emails(self, emails: list[OutboxEmail]) -> None: ...
 
-    def minutes(self, attendee_id: str) -> dict[str, int]: ...
-
     def append_history(self, registration_id: str, entry: HistoryEntry) -> None: ...
-
-    def login_days(self, attendee_id: str) -> tuple[int, int]: ...
-
-    def signals(self, attendee_id: str) -> int: ...
 
 
 class Refunds(Protocol):
@@ -97,10 +91,17 @@ def _decode(cursor: str) -> dict[str, Any]:
 
 class AdminService:
     def __init__(
-        self, *, conference: Conference, repository: AdminRepository, refunds: Refunds, wall_clock: Clock
+        self,
+        *,
+        conference: Conference,
+        repository: AdminRepository,
+        attendance: AttendanceReader,
+        refunds: Refunds,
+        wall_clock: Clock,
     ) -> None:
         self._conference = conference
         self._repository = repository
+        self._attendance = attendance
         self._refunds = refunds
         self._wall_clock = wall_clock
 
@@ -173,7 +174,7 @@ class AdminService:
                     attendee = self._repository.attendee(seat.attendee_id)
                     if attendee is None:
                         continue
-                    facts = attendance_facts(self._repository, attendee, registration.status)
+                    facts = attendance_facts(self._attendance, attendee, registration.status)
                     minutes, days, signals = facts.minutes_by_session, facts.days_logged_in, facts.shared_login_signals
                     result = evaluate(self._conference, facts)
                     per_session = [min(minutes.get(s.id, 0), s.scheduled_minutes) for s in self._conference.sessions]

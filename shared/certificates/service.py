@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.attendance.facts import attendance_facts
+from shared.attendance.facts import AttendanceReader, attendance_facts
 from shared.attendance.policy import Eligibility, evaluate
 from shared.certificates.ids import CertificateKeys
 from shared.certificates.models import Certificate, CertificateView, IssueResult, ReissueResult
@@ -23,18 +23,20 @@ class CertificateService:
         *,
         conference: Conference,
         repository: CertificateRepository,
+        attendance: AttendanceReader,
         keys: CertificateKeys,
         conference_clock: Clock,
         wall_clock: Clock,
     ) -> None:
         self._conference = conference
         self._repository = repository
+        self._attendance = attendance
         self._keys = keys
         self._conference_clock = conference_clock
         self._wall_clock = wall_clock
 
     def eligibility(self, attendee: Attendee, registration_status: RegistrationStatus) -> Eligibility:
-        return evaluate(self._conference, attendance_facts(self._repository, attendee, registration_status))
+        return evaluate(self._conference, attendance_facts(self._attendance, attendee, registration_status))
 
     def issue_all(self) -> IssueResult:
         """A certificate for every eligible attendee who has none. Safe to run twice (and to resume after a

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
 from shared.adapters.dynamodb_certificates import DynamoCertificateRepository
 from shared.adapters.secrets import secret_string
 from shared.certificates.ids import CertificateKeys
@@ -21,6 +22,7 @@ def certificate_service(settings: CertificateSettings) -> CertificateService:
     return CertificateService(
         conference=conference_for(settings),
         repository=DynamoCertificateRepository(settings.table_name),
+        attendance=DynamoAttendanceRepository(settings.table_name),
         keys=certificate_keys(settings.certificate_keys_secret_name),
         conference_clock=conference_clock,
         wall_clock=wall_clock,

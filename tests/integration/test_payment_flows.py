@@ -20,6 +20,7 @@ from shared.adapters.dynamodb import DynamoRegistrationRepository
 from shared.registration.models import Registration
 from tests.integration.conftest import STRIPE_SECRET_KEY
 from tests.support.stripe_events import deliver, signature
+from tests.support.stripe_events import refund_at_stripe as refund
 
 
 def register(api: LocalHttpApi, body: dict | None = None) -> dict:
@@ -55,16 +56,6 @@ def webhooks_held(stripe_standin: StripeStandIn) -> Iterator[None]:
     finally:
         stripe_standin.wait_idle()
         stripe_standin.webhook_url = url
-
-
-def refund(stripe_standin: StripeStandIn, session_id: str, amount: int | None = None) -> None:
-    client = stripe_client(stripe_standin)
-    intent = client.v1.checkout.sessions.retrieve(session_id).payment_intent
-    params: dict = {"payment_intent": intent}
-    if amount is not None:
-        params["amount"] = amount
-    client.v1.refunds.create(params=params)  # type: ignore[arg-type]
-    assert stripe_standin.wait_idle()
 
 
 def events_of(stripe_standin: StripeStandIn, *types: str) -> list[str]:

@@ -23,6 +23,7 @@ from shared.access import access_code_matches
 from shared.adapters import aws as aws_clients
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
 from tests.integration.conftest import ADMIN_TOKEN, drain
+from tests.support.stripe_events import refund_at_stripe as refund
 
 
 @pytest.fixture
@@ -54,17 +55,6 @@ def text_of(message: EmailMessage) -> str:
 def access_code_in(message: EmailMessage) -> str:
     (code,) = re.findall(r"^Access code: (\S+)$", text_of(message), flags=re.MULTILINE)
     return code
-
-
-def refund(stripe_standin: StripeStandIn, session_id: str) -> None:
-    key = ("sk_test_local", "")
-    session = requests.get(f"{stripe_standin.public_url}/v1/checkout/sessions/{session_id}", auth=key, timeout=5).json()
-    requests.post(
-        f"{stripe_standin.public_url}/v1/refunds",
-        data={"payment_intent": session["payment_intent"]},
-        auth=key,
-        timeout=5,
-    ).raise_for_status()
 
 
 def reactions(stack) -> DynamoReactionRepository:

@@ -9,7 +9,10 @@ import time
 import uuid
 from typing import Any
 
+import stripe
+
 from infra.apigw import HttpResponse, LocalHttpApi
+from infra.stripe_standin import StripeStandIn
 
 SECRET = "whsec_local_development"
 
@@ -40,3 +43,14 @@ def deliver(api: LocalHttpApi, payload: bytes, header: str | None = None, **extr
     if header is not None:
         headers["stripe-signature"] = header
     return api.request("POST", "/webhooks/stripe", headers=headers, body=payload)
+
+
+def refund_at_stripe(standin: StripeStandIn, session_id: str, amount: int | None = None) -> None:
+    """A refund made at Stripe (the dashboard or the API): its charge.refunded webhook follows in the background."""
+    client = stripe.StripeClient("sk_test_local", base_addresses={"api": standin.public_url})
+    intent = client.v1.checkout.sessions.retrieve(session_id).payment_intent
+    params: dict[str, Any] = {"payment_intent": intent}
+    if amount is not None:
+        params["amount"] = amount
+    client.v1.refunds.create(params=params)  # type: ignore[arg-type]
+    assert standin.wait_idle()

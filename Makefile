@@ -40,7 +40,7 @@ run: $(STAMP) ## Start the backend locally (moto, Stripe stand-in, HTTP API) in 
 demo: $(STAMP) ## A scripted conference run through HTTP against a private local stack
 	$(BIN)/python -m infra.demo
 
-test: lint browser ## Run every check and every test
+test: lint validate build browser ## Run every check (lint, sam validate, sam build) and every test
 	$(BIN)/pytest
 
 unit: $(STAMP) ## Only the fast tests (domain, template)
@@ -67,5 +67,35 @@ bench: $(STAMP) ## Measure: certificates/s vs a naive baseline, cold-start proxi
 	$(BIN)/python -m bench.cold_start
 	$(BIN)/python -m bench.call_counts
 
-clean: ## Remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+# --- Deployment: the SAM CLI lives in its own virtual environment (it pins an older boto3 than ours). ---
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed
+# No telemetry, no update check: builds and validation never reach out to anything but PyPI.
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_REGION=$${AWS_REGION:-us-east-1}
+
+$(SAM_STAMP):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.140,<2'
+	@touch $(SAM_STAMP)
+
+.PHONY: validate build deploy
+STAGE ?= dev
+validate: $(STAMP) $(SAM_STAMP) ## sam validate --lint and cfn-lint on template.yaml (offline, no credentials)
+	$(SAM_ENV) $(SAM) validate --lint --template-file template.yaml
+	$(BIN)/cfn-lint template.yaml
+
+# Every function is built by the `build-<LogicalId>` rule below (BuildMethod: makefile), in the source tree.
+build: $(STAMP) $(SAM_STAMP) ## sam build: one package per function (arm64 wheels, only the libraries it uses), then checked
+	$(SAM_ENV) $(SAM) build --build-in-source --template-file template.yaml
+	$(BIN)/python -m infra.packaging check .aws-sam/build
+
+build-%Function: $(STAMP)
+	$(BIN)/python -m infra.packaging build $*Function "$(ARTIFACTS_DIR)"
+
+deploy: build ## sam deploy --guided for STAGE=dev (default) or STAGE=prod, with samconfig.toml's settings
+	$(SAM_ENV) $(SAM) deploy --guided --config-env $(STAGE)
+
+clean: ## Remove the virtual environments, build output and caches
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache

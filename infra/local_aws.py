@@ -27,8 +27,11 @@ NOT_DEPLOYED = frozenset(
         "AWS::Lambda::Permission",
         # Schedules are fired by the local stack when conference time passes them.
         "AWS::Scheduler::Schedule",
-        # Alarms watch CloudWatch metrics, which only exist on AWS.
+        # Alarms watch CloudWatch metrics, and SES publishes its delivery events there: only on AWS.
         "AWS::CloudWatch::Alarm",
+        "AWS::SES::ConfigurationSetEventDestination",
+        # The secrets' values are the local stack's embedded defaults; it creates them itself.
+        "AWS::SecretsManager::Secret",
     }
 )
 STACK_NAME = "conference-local"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from infra.packaging import EXTRA
 from infra.template import http_api_routes, load_template, translated_template
 from shared.api.openapi import openapi_document
 
@@ -60,7 +65,7 @@ def test_every_route_is_in_the_openapi_document() -> None:
 
 def test_every_function_has_a_log_group_with_retention(cfn) -> None:
     groups = resources_of(cfn, "AWS::Logs::LogGroup").values()
-    named = {str(g["Properties"]["LogGroupName"]) for g in groups if "RetentionInDays" in g["Properties"]}
+    named = {str(g["Properties"].get("LogGroupName")) for g in groups if "RetentionInDays" in g["Properties"]}
     for name in resources_of(cfn, "AWS::Lambda::Function"):
         assert any(name in group for group in named), f"{name} has no log group with retention"
 
@@ -79,7 +84,8 @@ def test_no_policy_grants_a_wildcard_action_or_crud_template(sam, cfn) -> None:
 def test_no_event_source_mapping_has_unbounded_retries(cfn) -> None:
     for mapping in resources_of(cfn, "AWS::Lambda::EventSourceMapping").values():
         properties = mapping["Properties"]
-        assert properties["MaximumRetryAttempts"] >= 0
+        assert 0 <= properties["MaximumRetryAttempts"] <= 10
+        assert 0 < properties["MaximumRecordAgeInSeconds"] <= 24 * 3600
         assert properties["BisectBatchOnFunctionError"] is True
         assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert "OnFailure" in properties["DestinationConfig"]
@@ -109,3 +115,107 @@ def test_email_sending_is_scoped_to_the_identity_and_configuration_set(sam) -> N
     (statement,) = statements
     resources = str(statement["Resource"])
     assert ":identity/" in resources and ":configuration-set/" in resources and "*" not in resources
+
+
+def test_no_stream_has_more_than_two_consumers(cfn) -> None:
+    # DynamoDB Streams throttle a shard read by more than two consumers at once.
+    sources = [
+        str(m["Properties"]["EventSourceArn"]) for m in resources_of(cfn, "AWS::Lambda::EventSourceMapping").values()
+    ]
+    assert all(sources.count(source) <= 2 for source in sources)
+
+
+def test_secrets_are_created_by_the_stack_and_readable_only_where_used(sam) -> None:
+    secrets = resources_of(sam, "AWS::SecretsManager::Secret")
+    named = {str(secret["Properties"]["Name"]) for secret in secrets.values()}
+    parameters = {"StripeSecretKeyName", "StripeWebhookSecretName", "AdminTokenSecretName", "CertificateKeysSecretName"}
+    assert named == {str({"Ref": parameter}) for parameter in parameters}
+    assert all("SecretString" not in secret["Properties"] for secret in secrets.values())  # no value in the template
+    readers: dict[str, set[str]] = {parameter: set() for parameter in parameters}
+    for name, function in resources_of(sam, "AWS::Serverless::Function").items():
+        for policy in function["Properties"]["Policies"]:
+            for statement in policy["Statement"]:
+                if statement["Action"] == "secretsmanager:GetSecretValue":
+                    for parameter in parameters:
+                        readers[parameter] |= (
+                            {name} if "${" + parameter + "}-*" in str(statement["Resource"]) else set()
+                        )
+    assert readers == {
+        "StripeSecretKeyName": {
+            "RegistrationApiFunction",
+            "StripeWebhookFunction",
+            "PaymentReconcilerFunction",
+            "AdminApiFunction",
+        },
+        "StripeWebhookSecretName": {"StripeWebhookFunction"},
+        "AdminTokenSecretName": {"AdminApiFunction"},
+        "CertificateKeysSecretName": {"AdminApiFunction", "CertificateApiFunction", "CertificateIssuerFunction"},
+    }
+
+
+def test_every_alarm_notifies_the_topic_and_watches_a_metric_that_exists(sam) -> None:
+    emitted = set(
+        re.findall(
+            r'add_metric\(name="(\w+)"',
+            "".join(path.read_text() for path in (Path(__file__).parents[2] / "functions").rglob("*.py")),
+        )
+    )
+    alarms = resources_of(sam, "AWS::CloudWatch::Alarm")
+    assert len(alarms) >= 10
+    for name, alarm in alarms.items():
+        properties = alarm["Properties"]
+        assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
+        assert properties["TreatMissingData"] == "notBreaching", name
+        if properties.get("Namespace") == "Conference":
+            assert properties["MetricName"] in emitted, f"{name} watches a metric no function emits"
+    watched = {alarm["Properties"].get("MetricName") for alarm in alarms.values()}
+    assert {"WebhookSignatureInvalid", "PaymentNeedsReview", "ReconcilerFindings", "EmailRejected"} <= watched
+    assert {"Bounce", "Complaint", "ApproximateNumberOfMessagesVisible", "5xx", "IteratorAge"} <= watched
+
+
+def test_function_error_and_throttle_alarms_cover_every_function(sam) -> None:
+    functions = set(resources_of(sam, "AWS::Serverless::Function"))
+    for alarm_name, metric in (("FunctionErrorsAlarm", "Errors"), ("FunctionThrottlesAlarm", "Throttles")):
+        metrics = sam["Resources"][alarm_name]["Properties"]["Metrics"]
+        watched = {
+            m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+            for m in metrics
+            if "MetricStat" in m and m["MetricStat"]["Metric"]["MetricName"] == metric
+        }
+        assert watched == functions, alarm_name
+        (total,) = [m for m in metrics if m.get("ReturnData")]
+        assert set(re.findall(r"\w+", total["Expression"])) - {"SUM"} == {m["Id"] for m in metrics if "MetricStat" in m}
+
+
+def test_ses_reports_bounces_and_complaints_of_the_configuration_set(sam) -> None:
+    (destination,) = resources_of(sam, "AWS::SES::ConfigurationSetEventDestination").values()
+    properties = destination["Properties"]
+    assert properties["ConfigurationSetName"] == {"Ref": "EmailConfigurationSet"}
+    assert {"bounce", "complaint"} <= set(properties["EventDestination"]["MatchingEventTypes"])
+    (dimension,) = properties["EventDestination"]["CloudWatchDestination"]["DimensionConfigurations"]
+    assert dimension["DimensionName"] == "ses:configuration-set"
+
+
+def test_the_api_logs_every_request_as_json_and_allows_only_the_site_origin(sam) -> None:
+    properties = sam["Resources"]["HttpApi"]["Properties"]
+    logged = json.loads(properties["AccessLogSettings"]["Format"])
+    assert {"requestId", "routeKey", "status", "latencyMs"} <= set(logged)
+    assert properties["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert properties["CorsConfiguration"]["AllowOrigins"] == [{"Ref": "SiteUrl"}]
+
+
+def test_every_function_is_built_by_the_packaging_rule(sam) -> None:
+    functions = resources_of(sam, "AWS::Serverless::Function")
+    assert set(functions) == set(EXTRA)
+    assert all(function["Metadata"] == {"BuildMethod": "makefile"} for function in functions.values())
+
+
+def test_each_stage_in_samconfig_sets_only_template_parameters(sam) -> None:
+    with (Path(__file__).parents[2] / "samconfig.toml").open("rb") as handle:
+        config = tomllib.load(handle)
+    for stage in ("dev", "prod"):
+        overrides = dict(item.split("=", 1) for item in config[stage]["deploy"]["parameters"]["parameter_overrides"])
+        assert set(overrides) <= set(sam["Parameters"]), stage
+        assert overrides["Stage"] == stage
+        assert all(value.startswith(f"conference/{stage}/") for key, value in overrides.items() if key.endswith("Name"))
+    assert config["prod"]["deploy"]["parameters"]["parameter_overrides"].count("StripeLivemode=true") == 1

@@ -80,7 +80,7 @@ $(SAM_STAMP):
 	$(SAM_VENV)/bin/pip install --quiet 'aws-sam-cli>=1.140,<2'
 	@touch $(SAM_STAMP)
 
-.PHONY: validate build deploy
+.PHONY: validate build deploy cost
 STAGE ?= dev
 validate: $(STAMP) $(SAM_STAMP) ## sam validate --lint and cfn-lint on template.yaml (offline, no credentials)
 	$(SAM_ENV) $(SAM) validate --lint --template-file template.yaml
@@ -93,6 +93,9 @@ build: $(STAMP) $(SAM_STAMP) ## sam build: one package per function (arm64 wheel
 
 build-%Function: $(STAMP)
 	$(BIN)/python -m infra.packaging build $*Function "$(ARTIFACTS_DIR)"
+
+cost: $(STAMP) ## What a conference costs on AWS for 2,000 and 100,000 attendees (template, agenda, list prices)
+	$(BIN)/python -m infra.cost_model
 
 deploy: build ## sam deploy --guided for STAGE=dev (default) or STAGE=prod, with samconfig.toml's settings
 	$(SAM_ENV) $(SAM) deploy --guided --config-env $(STAGE)

@@ -12,15 +12,17 @@ with a ToUnicode map, so the text is selectable and extractable and renders on a
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import math
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel
+from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel, QRUtil
 from reportlab.lib.colors import Color, HexColor, black
 from reportlab.lib.pagesizes import landscape, letter
 from reportlab.lib.utils import simpleSplit
@@ -220,22 +222,116 @@ def _render(content: CertificateContent, regular: str, bold: str) -> bytes:
 
 
 def _draw_qr(canvas: Canvas, value: str) -> None:
-    """The QR code (reportlab's encoder, level M, the mask chosen by the standard's penalty rules) drawn as
-    one filled path of one rectangle per run of dark modules in a row. reportlab's QrCodeWidget draws the
-    same modules as one validated shape object each, which costs more than the whole rest of the page."""
+    """The QR code (reportlab's encoder, level M, the mask reportlab's penalty rules choose, found faster by
+    `_best_mask`) drawn as one filled path of one rectangle per run of dark modules in a row. reportlab's
+    QrCodeWidget draws the same modules as one validated shape object each, which costs more than the whole
+    rest of the page; the path is written directly (`addLiteral`) with each coordinate formatted once."""
+    modules = qr_modules(value)
+    xs, ys, widths, height = _qr_coordinates(len(modules))
+    rectangles = [
+        f"{xs[run.start()]} {ys[row]} {widths[run.end() - run.start()]} {height} re"
+        for row, line in enumerate(modules)
+        for run in _DARK_RUN.finditer("".join("1" if dark else "0" for dark in line))
+    ]
+    canvas.setFillColor(black)
+    canvas.addLiteral("\n".join(rectangles) + "\nf")
+
+
+def qr_modules(value: str) -> list[list[bool]]:
+    """The QR code's modules (True: dark), row by row: what reportlab's `QRCode.make()` gives, faster."""
     code = QRCode(None, QRErrorCorrectLevel.M)
     code.addData(value)
-    code.make()
-    module = _QR_SIZE / (code.getModuleCount() + 2 * _QR_QUIET_ZONE)
-    path = canvas.beginPath()
-    for row, modules in enumerate(code.modules):
-        column = 0
-        for dark, run in itertools.groupby(modules):
-            length = sum(1 for _ in run)
-            if dark:
-                x = _QR_X + (_QR_QUIET_ZONE + column) * module
-                y = _QR_Y + _QR_SIZE - (_QR_QUIET_ZONE + row + 1) * module
-                path.rect(x, y, length * module, module)
-            column += length
-    canvas.setFillColor(black)
-    canvas.drawPath(path, stroke=0, fill=1)
+    code.version = code.calculate_version()
+    code.makeImpl(False, _best_mask(code))
+    modules: list[list[bool]] = code.modules
+    return modules
+
+
+@functools.cache
+def _qr_coordinates(count: int) -> tuple[list[str], list[str], list[str], str]:
+    """For a code of `count` modules a side: each column's x, each row's bottom y, each run length's width and
+    the module's height, in points, formatted once."""
+    module = _QR_SIZE / (count + 2 * _QR_QUIET_ZONE)
+    xs = [_points(_QR_X + (_QR_QUIET_ZONE + column) * module) for column in range(count)]
+    ys = [_points(_QR_Y + _QR_SIZE - (_QR_QUIET_ZONE + row + 1) * module) for row in range(count)]
+    widths = [_points(length * module) for length in range(count + 1)]
+    return xs, ys, widths, _points(module)
+
+
+def _points(value: float) -> str:
+    return f"{value:.4f}"
+
+
+# --- The QR mask: reportlab's choice, computed on bit rows ------------------------------------------------
+# reportlab's QRCode.make() builds the whole matrix once per mask (8 times) and scores each with list-based
+# penalty rules: most of a certificate's time. `_best_mask` scores the same matrices, built by XOR on one
+# integer per row, with reportlab's exact rules (its quirks included: the finder-like pattern only in rows,
+# only as 1011101 0000, found left to right without overlaps, never in the last position), so it picks the
+# same mask and the PDF is byte for byte what reportlab alone would make (a unit test compares the two).
+
+# reportlab also derives the Reed-Solomon generator polynomial afresh for every code, though it depends only on
+# the number of error correction codewords (a handful of values): kept once per process. The polynomials are
+# never modified (multiply and mod make new ones), so sharing them changes no output.
+QRUtil.getErrorCorrectPolynomial = staticmethod(functools.cache(QRUtil.getErrorCorrectPolynomial))
+
+_FINDER_LIKE = "10111010000"
+_DARK_RUN = re.compile("1+")
+_RUN_OF_FIVE = re.compile(r"0{5,}|1{5,}")
+
+
+def _best_mask(code: QRCode) -> int:
+    """The mask `QRCode.getBestMaskPattern()` returns, for a code whose version is set."""
+    code.makeImpl(True, 0)  # the test matrix (format areas light) with mask 0; creates the data codewords
+    count = code.getModuleCount()
+    masks = _data_masks.get(code.version) or _data_masks.setdefault(code.version, _masks_of(code, count))
+    rows = [int("".join("1" if dark else "0" for dark in row), 2) for row in code.modules]
+    unmasked = [row ^ mask for row, mask in zip(rows, masks[0], strict=True)]
+    best, lowest = 0, -1
+    for pattern, mask_rows in enumerate(masks):
+        penalty = _penalty([row ^ mask for row, mask in zip(unmasked, mask_rows, strict=True)], count)
+        if lowest < 0 or penalty < lowest:
+            best, lowest = pattern, penalty
+    return best
+
+
+_data_masks: dict[int, list[list[int]]] = {}  # per version (the data modules' positions depend on it alone)
+
+
+def _masks_of(code: QRCode, count: int) -> list[list[int]]:
+    """Per mask pattern, per row: the bits the mask flips (data modules only), column 0 the highest bit."""
+    masks = []
+    positions = code.dataPosIterator()
+    for pattern in range(8):
+        flips = QRUtil.getMask(pattern)
+        rows = [0] * count
+        for column, row in positions:
+            if flips(row, column):
+                rows[row] |= 1 << (count - 1 - column)
+        masks.append(rows)
+    return masks
+
+
+def _penalty(rows: list[int], count: int) -> int:
+    """reportlab's QRUtil.getLostPoint for the matrix given as one integer per row."""
+    lines = [format(row, f"0{count}b") for row in rows]
+    columns = ["".join(column) for column in zip(*lines, strict=True)]
+    penalty = 0
+    for line in itertools.chain(lines, columns):
+        # Runs of five or more modules of one colour: 3 + (length - 5) each.
+        penalty += sum(len(run) - 2 for run in _RUN_OF_FIVE.findall(line))
+    for line in lines:
+        # The finder-like pattern, scanned as reportlab scans it (in rows only: its column scan compares
+        # tuples with a list, which never match).
+        last, start = count - len(_FINDER_LIKE), 0
+        while (found := line.find(_FINDER_LIKE, start)) != -1 and found < last:
+            penalty += 40
+            start = found + len(_FINDER_LIKE)
+    # 2x2 blocks of one colour: 3 each.
+    full = (1 << count) - 1
+    for upper, lower in itertools.pairwise(rows):
+        same_column = ~(upper ^ lower) & full
+        same_neighbour = ~(upper ^ (upper >> 1)) & (full >> 1)
+        penalty += 3 * (same_column & (same_column >> 1) & same_neighbour).bit_count()
+    # The share of dark modules away from half.
+    dark = sum(row.bit_count() for row in rows)
+    return penalty + 10 * (abs(100 * dark // (count * count) - 50) // 5)

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import random
+import string
 import unicodedata
 from typing import Any
 
 import pytest
 from pypdf import PdfReader
 from pypdf.generic import ContentStream, DictionaryObject
+from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel
 
 from shared.certificates.pdf import (
     BOLD_FONT,
     REGULAR_FONT,
     CertificateContent,
     format_hours,
+    qr_modules,
     render_certificate,
     render_certificate_naively,
 )
@@ -202,6 +206,26 @@ def test_the_qr_code_is_drawn_in_the_corner_and_depends_on_the_url() -> None:
     assert max(xs) - min(xs) == pytest.approx(max(ys) - min(ys), abs=0.01)
     # And they encode the URL: another URL draws another pattern
     assert set(modules) != set(other_modules)
+
+
+def test_the_qr_code_is_the_one_reportlab_makes_with_the_mask_its_rules_choose() -> None:
+    # Given 80 verification URLs of many lengths (several QR versions; the masks chosen vary)
+    draw = random.Random(7)
+    alphabet = string.ascii_letters + string.digits + "_-"
+    urls = [
+        "https://conference.example.org/certificates/" + "".join(draw.choices(alphabet, k=draw.randint(1, 150)))
+        for _ in range(80)
+    ]
+    masks = set()
+    for url in urls:
+        # When our encoder and reportlab's own make() (which builds and scores all 8 masks) encode each
+        reference = QRCode(None, QRErrorCorrectLevel.M)
+        reference.addData(url)
+        reference.make()
+        # Then the modules are the same, so the PDF draws exactly what reportlab alone would
+        assert qr_modules(url) == reference.modules
+        masks.add(reference.getBestMaskPattern())  # (builds the test matrices again: after the comparison)
+    assert len(masks) == 8  # every mask was the best somewhere, so every mask's scoring was compared
 
 
 def test_rendering_is_deterministic() -> None:

@@ -2,8 +2,9 @@
 
 Keys (see the README's table):
   LOGIN#<token digest> / SESSION                      a session token's record (expires via `ttl`)
-  ATTENDEE#<attendee_id> / META                       + current_session, logins, login_days
-  ATTENDANCE#<attendee_id> / SESSION#<session_id>     minutes: the set of credited conference minutes
+  ATTENDEE#<attendee_id> / META                       + current_session, session_expires_at (epoch seconds),
+                                                      logins, login_days, and `minutes#<agenda session id>`:
+                                                      the set of credited conference minutes per agenda session
   ATTENDEE#<attendee_id> / SIGNAL#<kind>#<minute>     shared-login evidence
   THROTTLE#<email or ip digest> / WINDOW#<start>      failed logins in a 15-minute window (expires)
 """
@@ -17,12 +18,15 @@ from shared.adapters import aws
 from shared.adapters.dynamodb import DynamoRegistrationRepository, from_item, to_item, translated_errors
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository, attendee_key
 from shared.attendance.models import LoginSession
-from shared.reactions.models import Attendee
+from shared.reactions.models import Attendee, AttendeeStatus
 from shared.registration.models import Registration
 from shared.registration.ports import StaleWrite
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+MINUTES_PREFIX = "minutes#"  # + an agenda session id: an attribute of the attendee's item
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
@@ -87,11 +91,12 @@ class DynamoAttendanceRepository:
             answer = self._client.update_item(
                 TableName=self._table,
                 Key=attendee_key(session.attendee_id),
-                UpdateExpression="SET current_session = :session ADD logins :one"
+                UpdateExpression="SET current_session = :session, session_expires_at = :expires ADD logins :one"
                 + (", login_days :day" if day else ""),
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues=to_item(
-                    {":session": session.token_hash, ":one": 1} | ({":day": {day}} if day else {})
+                    {":session": session.token_hash, ":expires": int(session.expires_at.timestamp()), ":one": 1}
+                    | ({":day": {day}} if day else {})
                 ),
                 ReturnValues="UPDATED_OLD",
             )
@@ -108,27 +113,39 @@ class DynamoAttendanceRepository:
         fields = {k: v for k, v in from_item(answer["Item"]).items() if k not in {"pk", "sk", "entity", "ttl"}}
         return LoginSession.model_validate(fields)
 
-    def credit_minute(self, attendee_id: str, session_id: str, minute: int) -> None:
-        with translated_errors():
-            # A set: the same minute credited twice (a repeated or concurrent heartbeat) counts once.
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(f"ATTENDANCE#{attendee_id}", f"SESSION#{session_id}"),
-                UpdateExpression="ADD minutes :minute SET entity = :entity",
-                ExpressionAttributeValues=to_item({":minute": {minute}, ":entity": "attendance"}),
-            )
+    def credit_minute(self, attendee_id: str, token_hash: str, session_id: str, minute: int, now: datetime) -> bool:
+        try:
+            with translated_errors():
+                # A set: the same minute credited twice (a repeated or concurrent heartbeat) counts once. The
+                # minutes live on the attendee's item so that the session check is this write's condition.
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=attendee_key(attendee_id),
+                    UpdateExpression="ADD #minutes :minute",
+                    ConditionExpression=(
+                        "current_session = :session AND session_expires_at > :now AND #status = :active"
+                    ),
+                    ExpressionAttributeNames={"#minutes": f"{MINUTES_PREFIX}{session_id}", "#status": "status"},
+                    ExpressionAttributeValues=to_item(
+                        {
+                            ":minute": {minute},
+                            ":session": token_hash,
+                            ":now": int(now.timestamp()),
+                            ":active": AttendeeStatus.ACTIVE.value,
+                        }
+                    ),
+                )
+        except StaleWrite:
+            return False  # not this attendee's current, live session, or no longer an active seat
+        return True
 
     def minutes(self, attendee_id: str) -> dict[str, int]:
         with translated_errors():
-            answer = self._client.query(
-                TableName=self._table,
-                KeyConditionExpression="pk = :attendee",
-                ExpressionAttributeValues=to_item({":attendee": f"ATTENDANCE#{attendee_id}"}),
-                ConsistentRead=True,
-            )
+            answer = self._client.get_item(TableName=self._table, Key=attendee_key(attendee_id), ConsistentRead=True)
         return {
-            str(item["sk"]).removeprefix("SESSION#"): len(item.get("minutes", set()))
-            for item in map(from_item, answer.get("Items", []))
+            name.removeprefix(MINUTES_PREFIX): len(value)
+            for name, value in from_item(answer.get("Item", {})).items()
+            if name.startswith(MINUTES_PREFIX)
         }
 
     def login_days(self, attendee_id: str) -> tuple[int, int]:

@@ -96,7 +96,9 @@ class PrivacyService:
                 else None,
                 "history": [entry.model_dump(mode="json") for entry in registration.history],
             },
-            "attendee": attendee.model_dump(mode="json", exclude={"access_code_hash", "current_session"})
+            "attendee": attendee.model_dump(
+                mode="json", exclude={"access_code_hash", "current_session", "session_expires_at"}
+            )
             if attendee
             else None,
             "attendance": {

@@ -28,8 +28,10 @@ class AttendanceRepository(Protocol):
 
     def session(self, token_hash: str) -> LoginSession | None: ...
 
-    def credit_minute(self, attendee_id: str, session_id: str, minute: int) -> None:
-        """Add the minute to the (attendee, agenda session) set; adding it again changes nothing."""
+    def credit_minute(self, attendee_id: str, token_hash: str, session_id: str, minute: int, now: datetime) -> bool:
+        """Add the minute to the attendee's set for the agenda session (adding it again changes nothing), in
+        one write conditional on `token_hash` being the attendee's current session, unexpired at `now`, and
+        the seat active. False (nothing written) when that does not hold."""
 
     def minutes(self, attendee_id: str) -> dict[str, int]: ...
 

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from shared.access import hash_access_code
 from shared.attendance.facts import attendance_facts
@@ -23,6 +24,7 @@ from shared.errors import (
     SessionSuperseded,
     TooManyAttempts,
 )
+from shared.ids import is_id
 from shared.reactions.models import Attendee, AttendeeStatus
 from shared.registration.models import normalize_email
 from shared.registration.status import RegistrationStatus
@@ -63,7 +65,9 @@ class AttendanceService:
         if attendee is None or not matches or not self._holds_access(attendee):
             self._repository.record_failure(throttle_keys, window, window + 2 * FAILURE_WINDOW)
             raise InvalidCredentials("The email and access code do not match a paid seat.")
-        token = secrets.token_urlsafe(32)
+        # The token names its attendee (not a secret: the answer carries the id too), so that a heartbeat can
+        # go straight to the attendee's item and check the session in its one write.
+        token = f"{attendee.attendee_id}{_TOKEN_SEPARATOR}{secrets.token_urlsafe(32)}"
         session = LoginSession(
             token_hash=_digest(token),
             attendee_id=attendee.attendee_id,
@@ -81,17 +85,23 @@ class AttendanceService:
         return LoginAnswer(attendee_id=attendee.attendee_id, session_token=token, expires_at=session.expires_at)
 
     def heartbeat(self, token: str, session_id: str) -> bool:
-        """Credit the current conference minute of `session_id`; False when outside its window."""
-        attendee = self._authenticated(token)
+        """Credit the current conference minute of `session_id`; False when outside its window.
+
+        Inside the window this is one conditional write (the session check is its condition); a refused
+        write, and a heartbeat that credits nothing, read to find out why or whether the session holds."""
+        attendee_id, token_hash = _credential(token)
         agenda_session = self._conference.session(session_id)
+        now = self._conference_clock.now()
+        if agenda_session is not None and agenda_session.starts_at <= now < agenda_session.ends_at:
+            minute = int((now - agenda_session.starts_at) // timedelta(minutes=1))
+            wall_now = self._wall_clock.now()
+            if self._repository.credit_minute(attendee_id, token_hash, session_id, minute, wall_now):
+                return True
+            self._refuse(attendee_id, token_hash, wall_now)
+        self._authenticated(token)  # the session is checked before the request is judged
         if agenda_session is None:
             raise InvalidRequest([FieldError("session_id", "There is no such session in the agenda.")])
-        now = self._conference_clock.now()
-        if not agenda_session.starts_at <= now < agenda_session.ends_at:
-            return False
-        minute = int((now - agenda_session.starts_at) // timedelta(minutes=1))
-        self._repository.credit_minute(attendee.attendee_id, session_id, minute)
-        return True
+        return False
 
     def my_attendance(self, token: str) -> MyAttendance:
         attendee = self._authenticated(token)
@@ -133,15 +143,46 @@ class AttendanceService:
         )
 
     def _authenticated(self, token: str) -> Attendee:
+        attendee_id, token_hash = _credential(token)
         now = self._wall_clock.now()
-        session = self._repository.session(_digest(token)) if token else None
-        if session is None or session.expires_at <= now:
+        attendee = self._repository.attendee(attendee_id)
+        if attendee is not None and _holds_session(attendee, token_hash, now):
+            return attendee
+        self._refuse(attendee_id, token_hash, now, attendee)
+
+    def _refuse(self, attendee_id: str, token_hash: str, now: datetime, attendee: Attendee | None = None) -> NoReturn:
+        """Why this token does not hold the attendee's current session: unknown or expired, the seat no
+        longer active, or superseded by a newer login (evidence of sharing, recorded)."""
+        session = self._repository.session(token_hash)
+        if session is None or session.expires_at <= now or session.attendee_id != attendee_id:
             raise InvalidSession("Log in again: this session is unknown or has expired.")
-        attendee = self._repository.attendee(session.attendee_id)
+        attendee = attendee or self._repository.attendee(attendee_id)
         if attendee is None or attendee.status is not AttendeeStatus.ACTIVE:
             raise InvalidSession("This seat no longer has access.")
-        if attendee.current_session != session.token_hash:
+        if attendee.current_session != token_hash:
             # Someone is still using the older session after a newer login: evidence of sharing.
-            self._repository.record_signal(attendee.attendee_id, "superseded_session_in_use", now, session.source[:12])
+            self._repository.record_signal(attendee_id, "superseded_session_in_use", now, session.source[:12])
             raise SessionSuperseded("A newer login with this access code ended this session.")
-        return attendee
+        # The attendee's item does not know when this session ends (written before it did): log in again.
+        raise InvalidSession("Log in again: this session is unknown or has expired.")
+
+
+_TOKEN_SEPARATOR = "."
+
+
+def _credential(token: str) -> tuple[str, str]:
+    """(attendee id, token digest) of a `<attendee id>.<secret>` token; InvalidSession for anything else."""
+    attendee_id, separator, secret = token.partition(_TOKEN_SEPARATOR)
+    if not separator or not secret or not is_id(attendee_id, "att"):
+        raise InvalidSession("Log in again: this session is unknown or has expired.")
+    return attendee_id, _digest(token)
+
+
+def _holds_session(attendee: Attendee, token_hash: str, now: datetime) -> bool:
+    return (
+        attendee.status is AttendeeStatus.ACTIVE
+        and attendee.current_session is not None
+        and hmac.compare_digest(attendee.current_session, token_hash)
+        and attendee.session_expires_at is not None
+        and attendee.session_expires_at > now
+    )

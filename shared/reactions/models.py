@@ -29,6 +29,7 @@ class Attendee(BaseModel):
     access_code_hash: str | None = None
     access_code_issued_at: datetime | None = None
     current_session: str | None = None  # the digest of the one live session token (attendance)
+    session_expires_at: datetime | None = None  # when that session ends (heartbeats check it in their write)
 
 
 class EmailKind(StrEnum):

@@ -47,8 +47,9 @@ def attend(api: LocalHttpApi, aws, stack, person: dict, share: float) -> str:
         if minutes:
             aws.client("dynamodb").update_item(
                 TableName=stack.resources["MainTable"],
-                Key=to_item({"pk": f"ATTENDANCE#{attendee_id}", "sk": f"SESSION#{session.id}"}),
-                UpdateExpression="ADD minutes :m",
+                Key=to_item({"pk": f"ATTENDEE#{attendee_id}", "sk": "META"}),
+                UpdateExpression="ADD #minutes :m",
+                ExpressionAttributeNames={"#minutes": f"minutes#{session.id}"},
                 ExpressionAttributeValues=to_item({":m": minutes}),
             )
     return str(attendee_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -83,27 +84,39 @@ def test_hours_round_to_the_nearest_quarter() -> None:
     assert [quarter_hours(m) for m in (0, 7, 8, 60, 67, 68, 930)] == [0, 0, 0.25, 1, 1, 1.25, 15.5]
 
 
+TOKEN = "att_aaaaaaaaaaaaaaaaaaaaaaaa.secret"
+TOKEN_DIGEST = hashlib.sha256(TOKEN.encode()).hexdigest()
+
+
 class MemoryAttendance:
     """Just enough of the repository for heartbeats: one attendee with one live session."""
 
     def __init__(self) -> None:
         self.minutes_seen: dict[str, set[int]] = {}
         self.attendee_record = Attendee(
-            attendee_id="att_1", registration_id="reg_1", kind="individual", first_name="A", last_name="B",
-            email="a@example.org", organization="PD", current_session="digest",
+            attendee_id="att_aaaaaaaaaaaaaaaaaaaaaaaa", registration_id="reg_1", kind="individual", first_name="A",
+            last_name="B", email="a@example.org", organization="PD", current_session=TOKEN_DIGEST,
+            session_expires_at=datetime.now(UTC) + timedelta(hours=1),
         )  # fmt: skip
 
     def session(self, token_hash: str) -> LoginSession | None:
         now = datetime.now(UTC)
         return LoginSession(
-            token_hash="digest", attendee_id="att_1", created_at=now, expires_at=now + timedelta(hours=1), source="s"
+            token_hash=TOKEN_DIGEST,
+            attendee_id=self.attendee_record.attendee_id,
+            created_at=now,
+            expires_at=now + timedelta(hours=1),
+            source="s",
         )
 
     def attendee(self, attendee_id: str) -> Attendee | None:
-        return self.attendee_record
+        return self.attendee_record if attendee_id == self.attendee_record.attendee_id else None
 
-    def credit_minute(self, attendee_id: str, session_id: str, minute: int) -> None:
+    def credit_minute(self, attendee_id: str, token_hash: str, session_id: str, minute: int, now: datetime) -> bool:
+        if self.attendee_record.attendee_id != attendee_id or self.attendee_record.current_session != token_hash:
+            return False
         self.minutes_seen.setdefault(session_id, set()).add(minute)
+        return True
 
     def registration(self, registration_id: str) -> Registration | None:
         return None
@@ -130,7 +143,7 @@ def test_credited_minutes_are_the_distinct_in_window_minutes_of_any_schedule(off
     # When each is sent
     for offset in offsets:
         clock.moment = KEYNOTE.starts_at + timedelta(seconds=offset)
-        service.heartbeat("token", KEYNOTE.id)
+        service.heartbeat(TOKEN, KEYNOTE.id)
 
     # Then the credited minutes are exactly the distinct minutes inside the window, never beyond its length
     expected = {offset // 60 for offset in offsets if 0 <= offset < KEYNOTE.scheduled_minutes * 60}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,10 @@ TRACED_SHARE = 0.05  # X-Ray's default sampling: 1 a second, then 5%
 LOG_BYTES_PER_INVOCATION = 1200  # JSON platform lines (start, report) and one or two application lines
 ACCESS_LOG_BYTES_PER_REQUEST = 450
 CONFIRMATION_BYTES, CERTIFICATE_ATTACHMENT_BYTES = 12_000, 63_000  # a 46 KB PDF, base64-encoded
+# A heartbeat adds its minute to a set on the attendee's item (so the session check is the write's
+# condition); a write costs one unit per KB of the item, which grows as minutes are credited.
+ATTENDEE_ITEM_BYTES = 700
+BYTES_PER_CREDITED_MINUTE = 4  # a small number in a set, plus the session attribute's name spread over its minutes
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,14 @@ class Operation:
     emails: float = 0
     attachment_bytes: float = 0
     s3_puts: float = 0
+
+
+def heartbeat_write_units(heartbeats: int) -> float:
+    """Mean write units of the heartbeats as the attendee's item grows from its first minute to its last."""
+    if heartbeats <= 0:
+        return 1.0
+    units = [math.ceil((ATTENDEE_ITEM_BYTES + k * BYTES_PER_CREDITED_MINUTE) / 1024) for k in range(1, heartbeats + 1)]
+    return sum(units) / len(units)
 
 
 def operations(heartbeats_per_seat: float) -> list[Operation]:
@@ -89,7 +102,13 @@ def operations(heartbeats_per_seat: float) -> list[Operation]:
             attachment_bytes=0,
         ),
         Operation("login", "AttendanceApiFunction", LOGINS_PER_ATTENDEE, 40, wru=2, rru=6),
-        Operation("heartbeat", "AttendanceApiFunction", heartbeats_per_seat, 12, wru=1, rru=0.5),
+        Operation(
+            "heartbeat",
+            "AttendanceApiFunction",
+            heartbeats_per_seat,
+            12,
+            wru=heartbeat_write_units(round(heartbeats_per_seat)),
+        ),
         Operation("my attendance", "AttendanceApiFunction", PROGRESS_READS_PER_ATTENDEE, 25, rru=14),
         Operation("issue certificate", "CertificateIssuerFunction", ELIGIBLE_SHARE, 30, http=False, wru=6, rru=8),
         Operation(

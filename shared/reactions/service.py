@@ -7,6 +7,8 @@ entry that is sent at most once per lease.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,6 +21,7 @@ from shared.conference.models import Conference
 from shared.email import Email, confirmation, receipt, refund_notice
 from shared.email import certificate as certificate_email
 from shared.email.render import long_date
+from shared.errors import TemporarilyUnavailable
 from shared.reactions.models import (
     Attendee,
     EmailKind,
@@ -34,6 +37,9 @@ from shared.registration.status import RegistrationStatus
 
 # Longer than one send takes, short enough that a crashed sender's email goes out again soon.
 SEND_LEASE = timedelta(seconds=90)
+# Recording an email's outcome is retried in place (on top of the SDK's own retries) before the record fails.
+RECORD_ATTEMPTS = 3
+RECORD_PAUSE_SECONDS = 0.2
 # A seat refunded before its confirmation went out is owed no confirmation (its refund notice follows).
 STILL_HOLDS_SEATS = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
 
@@ -58,7 +64,9 @@ class ReactionService:
         wall_clock: Clock,
         site_url: str,
         certificates: CertificateFiles,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._pause = pause
         self._conference = conference
         self._repository = repository
         self._mailer = mailer
@@ -173,26 +181,45 @@ class ReactionService:
         now = self._wall_clock.now()
         if not self._repository.claim_email(entry, now, now + SEND_LEASE):
             raise EmailBusy(email_key)
+        try:
+            not_owed = self._not_owed(registration, entry)
+            if not_owed is not None:
+                self._finish(entry, OutboxStatus.SKIPPED, error=not_owed)
+                return f"skipped: {not_owed}"
+            message_id = self._mailer.send(self._compose(registration, entry))
+        except MailRejected as exc:
+            self._finish(entry, OutboxStatus.FAILED, error=str(exc) or "rejected")
+            return "rejected for good"
+        except Exception as exc:
+            # Nothing went out (SES throttled, the table or the bucket failed while composing): give the claim
+            # back, so the retried record sends at once instead of meeting its own lease until it expires.
+            with suppress(Exception):  # if even that fails, the lease expires and a retry claims it then
+                cause = (str(exc) or "throttled") if isinstance(exc, MailThrottled) else type(exc).__name__
+                self._finish(entry, OutboxStatus.PENDING, error=cause)
+            raise
+        # The message is out: recording it is worth a few tries, since an entry left `sending` is sent again
+        # once its lease expires (the one duplicate SES's lack of an idempotency token allows).
+        self._finish(entry, OutboxStatus.SENT, message_id=message_id)
+        return "sent"
+
+    def _not_owed(self, registration: Registration, entry: OutboxEmail) -> str | None:
         if entry.kind is EmailKind.CONFIRMATION and registration.status not in STILL_HOLDS_SEATS:
-            self._repository.finish_email(entry, OutboxStatus.SKIPPED, error=f"registration {registration.status}")
-            return "skipped: no longer owed"
+            return f"registration {registration.status}"
         if entry.kind is EmailKind.CERTIFICATE:
             certificate = self._certificates.certificate(entry.certificate_id or "")
             if certificate is None or certificate.status is not CertificateStatus.VALID:
-                self._repository.finish_email(entry, OutboxStatus.SKIPPED, error="certificate replaced or revoked")
-                return "skipped: certificate no longer valid"
-        email = self._compose(registration, entry)
-        try:
-            message_id = self._mailer.send(email)
-        except MailThrottled as exc:
-            # Back to pending so the retried record can claim it again at once.
-            self._repository.finish_email(entry, OutboxStatus.PENDING, error=str(exc) or "throttled")
-            raise
-        except MailRejected as exc:
-            self._repository.finish_email(entry, OutboxStatus.FAILED, error=str(exc) or "rejected")
-            return "rejected for good"
-        self._repository.finish_email(entry, OutboxStatus.SENT, message_id=message_id)
-        return "sent"
+                return "certificate replaced or revoked"
+        return None
+
+    def _finish(self, entry: OutboxEmail, status: OutboxStatus, **outcome: str) -> None:
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                self._repository.finish_email(entry, status, **outcome)
+                return
+            except TemporarilyUnavailable:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                self._pause(RECORD_PAUSE_SECONDS * attempt)
 
     def _compose(self, registration: Registration, entry: OutboxEmail) -> Email:
         if entry.kind is EmailKind.RECEIPT:

@@ -12,7 +12,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters.idempotency import IdempotentRequests
-from shared.api.openapi import openapi_document
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, json_body
 from shared.api.responses import json_response
@@ -106,6 +105,10 @@ def get_registration(registration_id: str) -> Response[str]:
 
 @app.get("/openapi.json")
 def get_openapi() -> Response[str]:
+    # Imported when asked for: the document describes every function's models (admin, attendance,
+    # certificates), which the registration path never needs at a cold start.
+    from shared.api.openapi import openapi_document
+
     return json_response(HTTPStatus.OK, openapi_document(conference().name))
 
 

@@ -13,6 +13,7 @@ with a ToUnicode map, so the text is selectable and extractable and renders on a
 from __future__ import annotations
 
 import functools
+import importlib.util
 import io
 import itertools
 import math
@@ -21,14 +22,36 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel, QRUtil
 from reportlab.lib.colors import Color, HexColor, black
 from reportlab.lib.pagesizes import landscape, letter
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+
+def _load_qr_encoder() -> ModuleType:
+    """reportlab's QR encoder module (pure Python: re and itertools), loaded from its file under a private name.
+    Importing it by its name would first run the `reportlab.graphics.barcode` package, which imports and
+    registers every barcode widget (shapes, platypus...): about 65 ms of the stream dispatcher's cold start
+    for code it never uses. A private copy also keeps this module's speed-ups (below) out of reportlab's."""
+    package = importlib.util.find_spec("reportlab.graphics.barcode")  # imports reportlab.graphics, not barcode
+    assert package is not None and package.submodule_search_locations
+    path = Path(next(iter(package.submodule_search_locations))) / "qrencoder.py"
+    spec = importlib.util.spec_from_file_location("shared.certificates._reportlab_qrencoder", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_qrencoder = _load_qr_encoder()
+QRCode: Any = _qrencoder.QRCode
+QRErrorCorrectLevel: Any = _qrencoder.QRErrorCorrectLevel
+QRUtil: Any = _qrencoder.QRUtil
 
 FONTS_DIR = Path(__file__).parent / "fonts"
 _REGULAR_FILE = FONTS_DIR / "DejaVuSans.ttf"
@@ -270,8 +293,9 @@ def _points(value: float) -> str:
 # same mask and the PDF is byte for byte what reportlab alone would make (a unit test compares the two).
 
 # reportlab also derives the Reed-Solomon generator polynomial afresh for every code, though it depends only on
-# the number of error correction codewords (a handful of values): kept once per process. The polynomials are
-# never modified (multiply and mod make new ones), so sharing them changes no output.
+# the number of error correction codewords (a handful of values): kept once per process (in this module's
+# private copy of the encoder). The polynomials are never modified (multiply and mod make new ones), so
+# sharing them changes no output.
 QRUtil.getErrorCorrectPolynomial = staticmethod(functools.cache(QRUtil.getErrorCorrectPolynomial))
 
 _FINDER_LIKE = "10111010000"
@@ -279,7 +303,7 @@ _DARK_RUN = re.compile("1+")
 _RUN_OF_FIVE = re.compile(r"0{5,}|1{5,}")
 
 
-def _best_mask(code: QRCode) -> int:
+def _best_mask(code: Any) -> int:
     """The mask `QRCode.getBestMaskPattern()` returns, for a code whose version is set."""
     code.makeImpl(True, 0)  # the test matrix (format areas light) with mask 0; creates the data codewords
     count = code.getModuleCount()
@@ -297,7 +321,7 @@ def _best_mask(code: QRCode) -> int:
 _data_masks: dict[int, list[list[int]]] = {}  # per version (the data modules' positions depend on it alone)
 
 
-def _masks_of(code: QRCode, count: int) -> list[list[int]]:
+def _masks_of(code: Any, count: int) -> list[list[int]]:
     """Per mask pattern, per row: the bits the mask flips (data modules only), column 0 the highest bit."""
     masks = []
     positions = code.dataPosIterator()

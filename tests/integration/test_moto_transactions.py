@@ -1,0 +1,121 @@
+"""The locked moto server's transactions: all or nothing (items and stream), at a cost that does not grow
+with the table (moto itself copies every table a transaction writes to; infra/moto_server.py saves only the
+items the transaction names)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.dynamodb.models.table import Table
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@pytest.fixture
+def table(aws: boto3.session.Session) -> Iterator[tuple[DynamoDBClient, str]]:
+    client = aws.client("dynamodb")
+    name = f"transactions-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    yield client, name
+    client.delete_table(TableName=name)
+
+
+def key(pk: str, sk: str = "META") -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def stream_records(aws: boto3.session.Session, client: DynamoDBClient, name: str) -> list[Any]:
+    streams = aws.client("dynamodbstreams")
+    arn = client.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    return list(streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"])
+
+
+def test_a_cancelled_transaction_leaves_no_item_and_no_stream_record(
+    aws: boto3.session.Session, table: tuple[DynamoDBClient, str]
+) -> None:
+    client, name = table
+    client.put_item(TableName=name, Item=key("B") | {"n": {"N": "1"}})
+    client.put_item(TableName=name, Item=key("C") | {"n": {"N": "1"}})
+    before = stream_records(aws, client, name)
+
+    with pytest.raises(ClientError) as refused:
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": name, "Item": key("A") | {"n": {"N": "1"}}}},
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": key("B"),
+                        "UpdateExpression": "SET n = n + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {"Put": {"TableName": name, "Item": key("C"), "ConditionExpression": "attribute_not_exists(pk)"}},
+            ]
+        )
+
+    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert "Item" not in client.get_item(TableName=name, Key=key("A"), ConsistentRead=True)
+    assert client.get_item(TableName=name, Key=key("B"), ConsistentRead=True)["Item"]["n"] == {"N": "1"}
+    assert client.get_item(TableName=name, Key=key("C"), ConsistentRead=True)["Item"]["n"] == {"N": "1"}
+    assert stream_records(aws, client, name) == before
+
+
+def test_a_transaction_writes_everything_and_streams_each_write(
+    aws: boto3.session.Session, table: tuple[DynamoDBClient, str]
+) -> None:
+    client, name = table
+    client.put_item(TableName=name, Item=key("B") | {"n": {"N": "1"}})
+    client.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": name, "Item": key("A"), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {
+                "Update": {
+                    "TableName": name,
+                    "Key": key("B"),
+                    "UpdateExpression": "SET n = n + :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            },
+        ]
+    )
+    assert "Item" in client.get_item(TableName=name, Key=key("A"), ConsistentRead=True)
+    assert client.get_item(TableName=name, Key=key("B"), ConsistentRead=True)["Item"]["n"] == {"N": "2"}
+    assert [r["eventName"] for r in stream_records(aws, client, name)] == ["INSERT", "INSERT", "MODIFY"]
+
+
+def test_a_transaction_does_not_copy_its_table(
+    monkeypatch: pytest.MonkeyPatch, table: tuple[DynamoDBClient, str]
+) -> None:
+    client, name = table
+    for number in range(50):
+        client.put_item(TableName=name, Item=key(f"item-{number}"))
+    copies: list[str] = []
+    monkeypatch.setattr(Table, "__deepcopy__", lambda self, memo: copies.append(self.name), raising=False)
+
+    client.transact_write_items(TransactItems=[{"Put": {"TableName": name, "Item": key("new")}}])
+    with pytest.raises(ClientError):
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": name, "Item": key("item-1"), "ConditionExpression": "attribute_not_exists(pk)"}}
+            ]
+        )
+
+    assert copies == []

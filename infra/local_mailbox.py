@@ -9,6 +9,7 @@ from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
+from functools import cached_property
 from typing import Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -24,6 +25,10 @@ class SentEmail:
     raw: bytes
 
     def summary(self) -> dict[str, Any]:
+        return dict(self._summary)
+
+    @cached_property  # a sent message never changes: parsed once, however often the mailbox is listed
+    def _summary(self) -> dict[str, Any]:
         message = self.parsed()
         attachments = [
             {
@@ -51,18 +56,27 @@ class LocalMailbox:
     def __init__(self, region: str = "us-east-1") -> None:
         self._region = region
         self._seen: dict[str, datetime] = {}  # when each message was first seen, for sends without a Date
+        self._parsed: dict[str, SentEmail] = {}  # each message is parsed once: listing thousands stays cheap
         self._lock = threading.Lock()
+
+    def _messages(self) -> list[Any]:
+        return list(ses_backends[DEFAULT_ACCOUNT_ID][self._region].sent_messages)
 
     def emails(self) -> list[SentEmail]:
         """Oldest first."""
-        backend = ses_backends[DEFAULT_ACCOUNT_ID][self._region]
         with self._lock:
-            return [self._email(message) for message in list(backend.sent_messages)]
+            return [self._email(message) for message in self._messages()]
 
     def email(self, email_id: str) -> SentEmail | None:
-        return next((email for email in self.emails() if email.id == email_id), None)
+        with self._lock:
+            return next((self._email(m) for m in self._messages() if m.id == email_id), None)
 
     def _email(self, message: Any) -> SentEmail:
+        if message.id not in self._parsed:
+            self._parsed[message.id] = self._parse(message)
+        return self._parsed[message.id]
+
+    def _parse(self, message: Any) -> SentEmail:
         first_seen = self._seen.setdefault(message.id, datetime.now(UTC))
         raw_data = getattr(message, "raw_data", None)
         if raw_data is None:  # a Simple send: moto keeps only its subject and body

@@ -91,6 +91,7 @@ class LocalScheduler:
         started = now()
         self._due = {schedule.name: self._first_due(schedule, started) for schedule, _, _ in entries}
         self._lock = threading.Lock()
+        self.fired_total = 0  # by fire_due from any thread: a drain notices a run its own call waited for
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -121,6 +122,7 @@ class LocalScheduler:
                 except Exception:  # a failing run is retried by its next due time, as on AWS (no DLQ here)
                     log.exception("schedule %s failed", schedule.name)
                 fired += 1
+            self.fired_total += fired
         return fired
 
     def start(self, interval: float = 1.0) -> None:

@@ -45,7 +45,8 @@ from infra.stream_poller import StreamPoller, stream_mappings
 from infra.stripe_standin import StripeStandIn, StripeStandInServer
 from infra.template import translated_template
 from shared.clock import conference_clock
-from shared.conference import load_conference
+from shared.conference import DEFAULT_CONFERENCE_FILE, Conference, load_conference
+from shared.settings import TableSettings
 
 HOST = "127.0.0.1"
 # moto's CloudFormation warns about each resource it skips (the SES configuration set); expected here.
@@ -77,6 +78,14 @@ class LocalSettings:
             sender=os.environ.get("LOCAL_SENDER", "conference@example.org"),
             clock=datetime.fromisoformat(clock) if clock else None,
         )
+
+
+def _conference() -> Conference:
+    """The conference the functions serve (the data file CONFERENCE_FILE names, else NASRO 2020), so that the
+    clock starts and is shown in its time zone. Certificates are still issued at the template's CertificatesIssueAt."""
+    return load_conference(
+        TableSettings.model_validate({"TABLE_NAME": "-", **os.environ}).conference_file or DEFAULT_CONFERENCE_FILE
+    )
 
 
 class _Starting:
@@ -137,7 +146,7 @@ class LocalStack:
         # SES sends only from a verified identity: the sender's whole domain, as in production.
         boto3.client("sesv2").create_email_identity(EmailIdentity=self.settings.sender.rsplit("@", 1)[1])
         apply_environment(stack)
-        conference = load_conference()
+        conference = _conference()
         start = self.settings.clock or datetime.combine(
             conference.starts_on - timedelta(days=14), datetime.min.time(), conference.zone
         ).replace(hour=9)
@@ -173,12 +182,16 @@ class LocalStack:
         those cause in turn. False if that did not happen within `timeout` seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            fired_before = self._scheduler.fired_total if self._scheduler is not None else 0
             busy = not self.standin.wait_idle(timeout=max(0.0, deadline - time.monotonic()))
             for poller in self._pollers:
                 if poller.has_pending():
                     poller.poll_once()
                     busy = True
-            if self._scheduler is not None and self._scheduler.fire_due():
+            # A schedule the background thread fired meanwhile counts too: what it wrote is still to be streamed.
+            if self._scheduler is not None and (
+                self._scheduler.fire_due() or self._scheduler.fired_total != fired_before
+            ):
                 busy = True
             if not busy:
                 return True
@@ -241,7 +254,7 @@ class LocalStack:
                 f"  HTTP API          {self.api_url}   (GET /conference, POST /registrations, /openapi.json)",
                 f"  Stripe stand-in   {self._stripe.url}",
                 f"  local AWS (moto)  {self._moto.url}",
-                f"  conference time   {conference_clock.now().astimezone(load_conference().zone).isoformat()}",
+                f"  conference time   {conference_clock.now().astimezone(_conference().zone).isoformat()}",
                 "Embedded defaults",
                 f"  LOCAL_STRIPE_SECRET_KEY      {s.stripe_secret_key}",
                 f"  LOCAL_STRIPE_WEBHOOK_SECRET  {s.stripe_webhook_secret}",

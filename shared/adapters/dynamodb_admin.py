@@ -14,6 +14,7 @@ from shared.certificates.models import Certificate, CertificateStatus
 from shared.payments.models import HistoryEntry
 from shared.reactions.models import Attendee, OutboxEmail, Shipment, ShipmentState
 from shared.registration.models import Registration
+from shared.registration.ports import StaleWrite
 from shared.registration.status import RegistrationStatus
 
 if TYPE_CHECKING:
@@ -88,17 +89,20 @@ class DynamoAdminRepository:
         )
 
     def erase_attendee(self, attendee_id: str) -> None:
-        self._set(
-            attendee_key(attendee_id),
-            {
-                "first_name": ERASED,
-                "last_name": ERASED,
-                "email": f"{ERASED}+{attendee_id}@invalid",
-                "organization": ERASED,
-            },
-            remove="access_code_hash, current_session, session_expires_at",
-            condition="attribute_exists(pk)",
-        )
+        try:
+            self._set(
+                attendee_key(attendee_id),
+                {
+                    "first_name": ERASED,
+                    "last_name": ERASED,
+                    "email": f"{ERASED}+{attendee_id}@invalid",
+                    "organization": ERASED,
+                },
+                remove="access_code_hash, current_session, session_expires_at",
+                condition="attribute_exists(pk)",
+            )
+        except StaleWrite:
+            return  # no attendee item: the seat was never paid, so only the registration held the person
 
     def erase_shipment(self, registration_id: str) -> None:
         shipment = self._reactions.shipment(registration_id)

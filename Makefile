@@ -67,6 +67,16 @@ bench: $(STAMP) ## Measure: certificates/s vs a naive baseline, cold-start proxi
 	$(BIN)/python -m bench.cold_start
 	$(BIN)/python -m bench.call_counts
 
+# Reliability: the whole flow under injected faults, and requests generated from the OpenAPI document. Each on a
+# private local stack; each writes bench/results/<name>.json and exits non-zero on any violation. `make test` runs
+# a reduced version of both (tests/integration/test_fault_run.py, test_api_fuzz.py).
+.PHONY: faults fuzz
+faults: $(STAMP) ## Fault run: 36 attendees through SES/DynamoDB/Stripe faults and webhook chaos; nothing lost or doubled
+	$(BIN)/python -m bench.faults
+
+fuzz: $(STAMP) ## Fuzz run: thousands of schemathesis requests from /openapi.json (admin routes included); no 5xx
+	$(BIN)/python -m bench.fuzz
+
 # --- Deployment: the SAM CLI lives in its own virtual environment (it pins an older boto3 than ours). ---
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam

@@ -59,13 +59,13 @@ format: $(STAMP) ## Format and fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Certificates per second per core, ours against the naive baseline, in one run (noisy box: medians and
-# the ratio). Writes bench/results/certificates.json. Never run two benchmarks at once.
+# One run, one table (bench/report.py): cold start per function against a bare handler, exact calls per
+# operation against their budgets, handler latency p50/p99 against moto, certificates/s against the naive
+# baseline. Writes bench/results/bench.json; fails on an exact budget (calls, imports), marks timing ratios.
+# Never run two benchmarks at once.
 .PHONY: bench
-bench: $(STAMP) ## Measure: certificates/s vs a naive baseline, cold-start proxies, exact calls per operation
-	$(BIN)/python -m bench.certificates
-	$(BIN)/python -m bench.cold_start
-	$(BIN)/python -m bench.call_counts
+bench: $(STAMP) ## Measure: cold starts, exact calls per operation, handler latency, certificates/s (one table)
+	$(BIN)/python -m bench.report
 
 # Reliability: the whole flow under injected faults, and requests generated from the OpenAPI document. Each on a
 # private local stack; each writes bench/results/<name>.json and exits non-zero on any violation. `make test` runs

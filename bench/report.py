@@ -1,0 +1,149 @@
+"""`make bench`: every measurement in one run, one after the other (never two at once), printed as ONE table
+and written to bench/results/bench.json.
+
+- cold start per function: import CPU time against the bare Powertools + boto3 handler (limit 1.3x), and the
+  heavy packages it loads and does not load (exact: must be what infra/packaging.py bundles for it);
+- exact external calls per operation against their budgets (exact);
+- handler latency p50/p99 in-process against moto, as ratios to the bare handler doing one PutItem;
+- certificates per second per core against the naive baseline (limit: at least 3x).
+
+Exits 1 when an exact budget fails (call counts, import lists); timing ratios are reported with a pass/fail
+mark and never change the exit status (this 2-core machine is shared and noisy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import certificates, cold_start, latency
+from bench.call_counts import measure as measure_calls
+from bench.harness import Harness
+from infra.packaging import EXTRA
+
+RESULTS = Path(__file__).parent / "results" / "bench.json"
+COLD_START_LIMIT = 1.3
+CERTIFICATES_LIMIT = 3.0
+BASELINE_FUNCTION = "(baseline) Powertools + boto3"
+# The heavy packages whose presence at import is checked exactly (requests comes with stripe).
+EXACT_HEAVY = ("stripe", "reportlab", "pypdf", "moto", "samtranslator")
+
+
+def _mark(ok: bool | None) -> str:
+    return "-" if ok is None else ("pass" if ok else "FAIL")
+
+
+def cold_starts(runs: int) -> dict[str, Any]:
+    environment = dict(os.environ) | {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "conference",
+        "POWERTOOLS_METRICS_NAMESPACE": "Conference",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+    measured = cold_start.measure(cold_start.handler_modules(), runs, environment)
+    baseline = measured[BASELINE_FUNCTION][0]
+    rows = {}
+    for name, (seconds, loaded) in measured.items():
+        expected = set(EXTRA.get(name, ()))
+        exact = {package for package in loaded if package in EXACT_HEAVY}
+        ratio = seconds / baseline
+        rows[name] = {
+            "import_cpu_ms": round(seconds * 1000, 1),
+            "ratio": round(ratio, 2),
+            "loads": sorted(loaded),
+            "does_not_load": [package for package in cold_start.HEAVY if package not in loaded],
+            "expected_heavy": sorted(expected),
+            "imports_ok": name == BASELINE_FUNCTION or exact == expected,
+            "ratio_pass": None if name == BASELINE_FUNCTION else ratio <= COLD_START_LIMIT,
+        }
+    return {"runs": runs, "limit_ratio": COLD_START_LIMIT, "functions": rows}
+
+
+def render(result: dict[str, Any]) -> str:
+    out = ["make bench: one run, measured one after the other", ""]
+    cold = result["cold_start"]
+    out.append(
+        f"COLD START (import CPU time, median of {cold['runs']} rotating rounds; ratio limit {COLD_START_LIMIT}x)"
+    )
+    out.append(f"  {'function':<31} {'ms':>7} {'ratio':>7} {'':>5}  {'imports':<8} does NOT load")
+    for name, row in cold["functions"].items():
+        out.append(
+            f"  {name:<31} {row['import_cpu_ms']:>7.1f} {row['ratio']:>6.2f}x {_mark(row['ratio_pass']):>5}  "
+            f"{'ok' if row['imports_ok'] else 'WRONG':<8} {', '.join(row['does_not_load']) or '-'}"
+        )
+    out += ["", "EXACT CALLS PER OPERATION (budget: DynamoDB / Stripe reads / Stripe writes / other AWS)"]
+    out.append(f"  {'operation':<58} {'status':>6}  {'calls':<40} budget")
+    for name, row in result["calls"].items():
+        counted = f"DynamoDB {row['dynamodb']}, Stripe {len(row['stripe'])}, other AWS {row['other_aws']}"
+        budget = row["budget"]
+        limits = (
+            f"<= {budget['dynamodb']} / {budget['stripe_reads']} / {budget['stripe_writes']} / {budget['other_aws']} "
+            f"{'pass' if not row['over_budget'] else 'FAIL'}"
+            if budget
+            else "(reported)"
+        )
+        out.append(f"  {name:<58} {row['status']:>6}  {counted:<40} {limits}")
+    lat = result["latency"]
+    out += ["", f"HANDLER LATENCY in-process against moto ({lat['rounds']} interleaved invocations each)"]
+    out.append(f"  {'operation':<36} {'p50 ms':>7} {'p99 ms':>7} {'x p50':>7} {'x p99':>7}  limit (x bare p50)")
+    for name, row in lat["operations"].items():
+        limit = "-" if row["pass"] is None else f"<= {row['limit_ratio_p50']}x {_mark(row['pass'])}"
+        out.append(
+            f"  {name:<36} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} {row['ratio_p50']:>6.2f}x "
+            f"{row['ratio_p99']:>6.2f}x  {limit}"
+        )
+    cert = result["certificates"]
+    out += ["", f"CERTIFICATES ({cert['rounds']} interleaved rounds of {cert['documents_per_round']} documents)"]
+    for key in ("ours", "naive"):
+        row = cert[key]
+        out.append(
+            f"  {row['function']:<28} {row['median_ms']:>7.2f} ms/cert {row['certificates_per_second']:>7.1f} /s/core"
+        )
+    ratio = cert["ratio_naive_to_ours"]
+    out.append(f"  ratio {ratio:.2f}x (limit >= {CERTIFICATES_LIMIT}x) {_mark(ratio >= CERTIFICATES_LIMIT)}")
+    out += ["", f"exact budgets: {'pass' if not result['exact_failures'] else 'FAIL'}"]
+    out += [f"  {failure}" for failure in result["exact_failures"]]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.report", description=__doc__)
+    parser.add_argument("--cold-start-runs", type=int, default=11)
+    parser.add_argument("--invocations", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=7, help="certificate rounds")
+    parser.add_argument("--documents", type=int, default=50, help="certificates per variant per round")
+    args = parser.parse_args(argv)
+
+    result: dict[str, Any] = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    print("certificates...", file=sys.stderr)
+    result["certificates"] = certificates.run(args.rounds, args.documents, warmup=10)
+    print("cold starts...", file=sys.stderr)
+    result["cold_start"] = cold_starts(args.cold_start_runs)
+    print("calls and latency (functions in-process against moto)...", file=sys.stderr)
+    with Harness.start() as harness:
+        result["calls"] = measure_calls(harness)
+        result["latency"] = latency.run(harness, args.invocations, warmup=10)
+    for row in result["calls"].values():
+        row["other_aws"] = sum(n for op, n in row["aws"].items() if not op.startswith("dynamodb."))
+    result["exact_failures"] = [
+        *(problem for row in result["calls"].values() for problem in row["over_budget"]),
+        *(
+            f"{name}: loads {row['loads']}, expected heavy packages {row['expected_heavy']}"
+            for name, row in result["cold_start"]["functions"].items()
+            if not row["imports_ok"]
+        ),
+    ]
+    print(render(result))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"\nwritten to {RESULTS}")
+    return 1 if result["exact_failures"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -197,6 +198,13 @@ def apply_environment(stack: DeployedStack) -> None:
     os.environ.update(merged)
 
 
+# Lambda runs one invocation at a time in an execution environment; here every function shares this process,
+# and Powertools keeps the request being handled on a class attribute (`BaseRouter.current_event`), shared by
+# every function's resolver. Concurrent invocations would read each other's requests (another person's body or
+# Idempotency-Key), so HTTP invocations take turns, as one warm container per function would.
+_INVOCATION = threading.Lock()
+
+
 class LocalHttpApi:
     """The HTTP API of a deployed stack, served in-process."""
 
@@ -233,4 +241,5 @@ class LocalHttpApi:
         event = build_event(
             route, parameters, method=method, path=path, query=query, headers=headers, body=body, source_ip=source_ip
         )
-        return to_http_response(handler(event, LambdaContext(function_name=function.name)))
+        with _INVOCATION:
+            return to_http_response(handler(event, LambdaContext(function_name=function.name)))

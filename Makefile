@@ -62,10 +62,19 @@ format: $(STAMP) ## Format and fix what ruff can
 # One run, one table (bench/report.py): cold start per function against a bare handler, exact calls per
 # operation against their budgets, handler latency p50/p99 against moto, certificates/s against the naive
 # baseline. Writes bench/results/bench.json; fails on an exact budget (calls, imports), marks timing ratios.
-# Never run two benchmarks at once.
+# Then whole conferences of 100, 500 and 2,000 attendees over HTTP (bench/conference_run.py,
+# bench/results/conference_run.json). Never run two benchmarks at once.
 .PHONY: bench
 bench: $(STAMP) ## Measure: cold starts, exact calls per operation, handler latency, certificates/s (one table)
 	$(BIN)/python -m bench.report
+	$(BIN)/python -m bench.conference_run --sizes 100,500,2000
+
+# Many concurrent registrants (duplicates, Idempotency-Key retries), payments and duplicate webhooks against a
+# fresh local stack; latency per route. Writes bench/results/load.json; fails on any 5xx or a seat without
+# exactly one confirmation. tests/e2e/test_runs.py runs a small one, and a small conference run.
+.PHONY: load
+load: $(STAMP) ## Load run: 300 seats from 32 threads, duplicates and retries; no 5xx, one confirmation per seat
+	$(BIN)/python -m bench.load --registrants 300 --threads 32
 
 # Reliability: the whole flow under injected faults, and requests generated from the OpenAPI document. Each on a
 # private local stack; each writes bench/results/<name>.json and exits non-zero on any violation. `make test` runs

@@ -1,0 +1,27 @@
+"""The reduced fault run (make faults runs the long one): ten attendees through registration, payment,
+confirmation, login, attendance and certificates while every kind of fault strikes at least once; nothing lost,
+nothing done twice, no 5xx but a 503 to retry, only the poison records in the DLQ, the table consistent."""
+
+from __future__ import annotations
+
+from bench.fault_run import KINDS, Environment, FaultRun, table
+from tests.integration.conftest import ADMIN_TOKEN
+
+
+def test_ten_attendees_through_every_kind_of_fault_lose_nothing_and_duplicate_nothing(
+    api, stripe_standin, stream, stack, aws
+) -> None:
+    # Given an empty dead-letter queue (earlier tests may have sent batches there)
+    sqs, url = aws.client("sqs"), stack.resources["StreamDeadLetterQueue"]
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    # When
+    report = FaultRun(Environment(stack, api, stripe_standin, stream, aws, ADMIN_TOKEN), attendees=10, seed=7).run()
+
+    # Then
+    print(table(report))
+    assert {kind for kind in KINDS if report.injected[kind] == 0} == set()
+    assert report.violations == []
+    assert report.emails["confirmation"] >= 5 and report.emails["certificate"] >= 1

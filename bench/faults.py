@@ -23,6 +23,16 @@ os.environ.update(
     POWERTOOLS_TRACE_DISABLED="true",
     POWERTOOLS_METRICS_DISABLED="true",
 )
+# The template's static Globals, as Lambda sets them before any module is imported (Powertools reads them then).
+from infra.template import load_template
+
+os.environ.update(
+    {
+        name: value
+        for name, value in load_template()["Globals"]["Function"]["Environment"]["Variables"].items()
+        if isinstance(value, str)
+    }
+)
 
 import argparse
 import json

@@ -5,11 +5,14 @@ webhooks reach the functions over a loopback HTTP server, as Stripe's would."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import os
 import secrets
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -22,10 +25,17 @@ for _name, _value in {
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     "AWS_CLIENT_READ_TIMEOUT_SECONDS": "60",
     "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "false",  # flushed on every invocation, as in Lambda (run them in `quiet()`)
     "POWERTOOLS_LOG_LEVEL": "WARNING",
 }.items():
     os.environ.setdefault(_name, _value)
+
+from infra.template import load_template, translated_template  # noqa: E402
+
+# The template's static Globals (service name, metrics namespace...), as Lambda sets them before a function's
+# modules are imported: so import this module before anything of shared/ (the bench modules do, first).
+_GLOBALS = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+os.environ.update({name: value for name, value in _GLOBALS.items() if isinstance(value, str)})
 
 import boto3  # noqa: E402 - after the environment above
 
@@ -36,7 +46,6 @@ from infra.moto_server import LockedMotoServer  # noqa: E402
 from infra.serving import BackgroundServer  # noqa: E402
 from infra.stream_poller import StreamPoller, stream_mappings  # noqa: E402
 from infra.stripe_standin import StripeStandIn, StripeStandInServer  # noqa: E402
-from infra.template import load_template, translated_template  # noqa: E402
 from shared.conference import load_conference  # noqa: E402
 from shared.observability import logger  # noqa: E402
 
@@ -51,6 +60,13 @@ STRIPE_SECRET_KEY = "sk_test_local"
 STRIPE_WEBHOOK_SECRET = "whsec_local_development"
 
 
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """The functions print their metrics (EMF lines) on stdout, as in Lambda: kept out of the report."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
 @dataclass
 class Harness:
     api: LocalHttpApi
@@ -61,9 +77,6 @@ class Harness:
 
     @classmethod
     def start(cls) -> Harness:
-        # The template's static Globals, as Lambda sets them before a function's modules are imported.
-        variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
-        os.environ.update({name: value for name, value in variables.items() if isinstance(value, str)})
         moto = LockedMotoServer().start()
         os.environ["AWS_ENDPOINT_URL"] = moto.url
         standin = StripeStandIn(api_key=STRIPE_SECRET_KEY, webhook_secret=STRIPE_WEBHOOK_SECRET)

@@ -8,7 +8,8 @@ Under that lock a transaction also needs no copy of its tables: moto deep-copies
 TransactWriteItems writes to (once per item), so that it can put the copy back if the transaction is
 cancelled, which makes a transaction cost grow with the table (about 47 ms at 1k items, 1 s at 20k). Here a
 transaction saves only the items it names (and where the table's stream ended) and puts those back, so it
-costs the same at any table size, as on DynamoDB.
+costs the same at any table size, as on DynamoDB. Likewise a Query on a table's key reads only that partition
+(moto lists and sorts the whole table for each Query).
 """
 
 from __future__ import annotations
@@ -123,8 +124,45 @@ def _transactions_without_table_copies() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+def _queries_read_their_partition() -> None:
+    """Once per process: a Query on a table's key reads that partition, not the whole table. moto lists and sorts
+    every item of the table for each Query, so per-attendee queries (attendance, signals, outbox) grow with the
+    table; DynamoDB reads one partition. Index queries and scans are left as moto does them. Safe only where every
+    request is served under one lock (the partition is noted on the table for the call)."""
+    if getattr(Table.query, "reads_partition_only", False):
+        return
+    original_query, original_all_items = Table.query, Table.all_items
+
+    @functools.wraps(original_query)
+    def query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")  # moto's backend passes it 8th
+        if index_name or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        self.__dict__["_partition_only"] = hash_key
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.__dict__["_partition_only"]
+
+    @functools.wraps(original_all_items)
+    def all_items(self: Table) -> list[Item]:
+        partition = self.__dict__.get("_partition_only")
+        if partition is None:
+            return original_all_items(self)
+        found: Any = self.items.get(partition)
+        if found is None:
+            return []
+        items = list(found.values()) if self.range_key_attr else [found]
+        return sorted(items, key=lambda item: item.range_key if item.range_key is not None else item.hash_key)
+
+    query.reads_partition_only = True  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
 class LockedMotoServer(BackgroundServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         _transactions_without_table_copies()
+        _queries_read_their_partition()
         app = serialised(DomainDispatcherApplication(create_backend_app))
         super().__init__(app, host, port, request_handler=_QuietRequestHandler, name="moto")

@@ -119,3 +119,35 @@ def test_a_transaction_does_not_copy_its_table(
         )
 
     assert copies == []
+
+
+def test_a_query_on_the_key_answers_its_partition_in_order_whatever_else_the_table_holds(
+    table: tuple[DynamoDBClient, str],
+) -> None:
+    client, name = table
+    for partition in ("A", "B", "C"):
+        for sort in ("SIGNAL#2", "META", "SIGNAL#1", "SIGNAL#3"):
+            client.put_item(TableName=name, Item=key(partition, sort) | {"p": {"S": partition}})
+
+    def sorts(**options: Any) -> list[str]:
+        answer = client.query(
+            TableName=name,
+            KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+            ExpressionAttributeValues={":p": {"S": "B"}, ":s": {"S": "SIGNAL#"}},
+            ConsistentRead=True,
+            **options,
+        )
+        return [item["sk"]["S"] for item in answer["Items"]]
+
+    assert sorts() == ["SIGNAL#1", "SIGNAL#2", "SIGNAL#3"]
+    assert sorts(ScanIndexForward=False) == ["SIGNAL#3", "SIGNAL#2", "SIGNAL#1"]
+    assert sorts(Limit=2) == ["SIGNAL#1", "SIGNAL#2"]
+    counted = client.query(
+        TableName=name,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "C"}},
+        Select="COUNT",
+    )
+    assert counted["Count"] == 4
+    empty = client.query(TableName=name, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "Z"}})
+    assert empty["Items"] == []

@@ -186,8 +186,17 @@ class Environment:
 
 
 class FaultRun:
-    def __init__(self, env: Environment, *, attendees: int, seed: int, rates: Rates | None = None) -> None:
+    def __init__(
+        self,
+        env: Environment,
+        *,
+        attendees: int,
+        seed: int,
+        rates: Rates | None = None,
+        attendance: tuple[str, ...] = ("eligible", "partial", "eligible", "absent"),
+    ) -> None:
         self.env = env
+        self.attendance_plans = attendance  # cycled over the paid seats: most of the run's time is heartbeats
         self.seed = seed
         self.plan = random.Random(seed)  # noqa: S311 - a reproducible plan, not a secret
         self.log = FaultLog()
@@ -498,7 +507,7 @@ class FaultRun:
 
     def _attend(self, conference: Any) -> None:
         attending: list[Seat] = []
-        plans = ["eligible", "partial", "eligible", "absent"]
+        plans = self.attendance_plans
         for registration in self.registrations:
             if registration.expected_status != "paid":
                 continue

@@ -16,12 +16,14 @@ from pydantic import BaseModel, ConfigDict
 from shared.attendance.facts import AttendanceReader
 from shared.certificates.models import Certificate
 from shared.clock import Clock
-from shared.errors import NotFound
+from shared.errors import NotFound, TemporarilyUnavailable
 from shared.payments.models import HistoryEntry
 from shared.reactions.models import Attendee, OutboxEmail, Shipment
 from shared.registration.models import Email, Purchaser, Registration, Seat, ShippingAddress, normalize_email
+from shared.registration.ports import StaleWrite
 
 ERASED = "erased"
+ERASE_ATTEMPTS = 3
 
 
 class PersonRequest(BaseModel):
@@ -117,6 +119,15 @@ class PrivacyService:
         }
 
     def erase(self, email: str, *, actor: str) -> dict[str, Any]:
+        # The registration may change under us (a payment, a refund): re-read and erase again, a few times.
+        for _ in range(ERASE_ATTEMPTS):
+            try:
+                return self._erase_once(email, actor=actor)
+            except StaleWrite:
+                continue
+        raise TemporarilyUnavailable("The registration is changing right now; please try again.")
+
+    def _erase_once(self, email: str, *, actor: str) -> dict[str, Any]:
         registration, seat = self._find(email)
         erased_seat = seat.model_copy(
             update={

@@ -234,3 +234,39 @@ def test_a_large_export_is_a_303_to_a_short_lived_download(api, stripe_standin, 
     download = requests.get(link, timeout=5)
     assert download.status_code == 200
     assert download.content.startswith(b"\xef\xbb\xbf") and b"big@example.org" in download.content
+
+
+def test_erasing_while_the_registration_changes_re_reads_and_erases(api, stripe_standin, stack) -> None:
+    from shared.adapters.dynamodb_admin import DynamoAdminRepository
+    from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
+    from shared.admin.privacy import PrivacyService
+    from shared.clock import wall_clock
+    from shared.payments.models import HistoryEntry
+
+    # Given a registration that another writer changes between the erasure's read and its write
+    email = "racing.person@example.org"
+    created = pay(api, stripe_standin, individual(email=email, first_name="Racy"))
+    table = stack.resources["MainTable"]
+
+    class ChangedUnderfoot(DynamoAdminRepository):
+        raced = False
+
+        def replace_personal_data(self, registration, changes, entry) -> None:
+            if not self.raced:
+                self.raced = True
+                note = HistoryEntry(at=entry.at, actor="admin:other", change="a concurrent change")
+                super().replace_personal_data(registration, {}, note)  # the registration moves on a version
+            super().replace_personal_data(registration, changes, entry)
+
+    repository = ChangedUnderfoot(table)
+    privacy = PrivacyService(repository=repository, attendance=DynamoAttendanceRepository(table), wall_clock=wall_clock)
+
+    # When
+    erased = privacy.erase(email, actor="admin:token")
+
+    # Then the erasure lost once, re-read and won: the seat is erased and the concurrent change is kept
+    assert repository.raced and erased["registration_id"] == created["registration_id"]
+    answer = api.request("GET", "/admin/registrations", query="status=paid", headers=ADMIN).json()
+    (listed,) = [r for r in answer["items"] if r["registration_id"] == created["registration_id"]]
+    assert "Racy" not in str(listed)
+    assert api.request("GET", "/admin/people/export", query=f"email={email}", headers=ADMIN).status == 404

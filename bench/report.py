@@ -25,7 +25,7 @@ import bench.harness  # noqa: F401 - first: the functions' environment, before a
 from bench import certificates, cold_start, latency
 from bench.call_counts import measure as measure_calls
 from bench.harness import Harness, quiet
-from infra.packaging import EXTRA
+from infra.packaging import IMPORTED_AT_COLD_START
 
 RESULTS = Path(__file__).parent / "results" / "bench.json"
 COLD_START_LIMIT = 1.3
@@ -50,7 +50,7 @@ def cold_starts(runs: int) -> dict[str, Any]:
     baseline = measured[BASELINE_FUNCTION][0]
     rows = {}
     for name, (seconds, loaded) in measured.items():
-        expected = set(EXTRA.get(name, ()))
+        expected = set(IMPORTED_AT_COLD_START.get(name, ()))
         exact = {package for package in loaded if package in EXACT_HEAVY}
         ratio = seconds / baseline
         rows[name] = {

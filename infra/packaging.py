@@ -45,6 +45,9 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "CertificateApiFunction": (),
     "CertificateIssuerFunction": (),
 }
+# What each function imports when its container starts: the organiser's function loads Stripe only with
+# its first refund (shared/composition/admin.py).
+IMPORTED_AT_COLD_START = EXTRA | {"AdminApiFunction": ()}
 HEAVY = ("stripe", "reportlab")
 LAMBDA_ABI = "cpython-312-aarch64-linux-gnu"
 # The Lambda limit is 250 MB unzipped, layers included.

@@ -11,12 +11,13 @@ import sys
 
 import pytest
 
-from infra.packaging import EXTRA
+from infra.packaging import EXTRA, IMPORTED_AT_COLD_START
 from infra.template import load_template
 
-# The Stripe SDK where Stripe is called, the PDF library where certificates are rendered; nowhere else. The
-# deployment packages bundle exactly these (infra/packaging.py), so a function never imports what it lacks.
-EXPECTED = {function: set(extra) for function, extra in EXTRA.items()}
+# The Stripe SDK where Stripe is called, the PDF library where certificates are rendered; nowhere else
+# (the organiser's function loads Stripe with its first refund). The deployment packages bundle these
+# (infra/packaging.py), so a function never imports what it lacks.
+EXPECTED = {function: set(extra) for function, extra in IMPORTED_AT_COLD_START.items()}
 HEAVY = ("stripe", "reportlab", "pypdf", "moto", "samtranslator", "werkzeug", "pytest")
 FUNCTIONS = {
     name: resource["Properties"]["Handler"].rpartition(".")[0]
@@ -37,3 +38,7 @@ def test_a_function_imports_only_the_heavy_packages_it_uses(function: str) -> No
         [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
     ).stdout.strip()
     assert set(filter(None, loaded.split(","))) == EXPECTED[function]
+
+
+def test_every_package_bundles_what_its_function_imports_at_cold_start() -> None:
+    assert all(set(IMPORTED_AT_COLD_START[function]) <= set(extra) for function, extra in EXTRA.items())

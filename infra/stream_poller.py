@@ -64,6 +64,31 @@ class StreamMapping:
     on_failure_destination_arn: str | None  # an SQS queue ARN
     starting_position: str  # TRIM_HORIZON | LATEST
     enabled: bool = True
+    # FilterCriteria patterns: a record is delivered if it matches one (or if there are none).
+    filters: tuple[dict[str, Any], ...] = ()
+
+    def delivers(self, record: dict[str, Any]) -> bool:
+        return not self.filters or any(_matches(pattern, record) for pattern in self.filters)
+
+
+def _matches(pattern: Any, value: Any) -> bool:
+    """Lambda's event filtering, for the patterns the template uses: nested keys and lists of exact values."""
+    if isinstance(pattern, dict):
+        return isinstance(value, dict) and all(k in value and _matches(p, value[k]) for k, p in pattern.items())
+    return value in pattern
+
+
+def _filter_patterns(logical_id: str, properties: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    patterns = tuple(json.loads(f["Pattern"]) for f in properties.get("FilterCriteria", {}).get("Filters", []))
+
+    def exact_only(pattern: Any) -> bool:
+        if isinstance(pattern, dict):
+            return all(exact_only(p) for p in pattern.values())
+        return isinstance(pattern, list) and all(isinstance(v, str | int | float | bool) for v in pattern)
+
+    if not all(isinstance(p, dict) and exact_only(p) for p in patterns):
+        raise ValueError(f"{logical_id}: the local poller plays only exact-value filter patterns")
+    return patterns
 
 
 @dataclass(frozen=True)
@@ -108,6 +133,7 @@ def stream_mappings(
                 ),
                 starting_position=str(properties["StartingPosition"]),  # required for streams
                 enabled=_flag(_literal(logical_id, properties, "Enabled", True)),
+                filters=_filter_patterns(logical_id, properties),
             )
         )
     return mappings
@@ -222,10 +248,14 @@ class StreamPoller:
             ended = 0
             for shard_id in self._shard_ids():
                 while records := self._read(shard_id, self._mapping.batch_size):
-                    done, blocked = self._process(shard_id, [self._lambda_record(record) for record in records])
+                    read = [self._lambda_record(record) for record in records]
+                    # Filtered-out records are never delivered (nor billed): the function sees only the rest.
+                    delivered = [record for record in read if self._mapping.delivers(record)]
+                    done, blocked = self._process(shard_id, delivered) if delivered else (0, False)
                     ended += done
                     if blocked:
                         break
+                    self._checkpoints[shard_id] = read[-1]["dynamodb"]["SequenceNumber"]  # past filtered ones too
             return ended
 
     def has_pending(self) -> bool:

@@ -532,6 +532,36 @@ def test_a_disabled_mapping_delivers_nothing(aws, table, stream_arn, partition):
     assert recorder.events == []
 
 
+def test_records_the_filter_criteria_leave_out_are_never_delivered_and_never_pending(aws, table, stream_arn, partition):
+    # Given a mapping that delivers only records whose new image is an outbox entry, as the template's does
+    recorder = Recorder()
+    outbox_only = ({"dynamodb": {"NewImage": {"entity": {"S": ["outbox"]}}}},)
+    poller = poller_for(aws, mapping(stream_arn, batch_size=2, filters=outbox_only), recorder)
+
+    # When outbox entries and other items are written, the last one filtered out
+    put(aws, table, partition, "01", "02", entity={"S": "attendee"})
+    put(aws, table, partition, "03", entity={"S": "outbox"})
+    put(aws, table, partition, "04", entity={"S": "attendee"})
+    put(aws, table, partition, "05", entity={"S": "outbox"})
+    put(aws, table, partition, "06")
+    poller.poll_once()
+
+    # Then only the outbox entries reach the function, and nothing is left pending
+    assert [label for batch in recorder.batches for label in batch] == ["03", "05"]
+    assert not poller.has_pending()
+    assert poller.poll_once() == 0
+
+
+def test_filter_patterns_beyond_exact_values_are_refused_rather_than_played_wrong() -> None:
+    from infra.stream_poller import _filter_patterns
+
+    exact = {"FilterCriteria": {"Filters": [{"Pattern": '{"dynamodb": {"NewImage": {"entity": {"S": ["a"]}}}}'}]}}
+    assert _filter_patterns("M", exact) == ({"dynamodb": {"NewImage": {"entity": {"S": ["a"]}}}},)
+    prefix = {"FilterCriteria": {"Filters": [{"Pattern": '{"eventName": [{"prefix": "IN"}]}'}]}}
+    with pytest.raises(ValueError, match="exact-value"):
+        _filter_patterns("M", prefix)
+
+
 def test_start_polls_in_the_background_until_stop(aws, table, stream_arn, partition):
     # Given a poller running in its own thread
     recorder = Recorder()

@@ -3,6 +3,7 @@ call leaves nothing behind."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,6 +45,38 @@ def test_twenty_concurrent_submissions_for_one_email_make_exactly_one_seat(
         else:
             assert response.json()["code"] == "registration_in_progress"
     assert len(set(checkout_creations(stripe_standin))) == sessions_before + 1
+
+
+def test_twenty_containers_registering_one_email_at_the_same_moment_make_exactly_one_seat(
+    api: LocalHttpApi, aws, stack, stripe_standin: StripeStandIn
+) -> None:
+    # The local gateway runs one HTTP invocation at a time (Powertools keeps the request on a class
+    # attribute every resolver shares), but Lambda runs containers side by side. So twenty threads call the
+    # service the handler calls, with its real adapters, all at once: the seat guard must hold on its own.
+    import functions.registration_api.handler as handler
+    from shared.errors import AlreadyRegistered, RegistrationInProgress
+    from shared.registration.models import registration_request_adapter
+
+    request = registration_request_adapter.validate_json(encoded(individual(email="race@example.org")))
+    service = handler.registrations()
+    start = threading.Barrier(20)
+
+    def register(_: int) -> str:
+        start.wait()
+        try:
+            outcome = service.register(request)
+        except (RegistrationInProgress, AlreadyRegistered) as refused:
+            return type(refused).__name__
+        return "created" if outcome.created else outcome.registration.registration_id
+
+    # When
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = Counter(pool.map(register, range(20)))
+
+    # Then one registration was created, and every other answer is it or "in progress"
+    (stored,) = registrations_stored(aws, stack)
+    assert answers["created"] == 1, answers
+    assert set(answers) <= {"created", stored["registration_id"], "RegistrationInProgress"}, answers
 
 
 def test_concurrent_groups_sharing_one_attendee_give_that_attendee_one_seat(api: LocalHttpApi, aws, stack) -> None:

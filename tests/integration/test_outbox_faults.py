@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,29 +22,23 @@ from infra.stripe_standin import StripeStandIn
 from shared.adapters import aws as aws_clients
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
 from tests.integration.conftest import drain
+from tests.support.aws_faults import failing
 
 
 @contextmanager
 def table_throttles_update(marker: str, times: int) -> Iterator[list[str]]:
     """DynamoDB answers the next `times` UpdateItem calls whose expression mentions `marker` with a throttling
     error, as after the SDK's own retries."""
-    client = aws_clients.dynamodb()
     hits: list[str] = []
 
-    def throttle(params: dict[str, Any], **_: Any) -> Any:
+    def throttled(params: dict[str, Any]) -> str | None:
         if len(hits) >= times or marker not in json.loads(params["body"]).get("UpdateExpression", ""):
             return None
         hits.append(marker)
-        return SimpleNamespace(status_code=400, headers={}), {
-            "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        }
+        return "ProvisionedThroughputExceededException"
 
-    client.meta.events.register("before-call.dynamodb.UpdateItem", throttle, unique_id="outbox-faults")
-    try:
+    with failing(aws_clients.dynamodb(), "dynamodb.UpdateItem", throttled):
         yield hits
-    finally:
-        client.meta.events.unregister("before-call.dynamodb.UpdateItem", unique_id="outbox-faults")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,6 +22,7 @@ from shared.access import access_code_matches
 from shared.adapters import aws as aws_clients
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
 from tests.integration.conftest import ADMIN_TOKEN, drain
+from tests.support.aws_faults import failing
 from tests.support.stripe_events import refund_at_stripe as refund
 
 
@@ -180,24 +180,16 @@ class TestRefundsAndDisputes:
 @contextmanager
 def ses_answers(*codes: str) -> Iterator[list[str]]:
     """SES answers the next SendEmail calls with these error codes (then normally)."""
-    client = aws_clients.client("sesv2")
     pending, seen = list(codes), []
 
-    def answer(**_: Any) -> Any:
+    def next_code(_: dict[str, Any]) -> str | None:
         if not pending:
             return None
-        code = pending.pop(0)
-        seen.append(code)
-        return SimpleNamespace(status_code=400, headers={}), {
-            "Error": {"Code": code, "Message": code},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        }
+        seen.append(pending.pop(0))
+        return seen[-1]
 
-    client.meta.events.register("before-call.sesv2.SendEmail", answer, unique_id="ses-answers")
-    try:
+    with failing(aws_clients.client("sesv2"), "sesv2.SendEmail", next_code):
         yield seen
-    finally:
-        client.meta.events.unregister("before-call.sesv2.SendEmail", unique_id="ses-answers")
 
 
 class TestEmailFaults:

@@ -83,8 +83,13 @@ def api_url(stack: DeployedStack, stripe_standin: StripeStandIn) -> Iterator[str
 
 @pytest.fixture
 def clean_tables(stack: DeployedStack, aws: boto3.session.Session) -> DeployedStack:
+    """Each test starts from an empty stack: no items, and nothing in the stream's dead-letter queue."""
     for table in ("MainTable", "IdempotencyTable"):
         wipe_table(aws.client("dynamodb"), stack.resources[table])
+    sqs, queue = aws.client("sqs"), stack.resources["StreamDeadLetterQueue"]
+    while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:  # (PurgeQueue is allowed once a minute)
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
     return stack
 
 

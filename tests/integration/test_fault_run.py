@@ -14,13 +14,7 @@ from tests.integration.conftest import ADMIN_TOKEN
 def test_ten_attendees_through_every_kind_of_fault_lose_nothing_and_duplicate_nothing(
     api, stripe_standin, stream, stack, aws
 ) -> None:
-    # Given an empty dead-letter queue (earlier tests may have sent batches there)
-    sqs, url = aws.client("sqs"), stack.resources["StreamDeadLetterQueue"]
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-
-    # When
+    # When (the api fixture starts every test with empty tables and an empty dead-letter queue)
     environment = Environment(stack, api, stripe_standin, stream, aws, ADMIN_TOKEN)
     attendance = ("eligible", "partial", "absent", "absent")  # two eligible attendees: heartbeats are the cost
     report = FaultRun(environment, attendees=10, seed=7, attendance=attendance).run()

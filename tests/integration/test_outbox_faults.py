@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from infra.apigw import LocalHttpApi
+from infra.local_aws import DeployedStack
 from infra.local_mailbox import LocalMailbox
 from infra.samples import JSON, encoded, individual
 from infra.stream_poller import StreamPoller
@@ -42,12 +43,8 @@ def table_throttles_update(marker: str, times: int) -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def empty_dead_letter_queue(aws, stack) -> str:
-    sqs, url = aws.client("sqs"), stack.resources["StreamDeadLetterQueue"]
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return str(url)
+def empty_dead_letter_queue(clean_tables: DeployedStack) -> str:
+    return str(clean_tables.resources["StreamDeadLetterQueue"])  # emptied with the tables
 
 
 def dead_letters(aws, url: str) -> int:

@@ -20,8 +20,8 @@ from shared.text import CountryCode, Name, Phone, Text
 
 class _EmailAddress:
     """pydantic's EmailStr (the same check, the same errors, the same JSON schema), except that email-validator
-    is imported when the first address is validated rather than when a model using it is defined: most
-    functions read stored registrations and never validate an address, so their cold start skips it."""
+    is imported when the first address is validated rather than when a model using it is defined, so it leaves
+    the cold start (Init) and is paid, once, by the first request that reads or writes an address."""
 
     @classmethod
     def __get_pydantic_core_schema__(cls, _source: object, _handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:

@@ -6,6 +6,9 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
+# Every route here but GET /conference validates an address: load the validator during Init, which runs on
+# unthrottled CPU, rather than in the first request (shared/registration/models.py defers it for the others).
+import email_validator  # noqa: F401
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit

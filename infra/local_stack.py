@@ -10,6 +10,7 @@ import json
 import os
 import secrets as secrets_module
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -236,15 +237,15 @@ class LocalStack:
 
     def stop(self) -> None:
         if self._serving is not None and self._http is not None:
-            self._http.shutdown()
+            _timed("HTTP API", self._http.shutdown)
         if self._scheduler is not None:
-            self._scheduler.stop()
+            _timed("schedules", self._scheduler.stop)
         for poller in self._pollers:
-            poller.stop()
+            _timed("stream poller", poller.stop)
         if self._http is not None:
             self._http.server_close()
-        self._stripe.stop()
-        self._moto.stop()
+        _timed("Stripe stand-in", self._stripe.stop)
+        _timed("moto", self._moto.stop)
 
     def banner(self) -> str:
         s = self.settings
@@ -263,6 +264,14 @@ class LocalStack:
                 "Ctrl-C stops everything.",
             ]
         )
+
+
+def _timed(part: str, stop: Callable[[], None]) -> None:
+    """Stop one part; say so when it was slow, so a slow Ctrl-C names its cause."""
+    started = time.monotonic()
+    stop()
+    if (took := time.monotonic() - started) > 2:
+        print(f"stopping the {part} took {took:.1f} s", file=sys.stderr, flush=True)
 
 
 def main() -> None:

@@ -247,7 +247,8 @@ class StreamPoller:
         with self._lock:
             ended = 0
             for shard_id in self._shard_ids():
-                while records := self._read(shard_id, self._mapping.batch_size):
+                # A stopping poller ends between batches, as a disabled mapping does, not after the backlog.
+                while not self._stopping.is_set() and (records := self._read(shard_id, self._mapping.batch_size)):
                     read = [self._lambda_record(record) for record in records]
                     # Filtered-out records are never delivered (nor billed): the function sees only the rest.
                     delivered = [record for record in read if self._mapping.delivers(record)]
@@ -274,10 +275,11 @@ class StreamPoller:
         )
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
+        """Stop after the batch in hand (the thread is a daemon: one stuck in a handler ends with the process)."""
         self._stopping.set()
         if self._thread is not None:
-            self._thread.join()
+            self._thread.join(timeout)
             self._thread = None
 
     def _run(self, interval: float) -> None:

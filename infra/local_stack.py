@@ -278,6 +278,9 @@ def main() -> None:
     stack = LocalStack(LocalSettings.from_environment()).start()
 
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stack.shutdown())
+    # Ctrl-C stops the stack even when it was started from a shell that ignores SIGINT for background jobs
+    # (Python then leaves it ignored, and the stack could only be killed).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print(stack.banner(), flush=True)
     try:
         stack.serve_forever()

@@ -48,7 +48,7 @@ import boto3
 
 from bench.fault_run import Environment, FaultRun, table
 from infra.apigw import LocalHttpApi, apply_environment, load_handler
-from infra.local_aws import deploy
+from infra.local_aws import OperatorValues, deploy, provide_operator_values
 from infra.moto_server import LockedMotoServer
 from infra.stream_poller import StreamPoller, stream_mappings
 from infra.stripe_standin import StripeStandIn, StripeStandInServer
@@ -71,16 +71,8 @@ def private_environment() -> Iterator[Environment]:
         try:
             session = boto3.session.Session(region_name="us-east-1")
             stack = deploy(session, {"StripeApiBase": standin.public_url})
-            environment = stack.functions["StripeWebhookFunction"].environment
-            secrets = session.client("secretsmanager")
-            for name, value in (
-                ("STRIPE_SECRET_KEY_NAME", STRIPE_SECRET_KEY),
-                ("STRIPE_WEBHOOK_SECRET_NAME", STRIPE_WEBHOOK_SECRET),
-                ("ADMIN_TOKEN_SECRET_NAME", ADMIN_TOKEN),
-                ("CERTIFICATE_KEYS_SECRET_NAME", CERTIFICATE_KEYS),
-            ):
-                secrets.create_secret(Name=environment[name], SecretString=value)
-            session.client("sesv2").create_email_identity(EmailIdentity=environment["SENDER_ADDRESS"].split("@")[1])
+            values = OperatorValues(STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, ADMIN_TOKEN, CERTIFICATE_KEYS)
+            provide_operator_values(session, stack, values)
             apply_environment(stack)
             (mapping,) = stream_mappings(translated_template(), stack.resources, session)
             function = stack.functions[mapping.function_logical_id]

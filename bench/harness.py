@@ -41,7 +41,7 @@ import boto3  # noqa: E402 - after the environment above
 
 from infra.apigw import LocalHttpApi, apply_environment, load_handler  # noqa: E402
 from infra.gateway import LocalGateway  # noqa: E402
-from infra.local_aws import DeployedStack, deploy  # noqa: E402
+from infra.local_aws import DeployedStack, OperatorValues, deploy, provide_operator_values  # noqa: E402
 from infra.moto_server import LockedMotoServer  # noqa: E402
 from infra.serving import BackgroundServer  # noqa: E402
 from infra.stream_poller import StreamPoller, stream_mappings  # noqa: E402
@@ -83,16 +83,9 @@ class Harness:
         stripe_server = StripeStandInServer(standin).start()
         session = boto3.session.Session()
         stack = deploy(session, {"StripeApiBase": stripe_server.url})
-        environment = stack.functions["StripeWebhookFunction"].environment
         keys = json.dumps({"current": "1", "keys": {"1": secrets.token_hex(32)}})
-        for name, value in (
-            ("STRIPE_SECRET_KEY_NAME", STRIPE_SECRET_KEY),
-            ("STRIPE_WEBHOOK_SECRET_NAME", STRIPE_WEBHOOK_SECRET),
-            ("ADMIN_TOKEN_SECRET_NAME", "bench-admin-token"),
-            ("CERTIFICATE_KEYS_SECRET_NAME", keys),
-        ):
-            session.client("secretsmanager").create_secret(Name=environment[name], SecretString=value)
-        session.client("sesv2").create_email_identity(EmailIdentity=environment["SENDER_ADDRESS"].rsplit("@", 1)[1])
+        values = OperatorValues(STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, "bench-admin-token", keys)
+        provide_operator_values(session, stack, values)
         apply_environment(stack)
         api = LocalHttpApi(stack)
         api.preload()

@@ -111,6 +111,31 @@ def deploy(session: boto3.session.Session, parameters: dict[str, str] | None = N
     return DeployedStack(resources=resources, functions=functions, routes=http_api_routes(), parameters=parameters)
 
 
+@dataclass(frozen=True)
+class OperatorValues:
+    """What an operator puts in by hand after a first deployment (README: "First deployment"); locally, whoever
+    deploys chooses them. `certificate_keys` is the secret's JSON."""
+
+    stripe_secret_key: str
+    stripe_webhook_secret: str
+    admin_token: str
+    certificate_keys: str
+
+
+def provide_operator_values(session: boto3.session.Session, stack: DeployedStack, values: OperatorValues) -> None:
+    """The secrets' values under the names the template gives them, and the sender's domain verified in SES."""
+    environment = stack.functions["StripeWebhookFunction"].environment
+    secrets = session.client("secretsmanager")
+    for variable, value in (
+        ("STRIPE_SECRET_KEY_NAME", values.stripe_secret_key),
+        ("STRIPE_WEBHOOK_SECRET_NAME", values.stripe_webhook_secret),
+        ("ADMIN_TOKEN_SECRET_NAME", values.admin_token),
+        ("CERTIFICATE_KEYS_SECRET_NAME", values.certificate_keys),
+    ):
+        secrets.create_secret(Name=environment[variable], SecretString=value)
+    session.client("sesv2").create_email_identity(EmailIdentity=environment["SENDER_ADDRESS"].rsplit("@", 1)[1])
+
+
 def _apply_time_to_live(session: boto3.session.Session, resources: dict[str, str]) -> None:
     """moto's CloudFormation ignores a table's TimeToLiveSpecification; apply it as AWS would."""
     dynamodb = session.client("dynamodb")

@@ -37,7 +37,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra.apigw import HttpResponse, LocalHttpApi, apply_environment, load_handler, problem_answer
 from infra.gateway import LocalGateway, LocalRoute, json_answer
-from infra.local_aws import DeployedStack, deploy
+from infra.local_aws import DeployedStack, OperatorValues, deploy, provide_operator_values
 from infra.local_mailbox import LocalMailbox
 from infra.local_schedules import LocalScheduler, schedules
 from infra.moto_server import LockedMotoServer
@@ -133,19 +133,12 @@ class LocalStack:
             boto3.session.Session(),
             {"StripeApiBase": self._stripe.url, "SiteUrl": self.api_url, "SenderAddress": self.settings.sender},
         )
-        # The template names the secrets; their values are the embedded local defaults.
-        environment = stack.functions["StripeWebhookFunction"].environment
-        secrets = boto3.client("secretsmanager")
-        secrets.create_secret(Name=environment["STRIPE_SECRET_KEY_NAME"], SecretString=self.settings.stripe_secret_key)
-        secrets.create_secret(
-            Name=environment["STRIPE_WEBHOOK_SECRET_NAME"], SecretString=self.settings.stripe_webhook_secret
-        )
-        secrets.create_secret(Name=environment["ADMIN_TOKEN_SECRET_NAME"], SecretString=self.settings.admin_token)
-        # A fresh signing key per run: certificates verify for as long as this stack runs.
-        keys = {"current": "1", "keys": {"1": secrets_module.token_hex(32)}}
-        secrets.create_secret(Name=environment["CERTIFICATE_KEYS_SECRET_NAME"], SecretString=json.dumps(keys))
-        # SES sends only from a verified identity: the sender's whole domain, as in production.
-        boto3.client("sesv2").create_email_identity(EmailIdentity=self.settings.sender.rsplit("@", 1)[1])
+        # The secrets' values are the embedded local defaults, with a fresh certificate signing key per run
+        # (certificates verify for as long as this stack runs); SES sends from the sender's verified domain.
+        keys = json.dumps({"current": "1", "keys": {"1": secrets_module.token_hex(32)}})
+        local = self.settings
+        values = OperatorValues(local.stripe_secret_key, local.stripe_webhook_secret, local.admin_token, keys)
+        provide_operator_values(boto3.session.Session(), stack, values)
         apply_environment(stack)
         conference = _conference()
         start = self.settings.clock or datetime.combine(

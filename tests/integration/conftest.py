@@ -14,7 +14,7 @@ import pytest
 
 from infra.apigw import LocalHttpApi, apply_environment, load_handler
 from infra.gateway import LocalGateway
-from infra.local_aws import DeployedStack, deploy
+from infra.local_aws import DeployedStack, OperatorValues, deploy, provide_operator_values
 from infra.moto_server import LockedMotoServer
 from infra.serving import BackgroundServer
 from infra.stream_poller import StreamPoller, stream_mappings
@@ -62,13 +62,8 @@ def aws(moto_server: LockedMotoServer) -> boto3.session.Session:
 @pytest.fixture(scope="session")
 def stack(aws: boto3.session.Session, stripe_url: str) -> DeployedStack:
     deployed = deploy(aws, {"StripeApiBase": stripe_url})
-    environment = deployed.functions["StripeWebhookFunction"].environment
-    secrets = aws.client("secretsmanager")
-    secrets.create_secret(Name=environment["STRIPE_SECRET_KEY_NAME"], SecretString=STRIPE_SECRET_KEY)
-    secrets.create_secret(Name=environment["STRIPE_WEBHOOK_SECRET_NAME"], SecretString=STRIPE_WEBHOOK_SECRET)
-    secrets.create_secret(Name=environment["ADMIN_TOKEN_SECRET_NAME"], SecretString=ADMIN_TOKEN)
-    secrets.create_secret(Name=environment["CERTIFICATE_KEYS_SECRET_NAME"], SecretString=CERTIFICATE_KEYS)
-    aws.client("sesv2").create_email_identity(EmailIdentity=environment["SENDER_ADDRESS"].rsplit("@", 1)[1])
+    values = OperatorValues(STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, ADMIN_TOKEN, CERTIFICATE_KEYS)
+    provide_operator_values(aws, deployed, values)
     apply_environment(deployed)
     return deployed
 

@@ -24,15 +24,9 @@ os.environ.update(
     POWERTOOLS_METRICS_DISABLED="true",
 )
 # The template's static Globals, as Lambda sets them before any module is imported (Powertools reads them then).
-from infra.template import load_template
+from infra.template import static_global_environment
 
-os.environ.update(
-    {
-        name: value
-        for name, value in load_template()["Globals"]["Function"]["Environment"]["Variables"].items()
-        if isinstance(value, str)
-    }
-)
+os.environ.update(static_global_environment())
 
 import argparse
 import json

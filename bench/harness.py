@@ -30,12 +30,11 @@ for _name, _value in {
 }.items():
     os.environ.setdefault(_name, _value)
 
-from infra.template import load_template, translated_template  # noqa: E402
+from infra.template import static_global_environment, translated_template  # noqa: E402
 
 # The template's static Globals (service name, metrics namespace...), as Lambda sets them before a function's
 # modules are imported: so import this module before anything of shared/ (the bench modules do, first).
-_GLOBALS = load_template()["Globals"]["Function"]["Environment"]["Variables"]
-os.environ.update({name: value for name, value in _GLOBALS.items() if isinstance(value, str)})
+os.environ.update(static_global_environment())
 
 import boto3  # noqa: E402 - after the environment above
 

@@ -50,6 +50,13 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
 
 
 @cache
+def static_global_environment(path: Path = TEMPLATE_PATH) -> dict[str, str]:
+    """The Globals' environment variables that are literals (service name, metrics namespace, log level...):
+    Lambda sets them before a function's modules are imported, and Powertools reads them at import."""
+    variables = load_template(path)["Globals"]["Function"]["Environment"]["Variables"]
+    return {name: value for name, value in variables.items() if isinstance(value, str)}
+
+
 def translated_template(path: Path = TEMPLATE_PATH, region: str = "us-east-1") -> dict[str, Any]:
     sam = load_template(path)
     globals_function = sam.get("Globals", {}).get("Function", {})

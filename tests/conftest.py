@@ -22,7 +22,6 @@ os.environ.update(
 # Lambda sets a function's environment before its modules are imported; Powertools reads its settings at
 # import. pytest imports every test module (and so shared.observability) before any fixture runs, so the
 # template's static Globals are applied here, read from the template itself.
-from infra.template import load_template
+from infra.template import static_global_environment
 
-_GLOBAL_VARIABLES = load_template()["Globals"]["Function"]["Environment"]["Variables"]
-os.environ.update({name: value for name, value in _GLOBAL_VARIABLES.items() if isinstance(value, str)})
+os.environ.update(static_global_environment())

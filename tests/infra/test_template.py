@@ -13,6 +13,7 @@ import pytest
 from infra.packaging import EXTRA
 from infra.template import http_api_routes, load_template, translated_template
 from shared.api.openapi import openapi_document
+from tests.support.sources import emitted_metric_names
 
 
 @pytest.fixture(scope="module")
@@ -154,12 +155,7 @@ def test_secrets_are_created_by_the_stack_and_readable_only_where_used(sam) -> N
 
 
 def test_every_alarm_notifies_the_topic_and_watches_a_metric_that_exists(sam) -> None:
-    emitted = set(
-        re.findall(
-            r'add_metric\(name="(\w+)"',
-            "".join(path.read_text() for path in (Path(__file__).parents[2] / "functions").rglob("*.py")),
-        )
-    )
+    emitted = emitted_metric_names()
     alarms = resources_of(sam, "AWS::CloudWatch::Alarm")
     assert len(alarms) >= 10
     for name, alarm in alarms.items():

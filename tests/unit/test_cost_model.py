@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import re
-from pathlib import Path
 
 import pytest
 
 from infra import cost_model
 from infra.template import load_template
+from tests.support.sources import emitted_metric_names
 
 
 def test_the_variable_cost_is_linear_in_attendees() -> None:
@@ -39,6 +38,4 @@ def test_heartbeats_follow_the_agenda() -> None:
 def test_fixed_costs_count_the_templates_secrets_alarms_and_emitted_metrics() -> None:
     fixed = cost_model.fixed_monthly(load_template())
     assert fixed["Secrets Manager"] == pytest.approx(4 * cost_model.SECRET_PER_MONTH)
-    functions = Path(__file__).parents[2] / "functions"
-    emitted = set(re.findall(r'add_metric\(name="(\w+)"', "".join(p.read_text() for p in functions.rglob("*.py"))))
-    assert len(emitted) == cost_model.CUSTOM_METRICS
+    assert len(emitted_metric_names()) == cost_model.CUSTOM_METRICS

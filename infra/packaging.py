@@ -34,20 +34,24 @@ TARGET_PLATFORM = (
 # with X-Ray, pydantic for validation, email-validator, and tzdata for the conference's time zone
 # (zoneinfo falls back to it where the image has no system zone files).
 BASE = ("boto3", "aws-lambda-powertools", "pydantic", "email-validator", "tzdata")
-# The heavy libraries only where they are used (tests/infra/test_function_imports.py holds the imports).
+# The libraries beyond those, only where they are used (tests/infra/test_function_imports.py holds the
+# imports): Stripe's SDK where Stripe is called; reportlab and segno (the QR code) where certificates are drawn.
 EXTRA: dict[str, tuple[str, ...]] = {
     "RegistrationApiFunction": ("stripe",),
     "StripeWebhookFunction": ("stripe",),
     "PaymentReconcilerFunction": ("stripe",),
     "AdminApiFunction": ("stripe",),
-    "StreamDispatcherFunction": ("reportlab",),
+    "StreamDispatcherFunction": ("reportlab", "segno"),
     "AttendanceApiFunction": (),
     "CertificateApiFunction": (),
     "CertificateIssuerFunction": (),
 }
-# What each function imports when its container starts: the organiser's function loads Stripe only with
-# its first refund (shared/composition/admin.py).
-IMPORTED_AT_COLD_START = EXTRA | {"AdminApiFunction": ()}
+# What each function imports of them when its container starts: the organiser's function loads Stripe only
+# with its first refund (shared/composition/admin.py), the stream dispatcher segno only with its first
+# certificate (shared/certificates/pdf.py).
+IMPORTED_AT_COLD_START = EXTRA | {"AdminApiFunction": (), "StreamDispatcherFunction": ("reportlab",)}
+# The large ones: a package that bundles one it does not use is wrong too. (segno is small, 0.3 MB: only its
+# absence where it is used is a problem.)
 HEAVY = ("stripe", "reportlab")
 LAMBDA_ABI = "cpython-312-aarch64-linux-gnu"
 # The Lambda limit is 250 MB unzipped, layers included.
@@ -107,7 +111,8 @@ def build(function: str, artifacts: Path) -> None:
 
 
 def problems_in(build_dir: Path) -> list[str]:
-    """What is wrong with `sam build`'s output: a missing handler or data file, a heavy library out of place."""
+    """What is wrong with `sam build`'s output: a missing handler, data file or library, a heavy one out of
+    place."""
     from infra.template import load_template
 
     template = load_template()
@@ -120,7 +125,7 @@ def problems_in(build_dir: Path) -> list[str]:
         problems += [f"{function}: {path.relative_to(build_dir)} is missing" for path in needed if not path.exists()]
         if "reportlab" in extra and not any((artifact / "shared" / "certificates" / "fonts").glob("*.ttf")):
             problems.append(f"{function}: the certificate fonts are missing")
-        for library in HEAVY:
+        for library in sorted({*HEAVY, *extra}):
             present = (artifact / library).is_dir()
             if present != (library in extra):
                 problems.append(f"{function}: {library} is {'bundled but unused' if present else 'missing'}")
@@ -131,7 +136,7 @@ def problems_in(build_dir: Path) -> list[str]:
         size = sum(path.stat().st_size for path in artifact.rglob("*") if path.is_file())
         if size > MAX_UNZIPPED_BYTES:
             problems.append(f"{function}: {size / 2**20:.0f} MB unzipped, over Lambda's 250 MB")
-        print(f"  {function:28} {size / 2**20:6.1f} MB unzipped  + {', '.join(extra) or 'no heavy library'}")
+        print(f"  {function:28} {size / 2**20:6.1f} MB unzipped  + {', '.join(extra) or 'no extra library'}")
     return problems
 
 

@@ -8,12 +8,13 @@ has no system fonts). They cover every Latin script (Łukasz, Nguyễn, Øyvind,
 registered once per process: parsing a TrueType file is most of what a certificate would cost otherwise
 (see `render_certificate_naively` and `make bench`). Each document embeds only the subset of glyphs it uses,
 with a ToUnicode map, so the text is selectable and extractable and renders on any viewer.
+
+The QR code of the verification URL: segno's (level M), drawn as one path.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 import io
 import itertools
 import math
@@ -22,8 +23,6 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 from reportlab.lib.colors import Color, HexColor, black
 from reportlab.lib.pagesizes import landscape, letter
@@ -31,27 +30,6 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-
-
-def _load_qr_encoder() -> ModuleType:
-    """reportlab's QR encoder module (pure Python: re and itertools), loaded from its file under a private name.
-    Importing it by its name would first run the `reportlab.graphics.barcode` package, which imports and
-    registers every barcode widget (shapes, platypus...): about 65 ms of the stream dispatcher's cold start
-    for code it never uses. A private copy also keeps this module's speed-ups (below) out of reportlab's."""
-    package = importlib.util.find_spec("reportlab.graphics.barcode")  # imports reportlab.graphics, not barcode
-    assert package is not None and package.submodule_search_locations
-    path = Path(next(iter(package.submodule_search_locations))) / "qrencoder.py"
-    spec = importlib.util.spec_from_file_location("shared.certificates._reportlab_qrencoder", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_qrencoder = _load_qr_encoder()
-QRCode: Any = _qrencoder.QRCode
-QRErrorCorrectLevel: Any = _qrencoder.QRErrorCorrectLevel
-QRUtil: Any = _qrencoder.QRUtil
 
 FONTS_DIR = Path(__file__).parent / "fonts"
 _REGULAR_FILE = FONTS_DIR / "DejaVuSans.ttf"
@@ -245,29 +223,40 @@ def _render(content: CertificateContent, regular: str, bold: str) -> bytes:
 
 
 def _draw_qr(canvas: Canvas, value: str) -> None:
-    """The QR code (reportlab's encoder, level M, the mask reportlab's penalty rules choose, found faster by
-    `_best_mask`) drawn as one filled path of one rectangle per run of dark modules in a row. reportlab's
-    QrCodeWidget draws the same modules as one validated shape object each, which costs more than the whole
-    rest of the page; the path is written directly (`addLiteral`) with each coordinate formatted once."""
-    modules = qr_modules(value)
-    xs, ys, widths, height = _qr_coordinates(len(modules))
+    """The QR code drawn as one filled path of one rectangle per run of dark modules in a row, written directly
+    (`addLiteral`) with each coordinate formatted once: drawing each module as a shape object of its own would
+    cost more than the whole rest of the page."""
+    matrix = _qr_matrix(value)
+    xs, ys, widths, height = _qr_coordinates(len(matrix))
     rectangles = [
         f"{xs[run.start()]} {ys[row]} {widths[run.end() - run.start()]} {height} re"
-        for row, line in enumerate(modules)
-        for run in _DARK_RUN.finditer("".join("1" if dark else "0" for dark in line))
+        for row, line in enumerate(matrix)
+        for run in _DARK_RUN.finditer(line)
     ]
     canvas.setFillColor(black)
     canvas.addLiteral("\n".join(rectangles) + "\nf")
 
 
 def qr_modules(value: str) -> list[list[bool]]:
-    """The QR code's modules (True: dark), row by row: what reportlab's `QRCode.make()` gives, faster."""
-    code = QRCode(None, QRErrorCorrectLevel.M)
-    code.addData(value)
-    code.version = code.calculate_version()
-    code.makeImpl(False, _best_mask(code))
-    modules: list[list[bool]] = code.modules
-    return modules
+    """The QR code's modules (True: dark), row by row, without the quiet zone."""
+    return [[module == 1 for module in row] for row in _qr_matrix(value)]
+
+
+_DARK_RUN = re.compile(b"\x01+")  # in a row of segno's matrix: one byte per module, 1 dark, 0 light
+
+
+def _qr_matrix(value: str) -> tuple[bytearray, ...]:
+    """segno's matrix for `value`: a regular QR code (never a Micro QR), error correction level M exactly
+    (boost_error=False: segno would otherwise raise the level when the data fits the same version), in byte
+    mode whatever the characters (a URL is bytes; no mode guessing). The version is the smallest that holds
+    the data at level M and the mask the one the standard's penalty rules choose: both follow from the value
+    alone, so the same value gives the same modules.
+
+    segno is imported with the first certificate, as the fonts are parsed: its package imports its image
+    writers (urllib, xml...), about 30 ms that the stream dispatcher's cold start would pay for nothing."""
+    import segno
+
+    return segno.make(value, error="m", mode="byte", boost_error=False, micro=False).matrix
 
 
 @functools.cache
@@ -283,79 +272,3 @@ def _qr_coordinates(count: int) -> tuple[list[str], list[str], list[str], str]:
 
 def _points(value: float) -> str:
     return f"{value:.4f}"
-
-
-# --- The QR mask: reportlab's choice, computed on bit rows ------------------------------------------------
-# reportlab's QRCode.make() builds the whole matrix once per mask (8 times) and scores each with list-based
-# penalty rules: most of a certificate's time. `_best_mask` scores the same matrices, built by XOR on one
-# integer per row, with reportlab's exact rules (its quirks included: the finder-like pattern only in rows,
-# only as 1011101 0000, found left to right without overlaps, never in the last position), so it picks the
-# same mask and the PDF is byte for byte what reportlab alone would make (a unit test compares the two).
-
-# reportlab also derives the Reed-Solomon generator polynomial afresh for every code, though it depends only on
-# the number of error correction codewords (a handful of values): kept once per process (in this module's
-# private copy of the encoder). The polynomials are never modified (multiply and mod make new ones), so
-# sharing them changes no output.
-QRUtil.getErrorCorrectPolynomial = staticmethod(functools.cache(QRUtil.getErrorCorrectPolynomial))
-
-_FINDER_LIKE = "10111010000"
-_DARK_RUN = re.compile("1+")
-_RUN_OF_FIVE = re.compile(r"0{5,}|1{5,}")
-
-
-def _best_mask(code: Any) -> int:
-    """The mask `QRCode.getBestMaskPattern()` returns, for a code whose version is set."""
-    code.makeImpl(True, 0)  # the test matrix (format areas light) with mask 0; creates the data codewords
-    count = code.getModuleCount()
-    masks = _data_masks.get(code.version) or _data_masks.setdefault(code.version, _masks_of(code, count))
-    rows = [int("".join("1" if dark else "0" for dark in row), 2) for row in code.modules]
-    unmasked = [row ^ mask for row, mask in zip(rows, masks[0], strict=True)]
-    best, lowest = 0, -1
-    for pattern, mask_rows in enumerate(masks):
-        penalty = _penalty([row ^ mask for row, mask in zip(unmasked, mask_rows, strict=True)], count)
-        if lowest < 0 or penalty < lowest:
-            best, lowest = pattern, penalty
-    return best
-
-
-_data_masks: dict[int, list[list[int]]] = {}  # per version (the data modules' positions depend on it alone)
-
-
-def _masks_of(code: Any, count: int) -> list[list[int]]:
-    """Per mask pattern, per row: the bits the mask flips (data modules only), column 0 the highest bit."""
-    masks = []
-    positions = code.dataPosIterator()
-    for pattern in range(8):
-        flips = QRUtil.getMask(pattern)
-        rows = [0] * count
-        for column, row in positions:
-            if flips(row, column):
-                rows[row] |= 1 << (count - 1 - column)
-        masks.append(rows)
-    return masks
-
-
-def _penalty(rows: list[int], count: int) -> int:
-    """reportlab's QRUtil.getLostPoint for the matrix given as one integer per row."""
-    lines = [format(row, f"0{count}b") for row in rows]
-    columns = ["".join(column) for column in zip(*lines, strict=True)]
-    penalty = 0
-    for line in itertools.chain(lines, columns):
-        # Runs of five or more modules of one colour: 3 + (length - 5) each.
-        penalty += sum(len(run) - 2 for run in _RUN_OF_FIVE.findall(line))
-    for line in lines:
-        # The finder-like pattern, scanned as reportlab scans it (in rows only: its column scan compares
-        # tuples with a list, which never match).
-        last, start = count - len(_FINDER_LIKE), 0
-        while (found := line.find(_FINDER_LIKE, start)) != -1 and found < last:
-            penalty += 40
-            start = found + len(_FINDER_LIKE)
-    # 2x2 blocks of one colour: 3 each.
-    full = (1 << count) - 1
-    for upper, lower in itertools.pairwise(rows):
-        same_column = ~(upper ^ lower) & full
-        same_neighbour = ~(upper ^ (upper >> 1)) & (full >> 1)
-        penalty += 3 * (same_column & (same_column >> 1) & same_neighbour).bit_count()
-    # The share of dark modules away from half.
-    dark = sum(row.bit_count() for row in rows)
-    return penalty + 10 * (abs(100 * dark // (count * count) - 50) // 5)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
-import random
-import string
+import os
+import subprocess
+import sys
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 import pytest
+import zxingcpp
+from PIL import Image
 from pypdf import PdfReader
 from pypdf.generic import ContentStream, DictionaryObject
-from reportlab.graphics.barcode.qrencoder import QRCode, QRErrorCorrectLevel
 
 from shared.certificates.pdf import (
     BOLD_FONT,
@@ -38,6 +42,7 @@ CONTENT = CertificateContent(
 )
 INNER_BORDER = 32.0  # points from each page edge; the layout draws nothing outside it
 QR_CORNER = (792 - 200, 0, 792, 200)  # the bottom-right corner of the page where the QR code sits
+QR_BOX = (644.0, 48.0, 100.0)  # x, y and side of the QR code's square on the page, its quiet zone included
 
 
 def read(pdf: bytes) -> PdfReader:
@@ -208,24 +213,146 @@ def test_the_qr_code_is_drawn_in_the_corner_and_depends_on_the_url() -> None:
     assert set(modules) != set(other_modules)
 
 
-def test_the_qr_code_is_the_one_reportlab_makes_with_the_mask_its_rules_choose() -> None:
-    # Given 80 verification URLs of many lengths (several QR versions; the masks chosen vary)
-    draw = random.Random(7)
-    alphabet = string.ascii_letters + string.digits + "_-"
-    urls = [
-        "https://conference.example.org/certificates/" + "".join(draw.choices(alphabet, k=draw.randint(1, 150)))
-        for _ in range(80)
+def qr_grid(pdf: bytes) -> tuple[list[list[bool]], float]:
+    """The dark modules that the page's QR code rectangles cover (row by row, from the top), and the module's
+    size in points: read from the drawing alone."""
+    rectangles = rectangles_in(pdf, QR_CORNER)
+    module = rectangles[0][3]
+    left = min(x for x, _, _, _ in rectangles)
+    top = max(y + h for _, y, _, h in rectangles)
+    count = round((max(x + w for x, _, w, _ in rectangles) - left) / module)
+    grid = [[False] * count for _ in range(count)]
+    for x, y, w, h in rectangles:
+        row, first = round((top - y - h) / module), round((x - left) / module)
+        for column in range(first, first + round(w / module)):
+            grid[row][column] = True
+    return grid, module
+
+
+def scanned(grid: list[list[bool]], quiet_zone: int = 4, pixels: int = 4) -> list[zxingcpp.Barcode]:
+    """What a QR reader (zxing-cpp, not the encoder) finds in the modules drawn black on white."""
+    side = (len(grid) + 2 * quiet_zone) * pixels
+    image = Image.new("1", (side, side), 1)
+    for row, line in enumerate(grid):
+        for column, dark in enumerate(line):
+            if dark:
+                left, top = (column + quiet_zone) * pixels, (row + quiet_zone) * pixels
+                image.paste(0, (left, top, left + pixels, top + pixels))
+    return zxingcpp.read_barcodes(image)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://c.example.org/c/crt_1",
+        URL,
+        URL.replace("certificates", "certificates-of-attendance-for-the-national-school-safety-conference"),
+        "https://conference.example.org/certificates/" + "crt_abcdefghijklmnop_1qrstuvwxyz234567_" * 5,
+    ],
+    ids=["short", "ours", "long", "very long"],
+)
+def test_the_qr_code_drawn_on_the_page_scans_as_the_url_at_level_m(url: str) -> None:
+    # Given a certificate whose verification URL is short, ours, long or very long (QR versions 3 to 11)
+    pdf = render_certificate(dataclasses.replace(CONTENT, verification_url=url))
+
+    # When the QR code's rectangles are read off the page and shown to a QR reader
+    grid, module = qr_grid(pdf)
+    codes = scanned(grid)
+
+    # Then it reads one QR code (not a Micro QR): the URL, with error correction level M
+    assert [(code.format, code.text, code.ec_level) for code in codes] == [(zxingcpp.BarcodeFormat.QRCode, url, "M")]
+    # And the code has the size of its version, and fills the square in the corner less a quiet zone of 4 modules
+    extra = codes[0].extra
+    assert isinstance(extra, dict)
+    version = int(extra["Version"])
+    assert len(grid) == 4 * version + 17
+    x, y, side = QR_BOX
+    exact = side / (len(grid) + 8)
+    assert module == pytest.approx(exact, abs=0.01)
+    rectangles = rectangles_in(pdf, QR_CORNER)
+    assert min(left for left, _, _, _ in rectangles) == pytest.approx(x + 4 * exact, abs=0.01)
+    assert min(bottom for _, bottom, _, _ in rectangles) == pytest.approx(y + 4 * exact, abs=0.01)
+    assert max(left + w for left, _, w, _ in rectangles) == pytest.approx(x + side - 4 * exact, abs=0.01)
+    assert max(bottom + h for _, bottom, _, h in rectangles) == pytest.approx(y + side - 4 * exact, abs=0.01)
+
+
+def test_the_reader_finds_no_code_once_a_finder_pattern_is_broken() -> None:
+    # Given the modules our page draws, which scan as they are
+    grid, _ = qr_grid(render_certificate(CONTENT))
+    assert [code.text for code in scanned(grid)] == [URL]
+
+    # When a finder pattern loses its centre  Then the reader finds no code (so the test above can fail)
+    broken = [list(line) for line in grid]
+    for row in range(2, 5):
+        broken[row][2:5] = [False] * 3
+    assert scanned(broken) == []
+
+
+def format_information(modules: list[list[bool]]) -> tuple[int, int]:
+    """The 15 format bits, bit 14 first (before unmasking), as written beside the top-left finder and, again,
+    beside the other two (ISO/IEC 18004, 7.9)."""
+    size = len(modules)
+    first = [modules[8][column] for column in (0, 1, 2, 3, 4, 5, 7, 8)] + [
+        modules[row][8] for row in (7, 5, 4, 3, 2, 1, 0)
     ]
-    masks = set()
-    for url in urls:
-        # When our encoder and reportlab's own make() (which builds and scores all 8 masks) encode each
-        reference = QRCode(None, QRErrorCorrectLevel.M)
-        reference.addData(url)
-        reference.make()
-        # Then the modules are the same, so the PDF draws exactly what reportlab alone would
-        assert qr_modules(url) == reference.modules
-        masks.add(reference.getBestMaskPattern())  # (builds the test matrices again: after the comparison)
-    assert len(masks) == 8  # every mask was the best somewhere, so every mask's scoring was compared
+    second = [modules[size - 1 - row][8] for row in range(7)] + [modules[8][size - 8 + column] for column in range(8)]
+    return as_number(first), as_number(second)
+
+
+def as_number(bits: list[bool]) -> int:
+    return int("".join("1" if bit else "0" for bit in bits), 2)
+
+
+def bch_format(data: int) -> int:
+    """The 15 format bits for 5 data bits (error correction level, mask), BCH(15,5) and the fixed mask."""
+    remainder = data
+    for _ in range(10):
+        remainder = (remainder << 1) ^ ((remainder >> 9) * 0x537)
+    return ((data << 10) | (remainder & 0x3FF)) ^ 0x5412
+
+
+# A finder pattern (7 x 7: a dark ring, a light ring, a dark 3 x 3 centre) with its light separator on the
+# code's side, as it sits in the top-left corner; the other two are its mirror images.
+FINDER = [
+    [
+        row < 7 and column < 7 and (row in (0, 6) or column in (0, 6) or (2 <= row <= 4 and 2 <= column <= 4))
+        for column in range(8)
+    ]
+    for row in range(8)
+]
+
+
+def corner(modules: list[list[bool]], flip_rows: bool, flip_columns: bool) -> list[list[bool]]:
+    """The 8 x 8 modules of one corner, mirrored to read as the top-left one."""
+    rows = modules[::-1] if flip_rows else modules
+    return [(line[::-1] if flip_columns else line)[:8] for line in rows[:8]]
+
+
+@pytest.mark.parametrize("url", ["https://c.example.org/c/crt_1", URL, URL * 3])
+def test_qr_modules_have_the_structure_of_a_level_m_qr_code(url: str) -> None:
+    # Given the modules for a URL
+    modules = qr_modules(url)
+    size = len(modules)
+
+    # Then the code is square, of a regular QR code's size (21, 25, 29... for versions 1, 2, 3...)
+    assert all(len(line) == size for line in modules)
+    assert size >= 21 and (size - 17) % 4 == 0
+    # And it has the three finder patterns, each with its light separator, and none in the fourth corner
+    assert corner(modules, False, False) == corner(modules, False, True) == corner(modules, True, False) == FINDER
+    assert corner(modules, True, True) != FINDER
+    # And the timing patterns between them alternate, starting dark
+    assert [modules[6][column] for column in range(8, size - 8)] == [column % 2 == 0 for column in range(8, size - 8)]
+    assert [modules[row][6] for row in range(8, size - 8)] == [row % 2 == 0 for row in range(8, size - 8)]
+    # And the format information, written twice, is valid and says error correction level M (bits 00)
+    first, second = format_information(modules)
+    assert first == second
+    assert [data >> 3 for data in range(32) if bch_format(data) == first] == [0b00]
+    assert modules[size - 8][8]  # the dark module beside the bottom-left finder
+
+
+def test_different_urls_give_different_modules_and_the_same_url_the_same() -> None:
+    assert qr_modules(URL) == qr_modules(URL[:])
+    assert qr_modules(URL) != qr_modules(URL.replace("abcdefgh", "hgfedcba"))
 
 
 def test_rendering_is_deterministic() -> None:
@@ -233,6 +360,27 @@ def test_rendering_is_deterministic() -> None:
     assert render_certificate(CONTENT) == render_certificate(dataclasses.replace(CONTENT))
     # And other content gives other bytes
     assert render_certificate(CONTENT) != render_certificate(dataclasses.replace(CONTENT, hours=15.75))
+
+
+def test_rendering_is_deterministic_across_processes() -> None:
+    # Given this process's certificate, and two fresh interpreters with other hash seeds (set and dict orders)
+    probe = (
+        "import hashlib, tests.unit.test_certificate_pdf as t; "
+        "print(hashlib.sha256(t.render_certificate(t.CONTENT)).hexdigest())"
+    )
+    # When each renders the same content  Then all three PDFs are the same bytes
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", probe],
+            env=dict(os.environ) | {"PYTHONHASHSEED": seed},
+            cwd=Path(__file__).parents[2],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert digests == {hashlib.sha256(render_certificate(CONTENT)).hexdigest()}
 
 
 def test_the_naive_baseline_draws_the_same_page() -> None:

@@ -16,14 +16,15 @@ from typing import Any
 
 import bench.harness  # noqa: F401 - first: the functions' environment, before any of their modules loads
 from bench.call_budgets import BUDGETS, counting_calls, over_budget, run_operations
-from bench.harness import Harness, quiet
+from bench.harness import private_stack, quiet
+from infra.local_stack import LocalStack
 
 RESULTS = Path(__file__).parent / "results" / "call_counts.json"
 
 
-def measure(harness: Harness) -> dict[str, Any]:
+def measure(harness: LocalStack) -> dict[str, Any]:
     with counting_calls():
-        counted = run_operations(harness.api, harness.standin, harness.drain)
+        counted = run_operations(harness.api, harness.standin, harness.settle)
     return {
         name: calls.as_json()
         | {"budget": vars(BUDGETS[name]) if name in BUDGETS else None, "over_budget": over_budget(name, calls)}
@@ -32,7 +33,7 @@ def measure(harness: Harness) -> dict[str, Any]:
 
 
 def main() -> int:
-    with Harness.start() as harness, quiet():
+    with private_stack() as harness, quiet():
         results = measure(harness)
     print("Exact external calls per operation (functions in-process against moto and the Stripe stand-in)")
     for name, result in results.items():

@@ -10,76 +10,36 @@ exits 1 on any violation.
 
 from __future__ import annotations
 
-import os
+from infra.fake_account import use_fake_account
 
-# Before boto3 or Powertools are imported: a fake account in one region, moto the only endpoint (as the tests).
-os.environ.update(
-    AWS_ACCESS_KEY_ID="local",
-    AWS_SECRET_ACCESS_KEY="local",
-    AWS_DEFAULT_REGION="us-east-1",
-    AWS_REGION="us-east-1",
-    AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
-    AWS_CLIENT_READ_TIMEOUT_SECONDS="60",
-    POWERTOOLS_TRACE_DISABLED="true",
-    POWERTOOLS_METRICS_DISABLED="true",
-)
-# The template's static Globals, as Lambda sets them before any module is imported (Powertools reads them then).
-from infra.template import static_global_environment
+# Before Powertools is imported: the fake account (as the tests), metrics off (they would bury the table).
+use_fake_account(POWERTOOLS_METRICS_DISABLED="true")
 
-os.environ.update(static_global_environment())
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-import argparse
-import json
-import platform
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
-from datetime import UTC, datetime
-from pathlib import Path
-
-import boto3
-
-from bench.fault_run import Environment, FaultRun, table
-from infra.apigw import LocalHttpApi, apply_environment, load_handler
-from infra.local_aws import OperatorValues, deploy, provide_operator_values
-from infra.moto_server import LockedMotoServer
-from infra.stream_poller import StreamPoller, stream_mappings
-from infra.stripe_standin import StripeStandIn, StripeStandInServer
-from infra.template import translated_template
-from shared.observability import logger
+from bench.fault_run import Environment, FaultRun, table  # noqa: E402
+from infra.local_stack import LocalSettings, LocalStack  # noqa: E402
+from shared.observability import logger  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "faults.json"
-STRIPE_SECRET_KEY = "sk_test_local"
-STRIPE_WEBHOOK_SECRET = "whsec_local_development"
 ADMIN_TOKEN = "fault-run-admin-token"
 CERTIFICATE_KEYS = json.dumps({"current": "1", "keys": {"1": "33" * 32}})
 
 
 @contextmanager
 def private_environment() -> Iterator[Environment]:
-    with LockedMotoServer() as moto:
-        os.environ["AWS_ENDPOINT_URL"] = moto.url
-        standin = StripeStandIn(api_key=STRIPE_SECRET_KEY, webhook_secret=STRIPE_WEBHOOK_SECRET)
-        stripe_server = StripeStandInServer(standin).start()
-        try:
-            session = boto3.session.Session(region_name="us-east-1")
-            stack = deploy(session, {"StripeApiBase": standin.public_url})
-            values = OperatorValues(STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, ADMIN_TOKEN, CERTIFICATE_KEYS)
-            provide_operator_values(session, stack, values)
-            apply_environment(stack)
-            (mapping,) = stream_mappings(translated_template(), stack.resources, session)
-            function = stack.functions[mapping.function_logical_id]
-            poller = StreamPoller(
-                session,
-                replace(mapping, starting_position="TRIM_HORIZON"),
-                load_handler(function),
-                function_name=function.name,
-            )
-            yield Environment(stack, LocalHttpApi(stack), standin, poller, session, ADMIN_TOKEN)
-        finally:
-            standin.close()
-            stripe_server.stop()
+    settings = LocalSettings(admin_token=ADMIN_TOKEN, certificate_keys=CERTIFICATE_KEYS)
+    with LocalStack(settings).start(background=False).serve_in_background() as local:
+        (poller,) = local.pollers
+        yield Environment(local.stack, local.api, local.standin, poller, local.session, ADMIN_TOKEN)
 
 
 def main(argv: list[str] | None = None) -> int:

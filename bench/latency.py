@@ -24,9 +24,10 @@ from typing import Any
 
 import bench.harness  # noqa: F401 - first: the functions' environment, before any of their modules loads
 from bench.call_budgets import AT_KEYNOTE, BEFORE_THE_CONFERENCE, KEYNOTE
-from bench.harness import Harness, quiet
+from bench.harness import private_stack, quiet
 from infra.apigw import LambdaContext, build_event, to_http_response
 from infra.local_mailbox import LocalMailbox
+from infra.local_stack import LocalStack
 from infra.samples import JSON, encoded, individual
 from infra.stripe_standin import objects
 from infra.stripe_standin.webhooks import signature_header
@@ -51,7 +52,7 @@ class Scenario:
     """What the operations need, made before anything is timed: a logged-in attendee inside the keynote, a
     valid certificate, and the Checkout Sessions the webhooks complete."""
 
-    def __init__(self, harness: Harness) -> None:
+    def __init__(self, harness: LocalStack) -> None:
         self.harness = harness
         self.api = harness.api
         import bench.baseline_handler as baseline  # after the harness: its client must point at moto
@@ -66,7 +67,7 @@ class Scenario:
         conference_clock.travel_to(BEFORE_THE_CONFERENCE)
         created = api.request("POST", "/registrations", headers=JSON, body=encoded(individual(email=person))).json()
         self.harness.standin.pay(created["checkout_url"].rsplit("/", 1)[-1])
-        self.harness.drain()
+        self.harness.settle()
         mails = [m for m in LocalMailbox().emails() if person in m.to]
         (code,) = re.findall(rb"Access code: (\S+)\r\n", mails[-1].raw)
         conference_clock.travel_to(AT_KEYNOTE)
@@ -86,7 +87,7 @@ class Scenario:
             )
         issued = api.request("POST", "/admin/certificates/issue", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
         assert issued.status == 202, issued.json()
-        self.harness.drain()
+        self.harness.settle()
         body = next(m for m in LocalMailbox().emails() if person in m.to and "Certificate" in m.subject).raw
         (certificate_id,) = re.findall(rb"Certificate ID: (\S+)\r\n", body)
         return token, certificate_id.decode()
@@ -130,7 +131,7 @@ class Scenario:
         return objects.to_json(delivery.event)
 
 
-def run(harness: Harness, invocations: int, warmup: int) -> dict[str, Any]:
+def run(harness: LocalStack, invocations: int, warmup: int) -> dict[str, Any]:
     scenario = Scenario(harness)
     scenario.registration()  # one Checkout Session ahead, so every round has a webhook to deliver
     operations: dict[str, tuple[Callable[[], int], int]] = {
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--invocations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=10)
     args = parser.parse_args(argv)
-    with Harness.start() as harness, quiet():
+    with private_stack() as harness, quiet():
         result = run(harness, args.invocations, args.warmup)
     print(table(result))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from typing import Any
 import bench.harness  # noqa: F401 - first: the functions' environment, before any of their modules loads
 from bench import certificates, cold_start, latency
 from bench.call_counts import measure as measure_calls
-from bench.harness import Harness, quiet
+from bench.harness import private_stack, quiet
 from infra.packaging import IMPORTED_AT_COLD_START
 
 RESULTS = Path(__file__).parent / "results" / "bench.json"
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     print("cold starts...", file=sys.stderr)
     result["cold_start"] = cold_starts(args.cold_start_runs)
     print("calls and latency (functions in-process against moto)...", file=sys.stderr)
-    with Harness.start() as harness, quiet():
+    with private_stack() as harness, quiet():
         result["calls"] = measure_calls(harness)
         result["latency"] = latency.run(harness, args.invocations, warmup=10)
     for row in result["calls"].values():

@@ -19,7 +19,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -280,11 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.api:
         return 0 if Demo(args.api, args.stripe or "http://127.0.0.1:12111").run() else 1
-    from infra.local_stack import LocalSettings, LocalStack  # only when this process hosts the stack
+    from infra.fake_account import use_fake_account  # only when this process hosts the stack
+
+    use_fake_account(POWERTOOLS_METRICS_DISABLED="true")
+    from infra.local_stack import LocalSettings, LocalStack
     from shared.observability import logger
 
-    settings = LocalSettings.from_environment()
-    stack = LocalStack(settings.__class__(**{**settings.__dict__, "port": 0, "stripe_port": 0, "aws_port": 0}))
+    stack = LocalStack(replace(LocalSettings.from_environment(), port=0, stripe_port=0, aws_port=0))
     stack.start().serve_in_background()
     logger.setLevel("WARNING")  # the functions' request logs would bury the story told here
     try:

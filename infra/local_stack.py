@@ -1,41 +1,32 @@
-"""`make run`: the whole backend on one machine, with no Docker, no AWS account and no Stripe account.
+"""The local stack: the whole backend on one machine, with no Docker, no AWS account and no Stripe account.
 
-Starts a moto server, deploys template.yaml into it, starts the Stripe stand-in and serves the HTTP
-API; prints the addresses and the embedded defaults; stops cleanly on Ctrl-C.
+`LocalStack` is the one builder of it, for `make run` (`python -m infra.local_stack`), `make demo`, the tests, the
+bench and the fault run: a moto server with template.yaml deployed into it, the Stripe stand-in, the HTTP API on
+a loopback port, the stream's event source mapping and the schedules, and `drain` to wait until nothing is
+pending. `make run` prints the addresses and the embedded defaults and stops cleanly on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets as secrets_module
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
-
-# Before boto3 is imported anywhere: a fake account in one region, and moto as the only endpoint.
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
-# One moto server serialises every call; under load, calls queue longer than AWS would ever take.
-os.environ.setdefault("AWS_CLIENT_READ_TIMEOUT_SECONDS", "60")
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-# Metrics go to CloudWatch as EMF lines on AWS; locally they would only bury the useful output.
-os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-
-import logging
 import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Self
 
 import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra.apigw import HttpResponse, LocalHttpApi, apply_environment, load_handler, problem_answer
+from infra.fake_account import use_fake_account
 from infra.gateway import LocalGateway, LocalRoute, json_answer
 from infra.local_aws import DeployedStack, OperatorValues, deploy, provide_operator_values
 from infra.local_mailbox import LocalMailbox
@@ -57,26 +48,33 @@ logging.getLogger("moto").setLevel(logging.ERROR)
 
 @dataclass(frozen=True)
 class LocalSettings:
-    port: int
-    stripe_port: int
-    aws_port: int
-    stripe_secret_key: str
-    stripe_webhook_secret: str
-    admin_token: str
-    sender: str
-    clock: datetime | None
+    """Where the stack listens (0: a free port) and the values an operator would put in; the defaults are the
+    embedded ones `make run` prints."""
+
+    port: int = 0
+    stripe_port: int = 0
+    aws_port: int = 0
+    stripe_secret_key: str = "sk_test_local"
+    stripe_webhook_secret: str = "whsec_local_development"
+    admin_token: str = "local-admin-token"
+    sender: str = "conference@example.org"
+    clock: datetime | None = None
+    # The certificate signing keys' secret (JSON); None: a fresh key per run (certificates verify while it runs).
+    certificate_keys: str | None = None
 
     @classmethod
     def from_environment(cls) -> LocalSettings:
-        clock = os.environ.get("LOCAL_CLOCK")
+        """`make run`'s settings: its well-known ports, and any LOCAL_* value the developer sets."""
+        environ, embedded = os.environ, cls()
+        clock = environ.get("LOCAL_CLOCK")
         return cls(
-            port=int(os.environ.get("PORT", "3000")),
-            stripe_port=int(os.environ.get("STRIPE_PORT", "12111")),
-            aws_port=int(os.environ.get("AWS_PORT", "5000")),
-            stripe_secret_key=os.environ.get("LOCAL_STRIPE_SECRET_KEY", "sk_test_local"),
-            stripe_webhook_secret=os.environ.get("LOCAL_STRIPE_WEBHOOK_SECRET", "whsec_local_development"),
-            admin_token=os.environ.get("LOCAL_ADMIN_TOKEN", "local-admin-token"),
-            sender=os.environ.get("LOCAL_SENDER", "conference@example.org"),
+            port=int(environ.get("PORT", "3000")),
+            stripe_port=int(environ.get("STRIPE_PORT", "12111")),
+            aws_port=int(environ.get("AWS_PORT", "5000")),
+            stripe_secret_key=environ.get("LOCAL_STRIPE_SECRET_KEY", embedded.stripe_secret_key),
+            stripe_webhook_secret=environ.get("LOCAL_STRIPE_WEBHOOK_SECRET", embedded.stripe_webhook_secret),
+            admin_token=environ.get("LOCAL_ADMIN_TOKEN", embedded.admin_token),
+            sender=environ.get("LOCAL_SENDER", embedded.sender),
             clock=datetime.fromisoformat(clock) if clock else None,
         )
 
@@ -107,20 +105,34 @@ class _Starting:
 
 
 class LocalStack:
-    def __init__(self, settings: LocalSettings) -> None:
-        self.settings = settings
+    """`LocalStack(settings).start()`: every part bound and wired; then `serve_forever()` (make run) or
+    `serve_in_background()` (a caller that drives the stack from this process), and `stop()`.
+
+    With `background=True` (make run) the stream's mapping and the schedules run on their own threads, as AWS
+    runs them; with `background=False` (tests, bench, fault run) nothing runs by itself and `drain()` plays the
+    mapping until nothing is pending, so a caller knows when the reactions to what it did are done.
+    """
+
+    stack: DeployedStack  # once started
+    api: LocalHttpApi  # the functions called in this process as API Gateway calls them
+
+    def __init__(self, settings: LocalSettings | None = None) -> None:
+        self.settings = settings = settings or LocalSettings()
         self._moto = LockedMotoServer(HOST, settings.aws_port)
         self.standin = StripeStandIn(api_key=settings.stripe_secret_key, webhook_secret=settings.stripe_webhook_secret)
         self._stripe = StripeStandInServer(self.standin, HOST, settings.stripe_port)
         self._http: BaseWSGIServer | None = None
         self.api_url = ""
         self.mailbox = LocalMailbox()
-        self._pollers: list[StreamPoller] = []
+        self.session = boto3.session.Session()
+        self.pollers: list[StreamPoller] = []
+        self._background = True
         self._scheduler: LocalScheduler | None = None
         self._serving: threading.Thread | None = None
 
-    def start(self) -> LocalStack:
+    def start(self, *, background: bool = True) -> Self:
         """Bind every server first (a port of 0 picks a free one), then wire them to each other."""
+        self._background = background
         self._moto.start()
         os.environ["AWS_ENDPOINT_URL"] = self._moto.url
         self._stripe.start()
@@ -129,67 +141,79 @@ class LocalStack:
         self._http = make_server(HOST, self.settings.port, self._gateway, threaded=True, request_handler=QuietHandler)
         self.api_url = f"http://{HOST}:{self._http.server_port}"
         self.standin.webhook_url = f"{self.api_url}/webhooks/stripe"
-        stack = deploy(
-            boto3.session.Session(),
+        self.session = boto3.session.Session()
+        self.stack = deploy(
+            self.session,
             {"StripeApiBase": self._stripe.url, "SiteUrl": self.api_url, "SenderAddress": self.settings.sender},
         )
-        # The secrets' values are the embedded local defaults, with a fresh certificate signing key per run
-        # (certificates verify for as long as this stack runs); SES sends from the sender's verified domain.
-        keys = json.dumps({"current": "1", "keys": {"1": secrets_module.token_hex(32)}})
         local = self.settings
+        keys = local.certificate_keys or json.dumps({"current": "1", "keys": {"1": secrets_module.token_hex(32)}})
         values = OperatorValues(local.stripe_secret_key, local.stripe_webhook_secret, local.admin_token, keys)
-        provide_operator_values(boto3.session.Session(), stack, values)
-        apply_environment(stack)
+        # The secrets' values are the embedded local defaults; SES sends from the sender's verified domain.
+        provide_operator_values(self.session, self.stack, values)
+        apply_environment(self.stack)
         conference = _conference()
-        start = self.settings.clock or datetime.combine(
+        begin = local.clock or datetime.combine(
             conference.starts_on - timedelta(days=14), datetime.min.time(), conference.zone
         ).replace(hour=9)
-        conference_clock.travel_to(start)
-        api = LocalHttpApi(stack)
-        api.preload()
-        self._start_event_sources(stack)
-        self._gateway.ready(LocalGateway(api, conference.zone, self._local_routes()))
+        conference_clock.travel_to(begin)
+        self.api = LocalHttpApi(self.stack)
+        self.api.preload()
+        self._template = translated_template()
+        self.pollers = self._start_pollers()
+        if background:
+            entries = [
+                (
+                    schedule,
+                    load_handler(self.stack.functions[schedule.function_logical_id]),
+                    self.stack.functions[schedule.function_logical_id].name,
+                )
+                for schedule in schedules(self._template, self.stack.parameters)
+            ]
+            self._scheduler = LocalScheduler(entries, conference_clock.now)
+            self._scheduler.start()
+        self._gateway.ready(LocalGateway(self.api, conference.zone, self._local_routes()))
         return self
 
-    def _start_event_sources(self, stack: DeployedStack) -> None:
-        """Play the parts AWS plays around the functions: stream event source mappings and schedules."""
-        session = boto3.session.Session()
-        template = translated_template()
-        for mapping in stream_mappings(template, stack.resources, session):
-            function = stack.functions[mapping.function_logical_id]
-            poller = StreamPoller(session, mapping, load_handler(function), function_name=function.name)
-            poller.start()
-            self._pollers.append(poller)
-        entries = [
-            (
-                schedule,
-                load_handler(stack.functions[schedule.function_logical_id]),
-                stack.functions[schedule.function_logical_id].name,
-            )
-            for schedule in schedules(template, stack.parameters)
-        ]
-        self._scheduler = LocalScheduler(entries, conference_clock.now)
-        self._scheduler.start()
+    def poller(self, starting_position: str | None = None) -> StreamPoller:
+        """A new poller for the template's stream mapping (at the template's starting position unless told)."""
+        (mapping,) = stream_mappings(self._template, self.stack.resources, self.session)
+        if starting_position is not None:
+            mapping = replace(mapping, starting_position=starting_position)
+        function = self.stack.functions[mapping.function_logical_id]
+        return StreamPoller(self.session, mapping, load_handler(function), function_name=function.name)
+
+    def _start_pollers(self) -> list[StreamPoller]:
+        """The stream event source mappings, played here as Lambda plays them (on their threads if background)."""
+        pollers = []
+        for mapping in stream_mappings(self._template, self.stack.resources, self.session):
+            function = self.stack.functions[mapping.function_logical_id]
+            poller = StreamPoller(self.session, mapping, load_handler(function), function_name=function.name)
+            if self._background:
+                poller.start()
+            pollers.append(poller)
+        return pollers
 
     def drain(self, timeout: float = 60) -> bool:
         """Return once nothing is pending: webhook deliveries, stream records, due schedules, and whatever
         those cause in turn. False if that did not happen within `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            fired_before = self._scheduler.fired_total if self._scheduler is not None else 0
-            busy = not self.standin.wait_idle(timeout=max(0.0, deadline - time.monotonic()))
-            for poller in self._pollers:
-                if poller.has_pending():
-                    poller.poll_once()
-                    busy = True
-            # A schedule the background thread fired meanwhile counts too: what it wrote is still to be streamed.
-            if self._scheduler is not None and (
-                self._scheduler.fire_due() or self._scheduler.fired_total != fired_before
-            ):
-                busy = True
-            if not busy:
-                return True
-        return False
+        return drain(self.standin, self.pollers, self._scheduler, timeout=timeout)
+
+    def settle(self, timeout: float = 60) -> None:
+        """drain(), or RuntimeError if work is still pending after `timeout` seconds (a caller that must not
+        measure or check a half-done state)."""
+        if not self.drain(timeout):
+            raise RuntimeError(f"the local stack was still busy after {timeout:.0f} s")
+
+    def reset(self) -> None:
+        """Empty, as just deployed: no items, stream records, emails, queued messages or Stripe objects; the
+        resources, the functions (warm) and the clock stay. Pollers start again on the empty stream."""
+        self.standin.reset()
+        for poller in self.pollers:
+            poller.stop()
+        self._moto.clear_data()
+        self.mailbox = LocalMailbox()
+        self.pollers = self._start_pollers()
 
     def _local_routes(self) -> list[LocalRoute]:
         def emails(_request: object, _match: dict[str, str]) -> HttpResponse:
@@ -217,9 +241,12 @@ class LocalStack:
         assert self._http is not None
         self._http.serve_forever()
 
-    def serve_in_background(self) -> LocalStack:
-        """For a caller that drives the stack from this same process (`make demo`); stop() ends it."""
-        self._serving = threading.Thread(target=self.serve_forever, name="local-http", daemon=True)
+    def serve_in_background(self) -> Self:
+        """For a caller that drives the stack from this same process; stop() ends it."""
+        assert self._http is not None
+        self._serving = threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, name="local-http", daemon=True
+        )
         self._serving.start()
         return self
 
@@ -233,12 +260,19 @@ class LocalStack:
             _timed("HTTP API", self._http.shutdown)
         if self._scheduler is not None:
             _timed("schedules", self._scheduler.stop)
-        for poller in self._pollers:
+        for poller in self.pollers:
             _timed("stream poller", poller.stop)
         if self._http is not None:
             self._http.server_close()
+        self.standin.close()
         _timed("Stripe stand-in", self._stripe.stop)
         _timed("moto", self._moto.stop)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
 
     def banner(self) -> str:
         s = self.settings
@@ -259,6 +293,31 @@ class LocalStack:
         )
 
 
+def drain(
+    standin: StripeStandIn,
+    pollers: Sequence[StreamPoller],
+    scheduler: LocalScheduler | None = None,
+    *,
+    timeout: float = 60,
+) -> bool:
+    """Until nothing is pending: webhook deliveries, then every stream record, due schedules, and what those cause
+    in turn. False if that did not happen within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fired_before = scheduler.fired_total if scheduler is not None else 0
+        busy = not standin.wait_idle(timeout=max(0.0, deadline - time.monotonic()))
+        for poller in pollers:
+            if poller.has_pending():
+                poller.poll_once()
+                busy = True
+        # A schedule the background thread fired meanwhile counts too: what it wrote is still to be streamed.
+        if scheduler is not None and (scheduler.fire_due() or scheduler.fired_total != fired_before):
+            busy = True
+        if not busy:
+            return True
+    return False
+
+
 def _timed(part: str, stop: Callable[[], None]) -> None:
     """Stop one part; say so when it was slow, so a slow Ctrl-C names its cause."""
     started = time.monotonic()
@@ -268,6 +327,7 @@ def _timed(part: str, stop: Callable[[], None]) -> None:
 
 
 def main() -> None:
+    use_fake_account(POWERTOOLS_METRICS_DISABLED="true")  # EMF lines would only bury the useful output locally
     stack = LocalStack(LocalSettings.from_environment()).start()
 
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stack.shutdown())

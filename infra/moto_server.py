@@ -21,10 +21,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
-from moto.dynamodb.models import DynamoDBBackend
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.ses.models import ses_backends
+from moto.sqs.models import sqs_backends
 
 from infra.serving import BackgroundServer
 
@@ -36,9 +39,7 @@ class _QuietRequestHandler(MotoRequestHandler):
         pass  # one line per AWS call drowns everything else the local stack prints
 
 
-def serialised(app: WSGIApp) -> WSGIApp:
-    lock = threading.Lock()
-
+def serialised(app: WSGIApp, lock: threading.Lock) -> WSGIApp:
     def locked_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         with lock:
             # Drain the body inside the lock: moto builds some responses lazily.
@@ -164,5 +165,29 @@ class LockedMotoServer(BackgroundServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         _transactions_without_table_copies()
         _queries_read_their_partition()
-        app = serialised(DomainDispatcherApplication(create_backend_app))
+        self._lock = threading.Lock()
+        app = serialised(DomainDispatcherApplication(create_backend_app), self._lock)
         super().__init__(app, host, port, request_handler=_QuietRequestHandler, name="moto")
+
+    def clear_data(self) -> None:
+        """Every item, stream record, sent email and queued message gone; the resources stay, as just deployed.
+
+        Between tests: moto keeps every stream record and sent message for the life of the process, so a long
+        run slows down (readers walk the whole stream) and grows. Deleting items one by one would add a REMOVE
+        record each; this empties the stores directly, under the lock every request is served under.
+        """
+        with self._lock:
+            for dynamodb in dynamodb_backends[DEFAULT_ACCOUNT_ID].values():
+                for table in dynamodb.tables.values():
+                    table.items.clear()
+                    if table.stream_shard is not None:
+                        # Later records keep growing sequence numbers, as a trimmed DynamoDB stream's do.
+                        table.stream_shard.starting_sequence_number += len(table.stream_shard.items)
+                        table.stream_shard.items.clear()
+            for ses in ses_backends[DEFAULT_ACCOUNT_ID].values():
+                ses.sent_messages.clear()
+                ses.sent_message_count = 0
+            for sqs in sqs_backends[DEFAULT_ACCOUNT_ID].values():
+                for queue in sqs.queues.values():
+                    queue._messages.clear()
+                    queue._pending_messages.clear()

@@ -94,11 +94,7 @@ class StripeStandIn:
         # may call back into the stand-in.
         self._lock = threading.Lock()
         self._deliverer = Deliverer(webhook_secret, retry_delays=retry_delays, timeout=webhook_timeout)
-        self._ledger = Ledger(
-            api_version=stripe.api_version,
-            deliverer=self._deliverer,
-            webhooks_enabled=lambda: self.webhook_url is not None,
-        )
+        self._ledger = self._new_ledger()
         self._saved: dict[tuple[str, str], _Saved] = {}
         self._faults: list[_Rule] = []
         self._delays: list[_Rule] = []
@@ -168,6 +164,24 @@ class StripeStandIn:
 
     def wait_idle(self, timeout: float = 10) -> bool:
         return self._deliverer.wait_idle(timeout)
+
+    def reset(self) -> None:
+        """An account with no objects, events, faults or logged requests, as when the stand-in started."""
+        self._deliverer.wait_idle(10)
+        with self._lock:
+            self._deliverer.forget()
+            self._ledger = self._new_ledger()
+            self._saved.clear()
+            self._faults.clear()
+            self._delays.clear()
+            self.requests_log.clear()
+
+    def _new_ledger(self) -> Ledger:
+        return Ledger(
+            api_version=stripe.api_version,
+            deliverer=self._deliverer,
+            webhooks_enabled=lambda: self.webhook_url is not None,
+        )
 
     def delivery_attempts(self, event_id: str) -> list[Attempt]:
         return self._deliverer.attempts(event_id)

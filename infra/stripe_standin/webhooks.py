@@ -127,6 +127,13 @@ class Deliverer:
         with self._cond:
             return self._cond.wait_for(lambda: not self._queue and self._busy == 0, timeout)
 
+    def forget(self) -> None:
+        """Drop pending retries and every event's payload and attempts (between tests)."""
+        with self._cond:
+            self._queue.clear()
+            self._payloads.clear()
+            self._attempts.clear()
+
     def close(self) -> None:
         with self._cond:
             self._closed = True

@@ -1,28 +1,23 @@
-"""Integration fixtures: a locked moto server with the template deployed, the Stripe stand-in, and the
-HTTP API of the deployed stack served in-process exactly as API Gateway would call it."""
+"""Integration fixtures: one local stack per test process (infra/local_stack.py, as `make run` builds it, with
+nothing running by itself), emptied before each test that uses it: moto with the template deployed, the Stripe
+stand-in, and the HTTP API of the deployed stack served in-process exactly as API Gateway would call it."""
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import datetime
 
 import boto3
 import pytest
 
-from infra.apigw import LocalHttpApi, apply_environment, load_handler
-from infra.gateway import LocalGateway
-from infra.local_aws import DeployedStack, OperatorValues, deploy, provide_operator_values
-from infra.moto_server import LockedMotoServer
-from infra.serving import BackgroundServer
-from infra.stream_poller import StreamPoller, stream_mappings
-from infra.stripe_standin import StripeStandIn, StripeStandInServer
-from infra.template import translated_template
+from infra.apigw import LocalHttpApi
+from infra.local_aws import DeployedStack
+from infra.local_stack import LocalSettings, LocalStack
+from infra.local_stack import drain as drain_until_idle
+from infra.stream_poller import StreamPoller
+from infra.stripe_standin import StripeStandIn
 from shared.clock import conference_clock
-from shared.conference import load_conference
-from tests.support.tables import wipe_table
 
 STRIPE_SECRET_KEY = "sk_test_local"
 STRIPE_WEBHOOK_SECRET = "whsec_local_development"
@@ -33,20 +28,20 @@ BEFORE_THE_CONFERENCE = datetime.fromisoformat("2020-07-22T09:00:00-05:00")
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[LockedMotoServer]:
-    with LockedMotoServer() as server:
-        os.environ["AWS_ENDPOINT_URL"] = server.url
-        yield server
+def local_stack() -> Iterator[LocalStack]:
+    settings = LocalSettings(
+        stripe_secret_key=STRIPE_SECRET_KEY,
+        stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
+        admin_token=ADMIN_TOKEN,
+        certificate_keys=CERTIFICATE_KEYS,
+    )
+    with LocalStack(settings).start(background=False).serve_in_background() as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")
-def stripe_standin() -> Iterator[StripeStandIn]:
-    standin = StripeStandIn(api_key=STRIPE_SECRET_KEY, webhook_secret=STRIPE_WEBHOOK_SECRET)
-    server = StripeStandInServer(standin).start()
-    try:
-        yield standin
-    finally:
-        server.stop()
+def stripe_standin(local_stack: LocalStack) -> StripeStandIn:
+    return local_stack.standin
 
 
 @pytest.fixture(scope="session")
@@ -55,37 +50,27 @@ def stripe_url(stripe_standin: StripeStandIn) -> str:
 
 
 @pytest.fixture(scope="session")
-def aws(moto_server: LockedMotoServer) -> boto3.session.Session:
-    return boto3.session.Session(region_name="us-east-1")
+def aws(local_stack: LocalStack) -> boto3.session.Session:
+    return local_stack.session
 
 
 @pytest.fixture(scope="session")
-def stack(aws: boto3.session.Session, stripe_url: str) -> DeployedStack:
-    deployed = deploy(aws, {"StripeApiBase": stripe_url})
-    values = OperatorValues(STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET, ADMIN_TOKEN, CERTIFICATE_KEYS)
-    provide_operator_values(aws, deployed, values)
-    apply_environment(deployed)
-    return deployed
+def stack(local_stack: LocalStack) -> DeployedStack:
+    return local_stack.stack
 
 
 @pytest.fixture(scope="session")
-def api_url(stack: DeployedStack, stripe_standin: StripeStandIn) -> Iterator[str]:
+def api_url(local_stack: LocalStack) -> str:
     """The HTTP API on a loopback port, where the Stripe stand-in delivers its webhooks."""
-    with BackgroundServer(LocalGateway(LocalHttpApi(stack), load_conference().zone), name="api") as server:
-        stripe_standin.webhook_url = f"{server.url}/webhooks/stripe"
-        yield server.url
+    return local_stack.api_url
 
 
 @pytest.fixture
-def clean_tables(stack: DeployedStack, aws: boto3.session.Session) -> DeployedStack:
-    """Each test starts from an empty stack: no items, and nothing in the stream's dead-letter queue."""
-    for table in ("MainTable", "IdempotencyTable"):
-        wipe_table(aws.client("dynamodb"), stack.resources[table])
-    sqs, queue = aws.client("sqs"), stack.resources["StreamDeadLetterQueue"]
-    while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:  # (PurgeQueue is allowed once a minute)
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-    return stack
+def clean_tables(local_stack: LocalStack) -> DeployedStack:
+    """Each test starts from an empty stack: no items, stream records, emails, queued messages (the stream's
+    dead-letter queue included) or Stripe objects; nothing of an earlier test can leak into it."""
+    local_stack.reset()
+    return local_stack.stack
 
 
 @pytest.fixture
@@ -96,39 +81,23 @@ def conference_time() -> Iterator[None]:
 
 
 @pytest.fixture
-def api(clean_tables: DeployedStack, conference_time: None, api_url: str) -> LocalHttpApi:
-    return LocalHttpApi(clean_tables)
+def api(clean_tables: DeployedStack, conference_time: None, local_stack: LocalStack) -> LocalHttpApi:
+    return local_stack.api
 
 
 @pytest.fixture
-def stream_poller(clean_tables: DeployedStack, aws: boto3.session.Session) -> Callable[[str], StreamPoller]:
+def stream_poller(clean_tables: DeployedStack, local_stack: LocalStack) -> Callable[[str], StreamPoller]:
     """Pollers for the template's stream event source mapping, starting where asked."""
-    (mapping,) = stream_mappings(translated_template(), clean_tables.resources, aws)
-    function = clean_tables.functions[mapping.function_logical_id]
-
-    def poller(starting_position: str) -> StreamPoller:
-        return StreamPoller(
-            aws,
-            replace(mapping, starting_position=starting_position),
-            load_handler(function),
-            function_name=function.name,
-        )
-
-    return poller
+    return local_stack.poller
 
 
 @pytest.fixture
-def stream(stream_poller: Callable[[str], StreamPoller]) -> StreamPoller:
-    """The mapping played from now on (earlier tests' records excluded)."""
-    return stream_poller("LATEST")
+def stream(clean_tables: DeployedStack, local_stack: LocalStack) -> StreamPoller:
+    """The mapping, played on demand by `drain` (the stream is empty when the test starts)."""
+    (poller,) = local_stack.pollers
+    return poller
 
 
 def drain(stripe_standin: StripeStandIn, *pollers: StreamPoller) -> None:
     """Until nothing is pending: background webhooks, then every stream record (and what it causes)."""
-    for _ in range(50):
-        assert stripe_standin.wait_idle()
-        if not any(poller.has_pending() for poller in pollers):
-            return
-        for poller in pollers:
-            poller.poll_once()
-    raise AssertionError("still busy after 50 rounds")
+    assert drain_until_idle(stripe_standin, pollers), "still busy after 60 s"

@@ -1,4 +1,4 @@
-"""Reading and clearing moto tables in tests."""
+"""Reading moto tables in tests."""
 
 from __future__ import annotations
 
@@ -16,9 +16,3 @@ def scan_all(client: Any, table: str) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def wipe_table(client: Any, table: str) -> None:
-    key_names = [key["AttributeName"] for key in client.describe_table(TableName=table)["Table"]["KeySchema"]]
-    for item in client.scan(TableName=table, ProjectionExpression=", ".join(key_names)).get("Items", []):
-        client.delete_item(TableName=table, Key={name: item[name] for name in key_names})

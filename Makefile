@@ -40,8 +40,14 @@ run: $(STAMP) ## Start the backend locally (moto, Stripe stand-in, HTTP API) in 
 demo: $(STAMP) ## A scripted conference run through HTTP against a private local stack
 	$(BIN)/python -m infra.demo
 
-test: lint validate build browser ## Run every check (lint, sam validate, sam build) and every test
-	$(BIN)/pytest
+# Two pytest processes, so the suite's memory stays its own: every test but the bench-shaped runs, then those runs
+# (fault, fuzz, conference, load, demo: marker `runs`). Branch coverage of functions/ and shared/ over both.
+test: lint validate build browser ## Run every check (lint, sam validate, sam build), every test, and coverage
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest -m "not runs"
+	$(BIN)/coverage run -m pytest -m runs
+	$(BIN)/coverage combine --quiet
+	$(BIN)/coverage report
 
 unit: $(STAMP) ## Only the fast tests (domain, template)
 	$(BIN)/pytest tests/unit tests/infra
@@ -120,4 +126,4 @@ deploy: build ## sam deploy --guided for STAGE=dev (default) or STAGE=prod, with
 	$(SAM_ENV) $(SAM) deploy --guided --config-env $(STAGE)
 
 clean: ## Remove the virtual environments, build output and caches
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

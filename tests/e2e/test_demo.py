@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.runs]
+
 
 def test_the_demo_runs_through_and_every_registration_ends_as_expected() -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}

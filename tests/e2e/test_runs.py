@@ -8,7 +8,7 @@ import pytest
 from bench.conference_run import run_size
 from bench.load import run_load
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.e2e, pytest.mark.runs, pytest.mark.timeout(180)]
 
 
 def test_a_small_conference_ends_with_one_certificate_per_eligible_attendee() -> None:

@@ -3,6 +3,8 @@ invalid, with and without the organiser's token; no 5xx, every error a problem d
 
 from __future__ import annotations
 
+import pytest
+
 from bench.fuzz_api import fuzz
 from infra.gateway import LocalGateway
 from infra.samples import JSON, encoded, individual
@@ -10,6 +12,7 @@ from shared.conference import load_conference
 from tests.integration.conftest import ADMIN_TOKEN
 
 
+@pytest.mark.runs
 def test_generated_requests_get_no_server_error_and_only_documented_problems(api) -> None:
     # When
     report = fuzz(LocalGateway(api, load_conference().zone), admin_token=ADMIN_TOKEN, examples=10, random_seed=7)

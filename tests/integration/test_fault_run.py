@@ -10,6 +10,7 @@ from bench.fault_run import KINDS, Environment, FaultRun, table
 from tests.integration.conftest import ADMIN_TOKEN
 
 
+@pytest.mark.runs
 @pytest.mark.timeout(300)  # about 70 s here; a slower machine must not turn that into a failure
 def test_ten_attendees_through_every_kind_of_fault_lose_nothing_and_duplicate_nothing(
     api, stripe_standin, stream, stack, aws

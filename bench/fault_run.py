@@ -47,6 +47,7 @@ from shared.adapters.stripe_gateway import STRIPE_TIMEOUT_SECONDS
 from shared.clock import conference_clock
 from shared.composition.reactions import reaction_service
 from shared.conference import load_conference
+from shared.payments.models import HistoryEntry, describe
 from shared.registration.status import ALLOWED_TRANSITIONS, RegistrationStatus
 from shared.settings import ReactionSettings
 
@@ -688,10 +689,10 @@ class FaultRun:
             status = str(item["status"])
             if status != registration.expected_status:
                 problems.append(f"{registration.label}: {status}, expected {registration.expected_status}")
-            for entry in item.get("history", []):
-                found = re.fullmatch(r"(\w+) -> (\w+)", str(entry.get("change", "")))
-                if found and RegistrationStatus(found[2]) not in ALLOWED_TRANSITIONS[RegistrationStatus(found[1])]:
-                    problems.append(f"{registration.label}: illegal transition {entry['change']}")
+            for entry in (HistoryEntry.model_validate(e) for e in item.get("history", [])):
+                source, destination = entry.from_status, entry.to_status
+                if source and destination and destination not in ALLOWED_TRANSITIONS[source]:
+                    problems.append(f"{registration.label}: illegal transition {describe(entry)}")
             holds_emails = status not in {"expired", "cancelled"}
             for seat in item["seats"]:
                 guard = guards.get(str(seat["email"]).casefold())

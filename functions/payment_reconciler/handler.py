@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.composition.payments import payment_service
 from shared.observability import logger, metrics, tracer
+from shared.payments.models import describe
 from shared.payments.service import PaymentService
 from shared.settings import PaymentSettings
 
@@ -29,9 +30,10 @@ def payments() -> PaymentService:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     report = payments().reconcile(pending_for=PENDING_FOR)
     for outcome in report.settled:
-        for change in outcome.changes:
+        for entry in outcome.changes:
             logger.warning(
-                "settled without a webhook", extra={"registration_id": outcome.registration_id, "change": change}
+                "settled without a webhook",
+                extra={"registration_id": outcome.registration_id, "action": entry.action, "change": describe(entry)},
             )
         for finding in outcome.findings:
             logger.error("payment needs review", extra={"registration_id": outcome.registration_id, "finding": finding})

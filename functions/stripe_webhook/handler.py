@@ -19,7 +19,7 @@ from shared.api.responses import json_response
 from shared.composition.payments import payment_service, webhook_secrets
 from shared.errors import InvalidRequest, InvalidSignature
 from shared.observability import logger, metrics, tracer
-from shared.payments.models import SettlementOutcome
+from shared.payments.models import SettlementOutcome, describe
 from shared.payments.service import PaymentService
 from shared.settings import PaymentSettings
 
@@ -57,8 +57,8 @@ def record(outcome: SettlementOutcome, event_type: str) -> None:
     context = {"event_type": event_type, "registration_id": outcome.registration_id}
     if outcome.duplicate:
         metrics.add_metric(name="WebhookDuplicate", unit=MetricUnit.Count, value=1)
-    for change in outcome.changes:
-        logger.info("registration changed", extra=context | {"change": change})
+    for entry in outcome.changes:
+        logger.info("registration changed", extra=context | {"action": entry.action, "change": describe(entry)})
     for finding in outcome.findings:
         # Not fulfilled, answered 200 so Stripe stops retrying, and alarmed for a person to look at.
         logger.error("payment needs review", extra=context | {"finding": finding.value})

@@ -216,7 +216,7 @@ class DynamoRegistrationRepository:
                         ":status": settlement.status.value,
                         ":payment": settlement.facts.model_dump(mode="json"),
                         ":listing": status_index_key(settlement.status),
-                        ":entries": [entry.model_dump(mode="json") for entry in settlement.history],
+                        ":entries": [entry.as_record() for entry in settlement.history],
                         ":none": [],
                         ":one": 1,
                         ":version": registration.version,
@@ -287,7 +287,7 @@ class DynamoRegistrationRepository:
                 Key=registration_key(registration_id),
                 UpdateExpression="SET history = list_append(if_not_exists(history, :none), :entry)",
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=to_item({":entry": [entry.model_dump(mode="json")], ":none": []}),
+                ExpressionAttributeValues=to_item({":entry": [entry.as_record()], ":none": []}),
             )
 
     def registration_page(

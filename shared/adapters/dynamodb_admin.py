@@ -79,7 +79,7 @@ class DynamoAdminRepository:
             return [dumped(item) for item in value] if isinstance(value, list) else value.model_dump(mode="json")
 
         values = {name: dumped(value) for name, value in changes.items()}
-        values["history"] = dumped([*registration.history, entry])
+        values["history"] = [e.as_record() for e in [*registration.history, entry]]
         values["version"] = registration.version + 1
         self._set(
             registration_key(registration.registration_id),

@@ -17,7 +17,7 @@ from shared.attendance.facts import AttendanceReader
 from shared.certificates.models import Certificate
 from shared.clock import Clock
 from shared.errors import NotFound, TemporarilyUnavailable
-from shared.payments.models import HistoryEntry
+from shared.payments.models import HistoryAction, HistoryEntry
 from shared.reactions.models import Attendee, OutboxEmail, Shipment
 from shared.registration.models import Email, Purchaser, Registration, Seat, ShippingAddress, normalize_email
 from shared.registration.ports import StaleWrite
@@ -96,7 +96,7 @@ class PrivacyService:
                 "shipping_address": registration.shipping_address.model_dump()
                 if registration.shipping_address
                 else None,
-                "history": [entry.model_dump(mode="json") for entry in registration.history],
+                "history": [entry.as_record() for entry in registration.history],
             },
             "attendee": attendee.model_dump(
                 mode="json", exclude={"access_code_hash", "current_session", "session_expires_at"}
@@ -149,7 +149,9 @@ class PrivacyService:
         if registration.purchaser and normalize_email(registration.purchaser.email) == seat.email_key:
             changes["purchaser"] = Purchaser(name=ERASED, email=f"{ERASED}+purchaser@invalid", organization=ERASED)
         now: datetime = self._wall_clock.now()
-        entry = HistoryEntry(at=now, actor=actor, change=f"personal data of {seat.attendee_id} erased")
+        entry = HistoryEntry(
+            at=now, actor=actor, action=HistoryAction.PERSONAL_DATA_ERASED, attendee_id=seat.attendee_id
+        )
         self._repository.replace_personal_data(registration, changes, entry)
         self._repository.erase_attendee(seat.attendee_id)
         if "shipping_address" in changes:

@@ -15,7 +15,7 @@ from shared.attendance.policy import evaluate
 from shared.clock import Clock
 from shared.conference.models import Conference
 from shared.errors import FieldError, InvalidRequest, NotFound, NotRefundable, PaymentProviderUnavailable
-from shared.payments.models import HistoryEntry
+from shared.payments.models import HistoryAction, HistoryEntry
 from shared.reactions.models import Attendee, EmailKind, OutboxEmail
 from shared.registration.models import Registration
 from shared.registration.ports import PaymentProviderError
@@ -105,8 +105,8 @@ class AdminService:
         self._refunds = refunds
         self._wall_clock = wall_clock
 
-    def _audit(self, registration_id: str, actor: str, change: str) -> None:
-        entry = HistoryEntry(at=self._wall_clock.now(), actor=actor, change=change)
+    def _audit(self, registration_id: str, actor: str, action: HistoryAction, **fields: str | int) -> None:
+        entry = HistoryEntry(at=self._wall_clock.now(), actor=actor, action=action, **fields)
         self._repository.append_history(registration_id, entry)
 
     def registrations(self, status: str | None, cursor: str | None) -> RegistrationPage:
@@ -192,7 +192,7 @@ class AdminService:
             refund_id = self._refunds.refund(registration.payment.payment_intent_id, registration_id)
         except PaymentProviderError as exc:
             raise PaymentProviderUnavailable("Stripe did not take the refund; try again.") from exc
-        self._audit(registration_id, actor, f"refund {refund_id} requested")
+        self._audit(registration_id, actor, HistoryAction.REFUND_REQUESTED, refund_id=refund_id)
         return Accepted(
             registration_id=registration_id, detail=f"Refund {refund_id} requested; Stripe's webhook finishes it."
         )
@@ -214,6 +214,7 @@ class AdminService:
                 for s in registration.seats
             ]
         )
+        self._audit(registration_id, actor, HistoryAction.CONFIRMATION_RESENT, resend=round_)
         return Accepted(
             registration_id=registration_id,
             detail=f"{len(registration.seats)} confirmation(s) with new access codes queued.",

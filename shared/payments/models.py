@@ -8,11 +8,15 @@ so duplicate and out-of-order events all end in the same place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from shared.registration.status import RegistrationStatus
 
 # Stripe's dispute statuses, open and final; "warning_*" are inquiries that may still become disputes.
 OPEN_DISPUTE = frozenset({"warning_needs_response", "warning_under_review", "needs_response", "under_review"})
@@ -94,16 +98,103 @@ class PaymentFacts(BaseModel):
         return self.paid and self.amount_paid > 0 and self.amount_refunded >= self.amount_paid
 
 
+class HistoryAction(StrEnum):
+    """What an audit entry records: stable dotted names (the organiser API's `history[].action`).
+
+    Each action has its own fields on the entry (`ACTION_FIELDS`); `describe` renders the sentence for people.
+    """
+
+    STATUS_CHANGED = "registration.status_changed"  # from_status, to_status
+    PARTIALLY_REFUNDED = "payment.partially_refunded"  # amount_refunded (this refund), total_refunded
+    REFUND_REQUESTED = "refund.requested"  # refund_id: an organiser asked Stripe; the webhook finishes it
+    CONFIRMATION_RESENT = "confirmation.resent"  # resend: the round of confirmations (1 for the first resend)
+    PERSONAL_DATA_ERASED = "personal_data.erased"  # attendee_id
+    LEGACY = "legacy"  # text: an entry stored as a sentence, before entries had actions
+
+
+ACTION_FIELDS: dict[str, tuple[str, ...]] = {
+    HistoryAction.STATUS_CHANGED: ("from_status", "to_status"),
+    HistoryAction.PARTIALLY_REFUNDED: ("amount_refunded", "total_refunded"),
+    HistoryAction.REFUND_REQUESTED: ("refund_id",),
+    HistoryAction.CONFIRMATION_RESENT: ("resend",),
+    HistoryAction.PERSONAL_DATA_ERASED: ("attendee_id",),
+    HistoryAction.LEGACY: ("text",),
+}
+
+_LEGACY_TRANSITION = re.compile(r"(\w+) -> (\w+)")
+
+
 class HistoryEntry(BaseModel):
-    """An audit entry: what changed, when, who or what caused it."""
+    """An audit entry: when, who or what caused it, the action and its fields.
+
+    `action` is a `HistoryAction` value; it is typed as a string so that an entry written by a newer
+    version (an action this one does not know) still loads.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     at: datetime
     actor: str  # "stripe", "reconciler", "admin:<name>"
-    change: str  # "pending_payment -> paid", "partial refund 5000"
+    action: str
+    from_status: RegistrationStatus | None = None
+    to_status: RegistrationStatus | None = None
+    amount_refunded: int | None = None  # minor units
+    total_refunded: int | None = None  # minor units
+    refund_id: str | None = None
+    resend: int | None = None
+    attendee_id: str | None = None
+    text: str | None = None
     stripe_event_id: str | None = None
     stripe_event_type: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_legacy(cls, data: Any) -> Any:
+        """An item stored before entries had actions carries `change`, a sentence. A status change
+        ("pending_payment -> paid") becomes the action it was; any other sentence is kept as `legacy`."""
+        if not isinstance(data, dict) or "action" in data or "change" not in data:
+            return data
+        upgraded = {key: value for key, value in data.items() if key != "change"}
+        change = str(data["change"])
+        found = _LEGACY_TRANSITION.fullmatch(change)
+        statuses = {status.value for status in RegistrationStatus}
+        if found and found[1] in statuses and found[2] in statuses:
+            return upgraded | {"action": HistoryAction.STATUS_CHANGED, "from_status": found[1], "to_status": found[2]}
+        return upgraded | {"action": HistoryAction.LEGACY, "text": change}
+
+    @model_validator(mode="after")
+    def _has_its_fields(self) -> HistoryEntry:
+        missing = [name for name in ACTION_FIELDS.get(self.action, ()) if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"{self.action} needs {', '.join(missing)}")
+        return self
+
+    def as_record(self) -> dict[str, Any]:
+        """The entry as stored and exported: JSON values, without the fields its action does not use."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def describe(entry: HistoryEntry) -> str:
+    """The entry as a sentence for people (logs, the organiser's page); code reads the fields, never this."""
+    match entry.action:
+        case HistoryAction.STATUS_CHANGED:
+            return f"status {entry.from_status} -> {entry.to_status}"
+        case HistoryAction.PARTIALLY_REFUNDED:
+            return f"partial refund of {entry.amount_refunded} (total {entry.total_refunded})"
+        case HistoryAction.REFUND_REQUESTED:
+            return f"refund {entry.refund_id} requested"
+        case HistoryAction.CONFIRMATION_RESENT:
+            return f"confirmations resent (round {entry.resend})"
+        case HistoryAction.PERSONAL_DATA_ERASED:
+            return f"personal data of {entry.attendee_id} erased"
+        case HistoryAction.LEGACY:
+            return str(entry.text)
+    return entry.action
+
+
+def became(history: list[HistoryEntry], status: RegistrationStatus) -> datetime | None:
+    """When the history first shows the registration moving to `status` (None if it never did)."""
+    return next((e.at for e in history if e.action == HistoryAction.STATUS_CHANGED and e.to_status == status), None)
 
 
 class FindingKind(StrEnum):
@@ -120,5 +211,5 @@ class SettlementOutcome:
     registration_id: str | None
     duplicate: bool = False
     ignored: bool = False  # an event type we do not act on
-    changes: list[str] = field(default_factory=list)
+    changes: list[HistoryEntry] = field(default_factory=list)  # the history entries written, in order
     findings: list[FindingKind] = field(default_factory=list)

@@ -15,6 +15,7 @@ from shared.payments.models import (
     HANDLED_EVENTS,
     SESSION_EVENTS,
     FindingKind,
+    HistoryEntry,
     PaymentTruth,
     SettlementOutcome,
     StripeEvent,
@@ -102,7 +103,7 @@ class PaymentService:
     def _settle(self, truth: PaymentTruth, *, actor: str, event: StripeEvent | None = None) -> SettlementOutcome:
         """Write settlements until the registration reflects `truth`, one transition per write."""
         registration_id = truth.registration_id
-        changes: list[str] = []
+        changes: list[HistoryEntry] = []
         findings: list[FindingKind] = []
         for _ in range(SETTLE_ROUNDS):
             registration = (
@@ -125,7 +126,7 @@ class PaymentService:
                 self._repository.save_settlement(registration, settlement)
             except StaleWrite:
                 continue  # another writer got there first: re-read and decide again
-            changes += settlement.changes
+            changes += settlement.history
             if not settlement.more:
                 return SettlementOutcome(registration_id, changes=changes, findings=findings)
         raise TemporarilyUnavailable("The registration is changing too often; retry later.")

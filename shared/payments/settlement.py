@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from shared.payments.models import (
     DISPUTE_LOST,
     DISPUTE_WON,
     OPEN_DISPUTE,
     FindingKind,
+    HistoryAction,
     HistoryEntry,
     PaymentFacts,
     PaymentTruth,
@@ -28,10 +30,6 @@ class Settlement:
 
     changed: bool = False  # anything to write (facts alone may change without a status change)
     more: bool = False  # Stripe's state is further along: settle again after this write
-
-    @property
-    def changes(self) -> list[str]:
-        return [entry.change for entry in self.history]
 
 
 def merge(facts: PaymentFacts, truth: PaymentTruth) -> PaymentFacts:
@@ -106,18 +104,23 @@ def settle(
     else:
         findings, following = [], steps[0] if steps else registration.status
 
-    def entry(change: str) -> HistoryEntry:
+    def entry(action: HistoryAction, **fields: Any) -> HistoryEntry:
         return HistoryEntry(
             at=at,
             actor=actor,
-            change=change,
+            action=action,
             stripe_event_id=event.id if event else None,
             stripe_event_type=event.type if event else None,
+            **fields,
         )
 
-    history = [entry(f"{registration.status} -> {following}")] if following != registration.status else []
+    history = []
+    if following != registration.status:
+        history.append(entry(HistoryAction.STATUS_CHANGED, from_status=registration.status, to_status=following))
     refunded_now = facts.amount_refunded - registration.payment.amount_refunded
     if refunded_now > 0 and target != RegistrationStatus.REFUNDED:
-        history.append(entry(f"partial refund of {refunded_now} (total {facts.amount_refunded})"))
+        history.append(
+            entry(HistoryAction.PARTIALLY_REFUNDED, amount_refunded=refunded_now, total_refunded=facts.amount_refunded)
+        )
     changed = facts != registration.payment or following != registration.status
     return Settlement(facts, following, history, findings, changed=changed, more=bool(steps and len(steps) > 1))

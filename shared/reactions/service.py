@@ -22,6 +22,7 @@ from shared.email import Email, confirmation, receipt, refund_notice
 from shared.email import certificate as certificate_email
 from shared.email.render import long_date
 from shared.errors import TemporarilyUnavailable
+from shared.payments.models import became
 from shared.reactions.models import (
     Attendee,
     EmailKind,
@@ -223,9 +224,7 @@ class ReactionService:
 
     def _compose(self, registration: Registration, entry: OutboxEmail) -> Email:
         if entry.kind is EmailKind.RECEIPT:
-            paid_at = next(
-                (h.at for h in registration.history if h.change.endswith("-> paid")), registration.created_at
-            )
+            paid_at = became(registration.history, RegistrationStatus.PAID) or registration.created_at
             return receipt(self._conference, registration, paid_amount=registration.amount, paid_at=paid_at)
         seat = next(s for s in registration.seats if s.attendee_id == entry.attendee_id)
         if entry.kind is EmailKind.CERTIFICATE:

@@ -17,6 +17,7 @@ from infra.apigw import LocalHttpApi
 from infra.samples import JSON, encoded, group, individual
 from infra.stripe_standin import StripeStandIn
 from shared.adapters.dynamodb import DynamoRegistrationRepository
+from shared.payments.models import describe
 from shared.registration.models import Registration
 from tests.integration.conftest import STRIPE_SECRET_KEY
 from tests.support.stripe_events import deliver, signature
@@ -40,7 +41,7 @@ def stored(stack, registration_id: str) -> Registration:
 
 
 def changes(stack, registration_id: str) -> list[str]:
-    return [entry.change for entry in stored(stack, registration_id).history]
+    return [describe(entry) for entry in stored(stack, registration_id).history]
 
 
 def stripe_client(stripe_standin: StripeStandIn) -> stripe.StripeClient:
@@ -77,7 +78,7 @@ class TestPaying:
         registration = stored(stack, created["registration_id"])
         assert registration.payment.paid and registration.payment.amount_paid == 20000
         (entry,) = registration.history
-        assert entry.change == "pending_payment -> paid"
+        assert describe(entry) == "status pending_payment -> paid"
         assert entry.actor == "stripe" and entry.stripe_event_id == delivery.id
 
     def test_a_group_is_paid_for_all_its_seats(self, api, stripe_standin, stack) -> None:
@@ -97,7 +98,7 @@ class TestPaying:
             "checkout.session.completed",
             "checkout.session.async_payment_succeeded",
         ]
-        assert changes(stack, created["registration_id"]) == ["pending_payment -> paid"]
+        assert changes(stack, created["registration_id"]) == ["status pending_payment -> paid"]
 
     def test_a_completed_but_unpaid_session_does_not_fulfil(self, api, stripe_standin, stack) -> None:
         created = register(api)
@@ -132,7 +133,7 @@ class TestExpiry:
         stripe_standin.expire(session_of(created))
 
         # Then
-        assert changes(stack, created["registration_id"]) == ["pending_payment -> expired"]
+        assert changes(stack, created["registration_id"]) == ["status pending_payment -> expired"]
         again = api.request("POST", "/registrations", headers=JSON, body=encoded(individual()))
         assert again.status == 201
 
@@ -156,7 +157,7 @@ class TestExpiry:
 
         # Then Stripe says the session is complete: nothing goes backwards
         assert response.status == 200
-        assert changes(stack, created["registration_id"]) == ["pending_payment -> paid"]
+        assert changes(stack, created["registration_id"]) == ["status pending_payment -> paid"]
 
 
 class TestRefundsAndDisputes:
@@ -164,7 +165,10 @@ class TestRefundsAndDisputes:
         created = register(api)
         stripe_standin.pay(session_of(created))
         refund(stripe_standin, session_of(created))
-        assert changes(stack, created["registration_id"]) == ["pending_payment -> paid", "paid -> refunded"]
+        assert changes(stack, created["registration_id"]) == [
+            "status pending_payment -> paid",
+            "status paid -> refunded",
+        ]
 
     def test_a_partial_refund_is_recorded_and_leaves_it_paid(self, api, stripe_standin, stack) -> None:
         # Given a group of two, paid
@@ -179,9 +183,9 @@ class TestRefundsAndDisputes:
         # Then
         assert partially.status == "paid" and partially.payment.amount_refunded == 20000
         assert changes(stack, created["registration_id"]) == [
-            "pending_payment -> paid",
+            "status pending_payment -> paid",
             "partial refund of 20000 (total 20000)",
-            "paid -> refunded",
+            "status paid -> refunded",
         ]
 
     @pytest.mark.parametrize(("outcome", "final"), [("won", "paid"), ("lost", "refunded")])
@@ -214,16 +218,19 @@ class TestRefundsAndDisputes:
         # Then: refunded, both steps recorded by one write for one event (no confirmation is ever owed)
         registration = stored(stack, created["registration_id"])
         assert registration.status == "refunded"
-        assert changes(stack, created["registration_id"]) == ["pending_payment -> paid", "paid -> refunded"]
+        assert changes(stack, created["registration_id"]) == [
+            "status pending_payment -> paid",
+            "status paid -> refunded",
+        ]
         assert {entry.stripe_event_id for entry in registration.history} == {refunded}
 
 
 ALLOWED_STEPS = {
-    "pending_payment -> paid",
-    "paid -> disputed",
-    "paid -> refunded",
-    "disputed -> refunded",
-    "disputed -> paid",
+    "status pending_payment -> paid",
+    "status paid -> disputed",
+    "status paid -> refunded",
+    "status disputed -> refunded",
+    "status disputed -> paid",
 }
 
 
@@ -251,7 +258,7 @@ class TestOrderings:
         assert registration.status == final, order
         steps = [c for c in changes(stack, registration_id) if "->" in c]
         assert set(steps) <= ALLOWED_STEPS
-        assert steps.count("pending_payment -> paid") == 1
+        assert steps.count("status pending_payment -> paid") == 1
 
     @pytest.mark.parametrize("order", list(itertools.permutations(["completed", "opened", "lost", "expired"])))
     def test_paid_then_a_lost_dispute_ends_refunded_in_any_order(self, api, stripe_standin, stack, order) -> None:
@@ -318,7 +325,7 @@ class TestDuplicates:
 
         # Then
         assert {a.status_code for a in answers} == {200}
-        assert changes(stack, created["registration_id"]) == ["pending_payment -> paid"]
+        assert changes(stack, created["registration_id"]) == ["status pending_payment -> paid"]
 
     def test_two_different_events_for_one_payment_fulfil_once(self, api, stripe_standin, stack) -> None:
         # Given completed (unpaid) and async_payment_succeeded: two events, one payment
@@ -330,7 +337,7 @@ class TestDuplicates:
             stripe_standin.resend(delivery.id)
 
         # Then
-        assert changes(stack, created["registration_id"]) == ["pending_payment -> paid"]
+        assert changes(stack, created["registration_id"]) == ["status pending_payment -> paid"]
 
 
 class TestStripeUnavailable:

@@ -176,7 +176,9 @@ def test_a_replayed_delivery_acts_once(api, stripe_standin, aws, stack) -> None:
 
     # Then one transition
     (registration,) = [r for r in scan_all(aws.client("dynamodb"), stack.resources["MainTable"]) if r["sk"] == "META"]
-    assert [entry["change"] for entry in registration["history"]] == ["pending_payment -> paid"]
+    assert [(entry["action"], entry["from_status"], entry["to_status"]) for entry in registration["history"]] == [
+        ("registration.status_changed", "pending_payment", "paid")
+    ]
 
 
 def test_rotation_accepts_either_configured_secret(api, stripe_standin, aws, stack) -> None:

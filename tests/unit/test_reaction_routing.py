@@ -35,7 +35,8 @@ def test_no_reaction_without_one_owed(before: str, after: str) -> None:
 
 
 def test_a_write_that_changed_something_else_calls_for_nothing() -> None:
-    assert route("MODIFY", registration("paid", history=[]), registration("paid", history=["x"])) is None
+    audited = registration("paid", history=[{"action": "refund.requested", "refund_id": "re_1"}])
+    assert route("MODIFY", registration("paid", history=[]), audited) is None
 
 
 def test_inserts_and_removes_of_registrations_and_other_entities_are_ignored() -> None:

@@ -40,14 +40,23 @@ run: $(STAMP) ## Start the backend locally (moto, Stripe stand-in, HTTP API) in 
 demo: $(STAMP) ## A scripted conference run through HTTP against a private local stack
 	$(BIN)/python -m infra.demo
 
-# Two pytest processes, so the suite's memory stays its own: every test but the bench-shaped runs, then those runs
-# (fault, fuzz, conference, load, demo: marker `runs`). Branch coverage of functions/ and shared/ over both.
-test: lint validate build browser ## Run every check (lint, sam validate, sam build), every test, and coverage
+# The checks and installs first, side by side (mypy, SAM's pip downloads and apt's chromium wait on different
+# things); then two pytest processes at once, one per core, so each keeps its own memory: every test but the
+# bench-shaped runs, and those runs (fault, fuzz, conference, load, demo: marker `runs`). --output-sync prints
+# each part's output whole when it ends. Branch coverage of functions/ and shared/ over both processes.
+test: ## Run every check (lint, sam validate, sam build), every test, and coverage
+	@$(MAKE) --no-print-directory -j4 --output-sync=target lint validate build browser
 	$(BIN)/coverage erase
-	$(BIN)/coverage run -m pytest -m "not runs"
-	$(BIN)/coverage run -m pytest -m runs
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-suite test-runs
 	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report
+
+.PHONY: test-suite test-runs
+test-suite: $(STAMP)
+	$(BIN)/coverage run -m pytest -m "not runs"
+
+test-runs: $(STAMP)
+	$(BIN)/coverage run -m pytest -m runs
 
 unit: $(STAMP) ## Only the fast tests (domain, template)
 	$(BIN)/pytest tests/unit tests/infra

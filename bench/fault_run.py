@@ -174,6 +174,9 @@ class Report:
         }
 
 
+DOCUMENTATION_NETWORKS = ("192.0.2", "198.51.100", "203.0.113")
+
+
 @dataclass
 class Environment:
     """What the run drives: the deployed stack, its HTTP API in-process, the stand-in and the stream mapping."""
@@ -290,8 +293,10 @@ class FaultRun:
         return self.call(method, path, headers={"authorization": f"Bearer {self.env.admin_token}"}, **kwargs)
 
     def next_ip(self) -> str:
+        """A new client address, from the three documentation ranges (RFC 5737): 762 before one comes again."""
         self._ip += 1
-        return f"10.0.{self._ip // 250}.{self._ip % 250 + 1}"
+        network, host = divmod(self._ip - 1, 254)
+        return f"{DOCUMENTATION_NETWORKS[network % 3]}.{host + 1}"
 
     # Draining: webhooks (held ones included) and the stream, until nothing is pending
 

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from shared.errors import Unauthorized
+
+Middleware = Callable[[ApiGatewayResolver, NextMiddleware], Response[Any]]
 
 
 def require_admin(authorization: str | None, expected_token: str) -> None:
@@ -16,3 +24,16 @@ def require_admin(authorization: str | None, expected_token: str) -> None:
         or not hmac.compare_digest(token.strip().encode(), expected_token.encode())
     ):
         raise Unauthorized("Send the organiser's token as `Authorization: Bearer <token>`.")
+
+
+def organiser_only(expected_token: Callable[[], str]) -> Middleware:
+    """A resolver-wide middleware: every route answers 401 `unauthorized` (through the problem map) unless the
+    request carries `Authorization: Bearer <token>`. The token is asked for per request (the secret store's
+    client caches it), before the route reads anything."""
+
+    def require_organiser(app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        # Powertools' headers are case-insensitive, as HTTP's are.
+        require_admin(app.current_event.headers.get("Authorization"), expected_token())
+        return next_middleware(app)
+
+    return require_organiser

@@ -1,15 +1,25 @@
-"""Registration bodies: what is accepted, what is refused, and how refusals name their fields."""
+"""Registration bodies: what is accepted, what is refused, and how refusals name their fields; and how a
+request's body is read (size, type, base64, JSON) before it is validated."""
 
 from __future__ import annotations
 
+import base64
+import copy
+import json
+from typing import Any
+
 import pytest
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from functions.registration_api.handler import REGISTRATION_KINDS
 from infra.samples import group, individual
 from shared.api.problems import field_errors
-from shared.registration.models import registration_request_adapter
+from shared.api.requests import MAX_BODY_BYTES, json_body
+from shared.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from shared.registration.models import IndividualRegistrationRequest, registration_request_adapter
 from shared.text import is_printable
 
 printable_names = st.text(
@@ -46,3 +56,154 @@ def test_a_missing_or_unknown_kind_is_reported_on_kind() -> None:
         with pytest.raises(ValidationError) as raised:
             registration_request_adapter.validate_python(body)
         assert [error.field for error in field_errors(raised.value)] == ["kind"]
+
+
+def with_change(body: Any, path: str, value: Any) -> Any:
+    """A copy of `body` with the dotted `path` set to `value` (or removed when value is ...)."""
+    changed = copy.deepcopy(body)
+    *parents, last = path.split(".")
+    target: Any = changed
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    if value is ...:
+        del target[int(last) if last.isdigit() else last]
+    elif last.isdigit():
+        target[int(last)] = value
+    else:
+        target[last] = value
+    return changed
+
+
+INVALID_BODIES = {
+    # mass assignment: a client cannot set what only payment may change
+    "extra status": (with_change(individual(), "status", "paid"), ["status"]),
+    "extra price": (with_change(individual(), "price", 0), ["price"]),
+    "extra paid on attendee": (with_change(individual(), "attendee.paid", True), ["attendee.paid"]),
+    "missing kind": (with_change(individual(), "kind", ...), ["kind"]),
+    "unknown kind": (with_change(individual(), "kind", "vip"), ["kind"]),
+    "missing email": (with_change(individual(), "attendee.email", ...), ["attendee.email"]),
+    "invalid email": (with_change(individual(), "attendee.email", "not-an-email"), ["attendee.email"]),
+    "email with CRLF": (
+        with_change(individual(), "attendee.email", "a@example.org\r\nBcc: x@evil.test"),
+        ["attendee.email"],
+    ),
+    "CRLF in a name": (
+        with_change(individual(), "attendee.first_name", "Ana\r\nBcc: x@evil.test"),
+        ["attendee.first_name"],
+    ),
+    "trailing LF in a name": (with_change(individual(), "attendee.last_name", "Lopez\n"), ["attendee.last_name"]),
+    "NUL in a name": (with_change(individual(), "attendee.last_name", "Lo\x00pez"), ["attendee.last_name"]),
+    "bidi override in a name": (with_change(individual(), "attendee.last_name", "\u202eLopez"), ["attendee.last_name"]),
+    "tab in an address": (
+        with_change(individual(), "shipping_address.line1", "1 Main\tSt"),
+        ["shipping_address.line1"],
+    ),
+    "name over 100": (with_change(individual(), "attendee.first_name", "A" * 101), ["attendee.first_name"]),
+    "organization over 200": (with_change(individual(), "attendee.organization", "O" * 201), ["attendee.organization"]),
+    "blank name": (with_change(individual(), "attendee.first_name", "   "), ["attendee.first_name"]),
+    "name of the wrong type": (with_change(individual(), "attendee.first_name", 42), ["attendee.first_name"]),
+    "attendee of the wrong type": (with_change(individual(), "attendee", "Ana"), ["attendee"]),
+    "individual without address": (with_change(individual(), "shipping_address", ...), ["shipping_address"]),
+    "individual with null address": (with_change(individual(), "shipping_address", None), ["shipping_address"]),
+    "bad country": (with_change(individual(), "shipping_address.country", "USA"), ["shipping_address.country"]),
+    "bad phone": (with_change(individual(), "attendee.phone", "call me"), ["attendee.phone"]),
+    "group without attendees": (group([]), ["attendees"]),
+    "group over 99": (group([f"p{i}@example.org" for i in range(100)]), ["attendees"]),
+    "group with an extra field": (
+        with_change(group(["a@example.org"]), "attendees.0.coin", True),
+        ["attendees[0].coin"],
+    ),
+    "group without purchaser": (with_change(group(["a@example.org"]), "purchaser", ...), ["purchaser"]),
+    "body is a list": ([individual()], ["body"]),
+    "body is a string": ("individual", ["body"]),
+    "body is null": (None, ["body"]),
+}
+# What a refusal must never repeat back (it would be personal data, or an attacker's payload).
+SENT_VALUES = ("evil.test", "not-an-email", "Lo\x00pez", "AAAAAAAAAA", "call me", "USA")
+
+
+@pytest.mark.parametrize(("body", "fields"), INVALID_BODIES.values(), ids=INVALID_BODIES.keys())
+def test_an_invalid_body_is_refused_naming_its_fields_without_repeating_them(body, fields) -> None:
+    # When
+    with pytest.raises(ValidationError) as raised:
+        registration_request_adapter.validate_python(body)
+
+    # Then
+    errors = field_errors(raised.value, ignore_leading=REGISTRATION_KINDS)
+    assert {error.field for error in errors} >= set(fields), errors
+    for error in errors:
+        assert not any(value in error.message for value in SENT_VALUES), error
+
+
+def event(
+    body: bytes, *, content_type: str | None = "application/json", encode: bool = False
+) -> APIGatewayProxyEventV2:
+    headers = {"content-type": content_type} if content_type else {}
+    text = base64.b64encode(body).decode() if encode else body.decode("utf-8", errors="surrogateescape")
+    return APIGatewayProxyEventV2({"headers": headers, "body": text, "isBase64Encoded": encode})
+
+
+def read(raw: bytes, **options: Any) -> object:
+    return json_body(event(raw, **options), registration_request_adapter, tags=REGISTRATION_KINDS)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"{", "The body is not valid JSON."),
+        (b"{'kind': 'individual'}", "The body is not valid JSON."),
+        (b"\xff\xfe{}", "The body is not valid JSON."),
+        (b"", "The body is empty; send a JSON object."),
+        (b"   ", "The body is empty; send a JSON object."),
+    ],
+    ids=["truncated", "single quotes", "not utf-8", "empty", "blank"],
+)
+def test_a_body_that_is_not_json_is_refused_on_the_body(raw: bytes, message: str) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        read(raw)
+    assert [(e.field, e.message) for e in raised.value.errors] == [("body", message)]
+
+
+@pytest.mark.parametrize("raw", [b"null", b"[]", b"42"])
+def test_json_that_is_not_an_object_is_refused_on_the_body(raw: bytes) -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        read(raw)
+    assert {e.field for e in raised.value.errors} == {"body"}
+
+
+def test_the_body_is_limited_to_64_kib_whatever_its_shape() -> None:
+    padded = json.dumps(individual() | {"padding": "x" * MAX_BODY_BYTES}).encode()
+    with pytest.raises(PayloadTooLarge):
+        read(padded)
+    with pytest.raises(PayloadTooLarge):
+        read(padded, encode=True)  # counted after base64 decoding
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_body_of_another_media_type_is_refused(content_type: str) -> None:
+    with pytest.raises(UnsupportedMediaType):
+        read(json.dumps(individual()).encode(), content_type=content_type)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encode"),
+    [
+        (None, False),  # no type: read as JSON
+        ("application/json; charset=utf-8", False),
+        ("Application/JSON", False),
+        ("application/octet-stream+json", True),  # API Gateway base64-encodes bodies it considers binary
+    ],
+)
+def test_json_is_read_whatever_its_declared_variant_or_encoding(content_type: str | None, encode: bool) -> None:
+    accepted = read(json.dumps(individual()).encode(), content_type=content_type, encode=encode)
+    assert isinstance(accepted, IndividualRegistrationRequest)
+
+
+@pytest.mark.parametrize(
+    "text", ["%%% not base64 %%%", "e3%%0="], ids=["garbage", "base64 of {} with stray characters"]
+)
+def test_a_body_flagged_base64_that_is_not_strictly_base64_is_refused_on_the_body(text: str) -> None:
+    flagged = APIGatewayProxyEventV2({"headers": {}, "body": text, "isBase64Encoded": True})
+    with pytest.raises(InvalidRequest) as raised:
+        json_body(flagged, registration_request_adapter)
+    assert [(e.field, e.message) for e in raised.value.errors] == [("body", "The body is not valid base64.")]

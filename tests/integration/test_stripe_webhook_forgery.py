@@ -1,4 +1,9 @@
-"""The webhook trusts nothing before the signature verifies (reliability.md T-01..T-14)."""
+"""The webhook handler trusts nothing before the signature verifies (reliability.md T-01..T-14): its HTTP
+answers, the bytes it verifies (raw, base64), its clock, its secrets, and what it writes for an event.
+
+Every way a signature or a body can fail to verify is pinned on verify_webhook alone, in
+tests/unit/test_webhook_signature.py; what the service does with a verified event, in
+tests/unit/test_payment_service.py."""
 
 from __future__ import annotations
 
@@ -40,41 +45,12 @@ def status_of(api: LocalHttpApi, registration_id: str) -> str:
     return str(api.request("GET", f"/registrations/{registration_id}").json()["status"])
 
 
-BAD_HEADERS = {
-    "no t": "v1=abc",
-    "garbage": "bad_header",
-    "t not a number": "t=abc,v1=0123",
-    "two timestamps": "t=1,t=2,v1=00",
-    "empty": "",
-}
-
-
-@pytest.mark.parametrize("header", BAD_HEADERS.values(), ids=BAD_HEADERS.keys())
-def test_a_malformed_signature_header_is_400_and_changes_nothing(api, snapshot, header) -> None:
-    before = snapshot()
-    response = deliver(api, event("checkout.session.completed", {"id": "cs_x", "object": "checkout.session"}), header)
-    assert response.status == 400
-    assert response.json()["code"] == "invalid_signature"
-    assert snapshot() == before
-
-
 def test_a_missing_signature_is_400_with_a_metric(api, snapshot, capfd) -> None:
     before = snapshot()
     response = deliver(api, event("checkout.session.completed", {"id": "cs_x", "object": "checkout.session"}))
-    assert response.status == 400
+    assert response.status == 400 and response.json()["code"] == "invalid_signature"
     assert snapshot() == before
     assert '"WebhookSignatureInvalid"' in capfd.readouterr().out
-
-
-@pytest.mark.parametrize("scheme", ["v0", "v2"])
-def test_a_signature_in_another_scheme_is_refused(api, scheme) -> None:
-    payload = event("checkout.session.completed", {"id": "cs_x", "object": "checkout.session"})
-    assert deliver(api, payload, signature(payload, scheme=scheme)).status == 400
-
-
-def test_a_signature_made_with_another_secret_is_refused(api) -> None:
-    payload = event("checkout.session.completed", {"id": "cs_x", "object": "checkout.session"})
-    assert deliver(api, payload, signature(payload, secret="whsec_attacker")).status == 400
 
 
 def test_a_body_changed_by_one_byte_is_refused(api, stripe_standin) -> None:
@@ -86,21 +62,13 @@ def test_a_body_changed_by_one_byte_is_refused(api, stripe_standin) -> None:
     assert status_of(api, created["registration_id"]) == "pending_payment"
 
 
-@pytest.mark.parametrize(("age", "status"), [(301, 400), (299, 200), (-299, 200), (-301, 400), (-3600, 400)])
-def test_the_timestamp_must_be_within_300_seconds_either_way(api, stripe_standin, age, status) -> None:
+def test_a_signature_from_the_future_is_refused_by_the_handler_s_own_clock(api, stripe_standin) -> None:
+    # Given a delivery signed 301 seconds ahead (stripe-python checks only the past; the handler passes now)
     created, payload = completed_event_for(api, stripe_standin)
-    response = deliver(api, payload, signature(payload, timestamp=int(time.time()) - age))
-    assert response.status == status
-    expected = "paid" if status == 200 else "pending_payment"
-    assert status_of(api, created["registration_id"]) == expected
 
-
-def test_one_good_signature_among_several_is_enough(api, stripe_standin) -> None:
-    created, payload = completed_event_for(api, stripe_standin)
-    good = signature(payload)
-    bad = signature(payload, secret="whsec_old").split(",")[1]
-    assert deliver(api, payload, f"{good},{bad}").status == 200
-    assert status_of(api, created["registration_id"]) == "paid"
+    # When / Then
+    assert deliver(api, payload, signature(payload, timestamp=int(time.time()) + 301)).status == 400
+    assert status_of(api, created["registration_id"]) == "pending_payment"
 
 
 def test_a_base64_encoded_body_verifies(api, stripe_standin) -> None:
@@ -119,13 +87,6 @@ def test_a_base64_encoded_body_verifies(api, stripe_standin) -> None:
     wrongly_flagged = deliver(api, base64.b64encode(payload), header)
     assert wrongly_flagged.status == 400
     assert status_of(api, created["registration_id"]) == "paid"
-
-
-def test_a_thin_event_is_refused(api) -> None:
-    payload = json.dumps(
-        {"id": "evt_1", "object": "v2.core.event", "type": "v1.billing.meter.error_report_triggered"}
-    ).encode()
-    assert deliver(api, payload, signature(payload)).status == 400
 
 
 def test_a_body_that_is_not_utf8_is_400_not_500(api) -> None:
@@ -158,23 +119,18 @@ def test_a_livemode_event_in_test_mode_is_not_fulfilled(api, stripe_standin, cap
     ]
 
 
-def test_an_unhandled_event_type_is_acknowledged_without_writes(api, snapshot) -> None:
-    before = snapshot()
-    payload = event("customer.created", {"id": "cus_1", "object": "customer"})
-    assert deliver(api, payload, signature(payload)).status == 200
-    assert snapshot() == before
-
-
-def test_a_replayed_delivery_acts_once(api, stripe_standin, aws, stack) -> None:
+def test_a_replayed_delivery_acts_once(api, stripe_standin, aws, stack, capfd) -> None:
     # Given
     _created, payload = completed_event_for(api, stripe_standin)
     header = signature(payload)
 
     # When the captured delivery is replayed within the window
     assert deliver(api, payload, header).status == 200
+    capfd.readouterr()
     assert deliver(api, payload, header).status == 200
 
-    # Then one transition
+    # Then the replay is counted as a duplicate, and there is one transition
+    assert '"WebhookDuplicate"' in capfd.readouterr().out
     (registration,) = [r for r in scan_all(aws.client("dynamodb"), stack.resources["MainTable"]) if r["sk"] == "META"]
     assert [(entry["action"], entry["from_status"], entry["to_status"]) for entry in registration["history"]] == [
         ("registration.status_changed", "pending_payment", "paid")

@@ -145,6 +145,12 @@ def test_a_partial_refund_is_recorded_and_the_rest_refunds() -> None:
 # moment makes the webhook re-read one of them (never a state from before the event was sent).
 TIMELINES = {
     "refunded": [OPEN, PAID, truth(charge_id="ch_1", charge_succeeded=True, amount_refunded=20000)],
+    "refunded in two parts": [
+        OPEN,
+        PAID,
+        truth(charge_id="ch_1", charge_succeeded=True, amount_refunded=5000),
+        truth(charge_id="ch_1", charge_succeeded=True, amount_refunded=20000),
+    ],
     "dispute lost": [
         OPEN,
         PAID,
@@ -163,6 +169,7 @@ TIMELINES = {
 }
 FINAL = {
     "refunded": RegistrationStatus.REFUNDED,
+    "refunded in two parts": RegistrationStatus.REFUNDED,
     "dispute lost": RegistrationStatus.REFUNDED,
     "dispute won": RegistrationStatus.PAID,
     "delayed then paid": RegistrationStatus.PAID,

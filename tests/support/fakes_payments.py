@@ -1,0 +1,126 @@
+"""In-memory fakes of the payment ports (shared/payments/ports.py), with the adapters' conditional semantics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from shared.payments.models import PaymentTruth, StripeEvent
+from shared.payments.ports import StripeObjectMissing
+from shared.payments.settlement import Settlement
+from shared.registration.models import Registration
+from shared.registration.ports import PaymentProviderError, StaleWrite
+from shared.registration.status import RELEASES_EMAILS, RegistrationStatus
+
+
+class InMemoryPaymentRepository:
+    """Registrations with their version, the email guards they hold, and the Stripe events acted on.
+
+    `before_save` plays another writer: it runs at the start of every `save_settlement`, before the
+    version is compared, so whatever it writes makes that save a StaleWrite (as on DynamoDB).
+    """
+
+    def __init__(self, *registrations: Registration) -> None:
+        self.registrations: dict[str, Registration] = {}
+        self.guards: dict[str, str] = {}
+        self.events: dict[str, str | None] = {}
+        self.saves = 0  # attempted settlement writes, refused ones included
+        self.lookups: list[str] = []  # registration ids read
+        self.before_save: Callable[[Registration], None] | None = None
+        for registration in registrations:
+            self.add(registration)
+
+    def add(self, registration: Registration) -> None:
+        """A registration as POST /registrations stores it, holding its seats' emails."""
+        self.registrations[registration.registration_id] = registration
+        for key in registration.email_keys:
+            self.guards[key] = registration.registration_id
+
+    def bump(self, registration_id: str) -> None:
+        """Another writer's unrelated write (a personal-data erasure, say): only the version moves."""
+        current = self.registrations[registration_id]
+        self.registrations[registration_id] = current.model_copy(update={"version": current.version + 1})
+
+    def get(self, registration_id: str) -> Registration | None:
+        self.lookups.append(registration_id)
+        return self.registrations.get(registration_id)
+
+    def save_settlement(self, registration: Registration, settlement: Settlement) -> None:
+        self.saves += 1
+        if self.before_save is not None:
+            self.before_save(registration)
+        current = self.registrations.get(registration.registration_id)
+        if current is None or current.version != registration.version:
+            raise StaleWrite("version moved on")
+        self.registrations[registration.registration_id] = current.model_copy(
+            update={
+                "status": settlement.status,
+                "payment": settlement.facts,
+                "history": [*current.history, *settlement.history],
+                "version": current.version + 1,
+            }
+        )
+        if settlement.status in RELEASES_EMAILS and registration.status not in RELEASES_EMAILS:
+            for key in registration.email_keys:
+                self._release(key, registration.registration_id)
+
+    def event_seen(self, event_id: str) -> bool:
+        return event_id in self.events
+
+    def remember_event(self, event: StripeEvent, registration_id: str | None) -> None:
+        self.events[event.id] = registration_id
+
+    def pending_registrations(self, created_before: datetime) -> Iterator[Registration]:
+        pending = [
+            r
+            for r in self.registrations.values()
+            if r.status is RegistrationStatus.PENDING_PAYMENT and r.created_at < created_before
+        ]
+        yield from sorted(pending, key=lambda r: (r.created_at, r.registration_id))  # the index's order
+
+    def discard(self, registration: Registration) -> None:
+        """All or nothing, as the adapter's transaction: only a registration without a Checkout Session,
+        and only with every guard still pointing at it."""
+        current = self.registrations.get(registration.registration_id)
+        keys = registration.email_keys
+        if current is None or current.checkout is not None:
+            raise StaleWrite("checkout attached")
+        if any(self.guards.get(key) != registration.registration_id for key in keys):
+            raise StaleWrite("guard moved on")
+        del self.registrations[registration.registration_id]
+        for key in keys:
+            del self.guards[key]
+
+    def _release(self, email_key: str, registration_id: str) -> None:
+        if self.guards.get(email_key) == registration_id:  # freed already, or another's: not ours to free
+            del self.guards[email_key]
+
+
+class FakeStripe:
+    """Stripe's current state of each object, by id. An id it does not know is StripeObjectMissing (a 404);
+    while `unavailable` is above zero each read fails with PaymentProviderError (and counts it down)."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, PaymentTruth] = {}
+        self.charges: dict[str, PaymentTruth] = {}
+        self.disputes: dict[str, PaymentTruth] = {}
+        self.unavailable = 0
+        self.reads: list[str] = []
+
+    def session_truth(self, session_id: str) -> PaymentTruth:
+        return self._read(self.sessions, session_id)
+
+    def charge_truth(self, charge_id: str) -> PaymentTruth:
+        return self._read(self.charges, charge_id)
+
+    def dispute_truth(self, dispute_id: str) -> PaymentTruth:
+        return self._read(self.disputes, dispute_id)
+
+    def _read(self, objects: dict[str, PaymentTruth], object_id: str) -> PaymentTruth:
+        self.reads.append(object_id)
+        if self.unavailable:
+            self.unavailable -= 1
+            raise PaymentProviderError("APIConnectionError")
+        if object_id not in objects:
+            raise StripeObjectMissing(object_id)
+        return objects[object_id]

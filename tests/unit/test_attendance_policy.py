@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.access import hash_access_code
-from shared.attendance.models import LoginSession
 from shared.attendance.policy import AttendanceFacts, evaluate, quarter_hours
 from shared.attendance.service import AttendanceService
 from shared.clock import FixedClock
 from shared.conference import load_conference
 from shared.conference.models import Conference
-from shared.reactions.models import Attendee
-from shared.registration.models import Registration
 from shared.registration.status import RegistrationStatus
+from tests.support.fakes_attendance import InMemoryAttendance
 
 CONFERENCE = load_conference()
 ALL = {s.id: s.scheduled_minutes for s in CONFERENCE.sessions}
@@ -60,6 +58,15 @@ def test_no_login_no_certificate() -> None:
     assert not result.eligible and any("not logged in" in reason for reason in result.reasons)
 
 
+@pytest.mark.parametrize(
+    "status", [RegistrationStatus.PENDING_PAYMENT, RegistrationStatus.EXPIRED, RegistrationStatus.CANCELLED]
+)
+def test_a_seat_that_is_not_paid_is_not_eligible_and_says_so(status: RegistrationStatus) -> None:
+    result = evaluate(CONFERENCE, facts(registration_status=status))
+    assert not result.eligible
+    assert result.reasons[0] == "Your seat is not paid."
+
+
 def test_refunded_or_disputed_seats_are_not_eligible() -> None:
     assert not evaluate(CONFERENCE, facts(registration_status=RegistrationStatus.REFUNDED)).eligible
     assert not evaluate(CONFERENCE, facts(revoked=True)).eligible
@@ -84,44 +91,6 @@ def test_hours_round_to_the_nearest_quarter() -> None:
     assert [quarter_hours(m) for m in (0, 7, 8, 60, 67, 68, 930)] == [0, 0, 0.25, 1, 1, 1.25, 15.5]
 
 
-TOKEN = "att_aaaaaaaaaaaaaaaaaaaaaaaa.secret"
-TOKEN_DIGEST = hashlib.sha256(TOKEN.encode()).hexdigest()
-
-
-class MemoryAttendance:
-    """Just enough of the repository for heartbeats: one attendee with one live session."""
-
-    def __init__(self) -> None:
-        self.minutes_seen: dict[str, set[int]] = {}
-        self.attendee_record = Attendee(
-            attendee_id="att_aaaaaaaaaaaaaaaaaaaaaaaa", registration_id="reg_1", kind="individual", first_name="A",
-            last_name="B", email="a@example.org", organization="PD", current_session=TOKEN_DIGEST,
-            session_expires_at=datetime.now(UTC) + timedelta(hours=1),
-        )  # fmt: skip
-
-    def session(self, token_hash: str) -> LoginSession | None:
-        now = datetime.now(UTC)
-        return LoginSession(
-            token_hash=TOKEN_DIGEST,
-            attendee_id=self.attendee_record.attendee_id,
-            created_at=now,
-            expires_at=now + timedelta(hours=1),
-            source="s",
-        )
-
-    def attendee(self, attendee_id: str) -> Attendee | None:
-        return self.attendee_record if attendee_id == self.attendee_record.attendee_id else None
-
-    def credit_minute(self, attendee_id: str, token_hash: str, session_id: str, minute: int, now: datetime) -> bool:
-        if self.attendee_record.attendee_id != attendee_id or self.attendee_record.current_session != token_hash:
-            return False
-        self.minutes_seen.setdefault(session_id, set()).add(minute)
-        return True
-
-    def registration(self, registration_id: str) -> Registration | None:
-        return None
-
-
 KEYNOTE = CONFERENCE.session("d1-implicit-bias")
 assert KEYNOTE is not None
 
@@ -131,23 +100,24 @@ assert KEYNOTE is not None
 def test_credited_minutes_are_the_distinct_in_window_minutes_of_any_schedule(offsets: list[int]) -> None:
     # Given heartbeats at arbitrary moments around the keynote (seconds from its start), repeats included
     assert KEYNOTE is not None
-    repository = MemoryAttendance()
+    repository = InMemoryAttendance()
+    seat = repository.add_paid_seat("a@example.org", "ABCD-EFGH-IJKL-MNOP-QRST")
     clock = FixedClock(KEYNOTE.starts_at)
     service = AttendanceService(
-        conference=CONFERENCE,
-        repository=repository,  # type: ignore[arg-type]  # a partial fake: heartbeats only
-        conference_clock=clock,
-        wall_clock=FixedClock(datetime.now(UTC)),
+        conference=CONFERENCE, repository=repository, conference_clock=clock, wall_clock=FixedClock(datetime.now(UTC))
     )
+    token = service.login(
+        "a@example.org", "ABCD-EFGH-IJKL-MNOP-QRST", source_ip="203.0.113.7", user_agent=""
+    ).session_token
 
     # When each is sent
     for offset in offsets:
         clock.moment = KEYNOTE.starts_at + timedelta(seconds=offset)
-        service.heartbeat(TOKEN, KEYNOTE.id)
+        service.heartbeat(token, KEYNOTE.id)
 
     # Then the credited minutes are exactly the distinct minutes inside the window, never beyond its length
     expected = {offset // 60 for offset in offsets if 0 <= offset < KEYNOTE.scheduled_minutes * 60}
-    assert repository.minutes_seen.get(KEYNOTE.id, set()) == expected
+    assert repository.credited.get(seat.attendee_id, {}).get(KEYNOTE.id, set()) == expected
     assert len(expected) <= KEYNOTE.scheduled_minutes
 
 

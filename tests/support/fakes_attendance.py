@@ -1,0 +1,142 @@
+"""An in-memory AttendanceRepository with the adapter's conditional semantics (shared/adapters/dynamodb_attendance.py):
+one current session per attendee, minutes as sets, a heartbeat's write conditional on the session, signals at most
+one per kind and minute, and times kept as the table keeps them (session ends in whole epoch seconds)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+from shared.access import hash_access_code
+from shared.attendance.models import LoginSession
+from shared.conference.models import Money
+from shared.reactions.models import Attendee, AttendeeStatus
+from shared.registration.models import Checkout, Registration, Seat, normalize_email
+from shared.registration.ports import StaleWrite
+from shared.registration.status import RegistrationStatus
+
+
+def _seconds(moment: datetime) -> int:
+    return int(moment.timestamp())  # the adapter stores `session_expires_at` as epoch seconds
+
+
+class InMemoryAttendance:
+    def __init__(self) -> None:
+        self.registrations: dict[str, Registration] = {}
+        self.guards: dict[str, str] = {}
+        self.attendees: dict[str, Attendee] = {}
+        self.sessions: dict[str, LoginSession] = {}
+        self.throttles: dict[tuple[str, datetime], int] = {}
+        self.credited: dict[str, dict[str, set[int]]] = {}
+        self.logins: dict[str, int] = {}
+        self.days: dict[str, set[str]] = {}
+        self.signal_records: dict[tuple[str, str, str], str] = {}  # (attendee, kind, minute) -> source
+        self._lock = threading.Lock()
+
+    # -- seeding: what payment and its reactions leave in the table --------------------------------------------
+
+    def add_paid_seat(
+        self,
+        email: str,
+        code: str,
+        *,
+        number: int = 1,
+        status: RegistrationStatus = RegistrationStatus.PAID,
+    ) -> Attendee:
+        """A registration of one seat, its email guard, and the attendee with the access code's digest."""
+        suffix = "a" * 23 + "abcdefghijklmnopqrstuvwxyz234567"[number]  # ids are 24 base32 characters
+        registration_id, attendee_id = f"reg_{suffix}", f"att_{suffix}"
+        at = datetime(2020, 7, 1, tzinfo=UTC)
+        seat = Seat(attendee_id=attendee_id, first_name="Ana", last_name="Lopez", email=email, organization="PD")
+        self.registrations[registration_id] = Registration(
+            registration_id=registration_id,
+            kind="individual",
+            status=status,
+            seats=[seat],
+            amount=Money(amount=20000, currency="usd"),
+            created_at=at,
+            checkout_attempt=1,
+            checkout_expires_at=at,
+            checkout=Checkout(session_id=f"cs_test_{number}", url="https://checkout.test/cs", expires_at=at),
+        )
+        self.guards[normalize_email(email)] = registration_id
+        attendee = Attendee(
+            attendee_id=attendee_id, registration_id=registration_id, kind="individual", first_name="Ana",
+            last_name="Lopez", email=email, organization="PD", access_code_hash=hash_access_code(code),
+        )  # fmt: skip
+        self.attendees[attendee_id] = attendee
+        return attendee
+
+    def revoke(self, attendee_id: str) -> None:
+        self.attendees[attendee_id] = self.attendees[attendee_id].model_copy(update={"status": AttendeeStatus.REVOKED})
+
+    def signal_kinds(self, attendee_id: str) -> list[str]:
+        return sorted(kind for (owner, kind, _) in self.signal_records if owner == attendee_id)
+
+    # -- the port --------------------------------------------------------------------------------------------------
+
+    def holder_of(self, email_key: str) -> str | None:
+        return self.guards.get(email_key)
+
+    def registration(self, registration_id: str) -> Registration | None:
+        return self.registrations.get(registration_id)
+
+    def attendee(self, attendee_id: str) -> Attendee | None:
+        return self.attendees.get(attendee_id)
+
+    def failures(self, keys: list[str], window_start: datetime) -> int:
+        return max((self.throttles.get((key, window_start), 0) for key in keys), default=0)
+
+    def record_failure(self, keys: list[str], window_start: datetime, expires: datetime) -> None:
+        with self._lock:
+            for key in keys:  # ADD failures :one, per key
+                self.throttles[(key, window_start)] = self.throttles.get((key, window_start), 0) + 1
+
+    def start_session(self, session: LoginSession, day: str | None) -> LoginSession | None:
+        with self._lock:
+            attendee = self.attendees.get(session.attendee_id)
+            if attendee is None:  # the update's attribute_exists(pk)
+                raise StaleWrite(session.attendee_id)
+            self.sessions[session.token_hash] = session
+            previous = attendee.current_session
+            self.attendees[attendee.attendee_id] = attendee.model_copy(
+                update={
+                    "current_session": session.token_hash,
+                    "session_expires_at": datetime.fromtimestamp(_seconds(session.expires_at), UTC),
+                }
+            )
+            self.logins[attendee.attendee_id] = self.logins.get(attendee.attendee_id, 0) + 1
+            if day:
+                self.days.setdefault(attendee.attendee_id, set()).add(day)
+        return self.sessions.get(previous) if previous else None
+
+    def session(self, token_hash: str) -> LoginSession | None:
+        return self.sessions.get(token_hash)
+
+    def credit_minute(self, attendee_id: str, token_hash: str, session_id: str, minute: int, now: datetime) -> bool:
+        with self._lock:
+            attendee = self.attendees.get(attendee_id)
+            if (
+                attendee is None
+                or attendee.current_session != token_hash
+                or attendee.session_expires_at is None
+                or not _seconds(attendee.session_expires_at) > _seconds(now)
+                or attendee.status is not AttendeeStatus.ACTIVE
+            ):
+                return False
+            self.credited.setdefault(attendee_id, {}).setdefault(session_id, set()).add(minute)
+            return True
+
+    def minutes(self, attendee_id: str) -> dict[str, int]:
+        return {session_id: len(minutes) for session_id, minutes in self.credited.get(attendee_id, {}).items()}
+
+    def login_days(self, attendee_id: str) -> tuple[int, int]:
+        return self.logins.get(attendee_id, 0), len(self.days.get(attendee_id, set()))
+
+    def record_signal(self, attendee_id: str, kind: str, at: datetime, detail: str) -> None:
+        minute = at.replace(second=0, microsecond=0).isoformat()
+        with self._lock:
+            self.signal_records.setdefault((attendee_id, kind, minute), detail)  # attribute_not_exists(pk)
+
+    def signals(self, attendee_id: str) -> int:
+        return sum(1 for (owner, _, _) in self.signal_records if owner == attendee_id)

@@ -1,0 +1,352 @@
+"""Attendance's rules: individual logins, one live session per person, minutes per agenda session, and the
+evidence of shared logins; on an in-memory repository with the adapter's conditions."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.attendance.service import FAILURE_LIMIT, FAILURE_WINDOW, SESSION_LIFETIME, AttendanceService
+from shared.clock import FixedClock
+from shared.conference import load_conference
+from shared.errors import InvalidCredentials, InvalidRequest, InvalidSession, SessionSuperseded, TooManyAttempts
+from shared.registration.status import RegistrationStatus
+from tests.support.fakes_attendance import InMemoryAttendance
+
+CONFERENCE = load_conference()
+KEYNOTE = "d1-implicit-bias"  # 11:30-12:45 CDT on 5 August 2020, 75 minutes
+AT_KEYNOTE = datetime.fromisoformat("2020-08-05T11:40:00-05:00")
+BEFORE_THE_CONFERENCE = datetime.fromisoformat("2020-07-22T09:00:00-05:00")
+EMAIL, CODE = "watcher@example.org", "ABCD-EFGH-IJKL-MNOP-QRST"
+OFFICE, HOME = ("203.0.113.7", "Firefox"), ("198.51.100.9", "Safari")
+
+
+@pytest.fixture
+def repository() -> InMemoryAttendance:
+    return InMemoryAttendance()
+
+
+@pytest.fixture
+def seat(repository):
+    return repository.add_paid_seat(EMAIL, CODE)
+
+
+@pytest.fixture
+def wall() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 27, 12, 7, tzinfo=UTC))
+
+
+@pytest.fixture
+def conference_time() -> FixedClock:
+    return FixedClock(BEFORE_THE_CONFERENCE)
+
+
+@pytest.fixture
+def service(repository, wall, conference_time) -> AttendanceService:
+    return AttendanceService(
+        conference=CONFERENCE, repository=repository, conference_clock=conference_time, wall_clock=wall
+    )
+
+
+def log_in(service: AttendanceService, email: str = EMAIL, code: str = CODE, place: tuple[str, str] = OFFICE) -> str:
+    return service.login(email, code, source_ip=place[0], user_agent=place[1]).session_token
+
+
+class TestLogin:
+    def test_the_code_logs_in_whatever_the_case_and_hyphens_of_email_and_code(self, service, repository, seat) -> None:
+        # When
+        answer = service.login("Watcher@EXAMPLE.org", "abcdefgh ijkl-mnop-qrst", source_ip=OFFICE[0], user_agent="")
+
+        # Then a session for this attendee, twelve hours long, stored only as the token's digest
+        assert answer.attendee_id == seat.attendee_id
+        assert answer.session_token.startswith(f"{seat.attendee_id}.")
+        assert len(answer.session_token) >= 40
+        digest = hashlib.sha256(answer.session_token.encode()).hexdigest()
+        assert set(repository.sessions) == {digest}
+        assert answer.session_token not in str(repository.sessions) + str(repository.attendees)
+        assert answer.expires_at == service._wall_clock.now() + SESSION_LIFETIME
+
+    @pytest.mark.parametrize("who", ["wrong code", "unknown email", "another person's code"])
+    def test_any_wrong_pair_is_the_same_refusal(self, service, repository, seat, who) -> None:
+        # Given
+        repository.add_paid_seat("someone.else@example.org", "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ", number=2)
+        email, code = {
+            "wrong code": (EMAIL, "AAAA-BBBB-CCCC-DDDD-EEEE"),
+            "unknown email": ("nobody@example.org", CODE),
+            "another person's code": ("someone.else@example.org", CODE),
+        }[who]
+
+        # When / Then
+        with pytest.raises(InvalidCredentials) as refused:
+            log_in(service, email, code)
+        assert refused.value.detail == "The email and access code do not match a paid seat."
+        assert repository.sessions == {}
+
+    @pytest.mark.parametrize(
+        ("change", "logs_in"),
+        [("revoked", False), (RegistrationStatus.REFUNDED, False), (RegistrationStatus.DISPUTED, True)],
+    )
+    def test_only_an_active_seat_of_a_paid_or_disputed_registration_logs_in(
+        self, service, repository, seat, change, logs_in
+    ) -> None:
+        # Given
+        if change == "revoked":
+            repository.revoke(seat.attendee_id)
+        else:
+            registration = repository.registrations[seat.registration_id]
+            repository.registrations[seat.registration_id] = registration.model_copy(update={"status": change})
+
+        # When / Then: access stays while a dispute is open, and ends with a refund
+        if logs_in:
+            assert log_in(service)
+        else:
+            with pytest.raises(InvalidCredentials):
+                log_in(service)
+
+    def test_ten_failures_for_one_email_refuse_even_the_right_code_from_anywhere_until_the_window_ends(
+        self, service, seat, wall
+    ) -> None:
+        # Given ten wrong codes for the email, each from another address
+        wall.moment = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # a window's start
+        for n in range(FAILURE_LIMIT):
+            with pytest.raises(InvalidCredentials):
+                log_in(service, code="AAAA-AAAA-AAAA-AAAA-AAAA", place=(f"198.51.100.{n}", ""))
+
+        # When / Then the right code, from a fresh address, is refused for the rest of the window
+        wall.advance(FAILURE_WINDOW - timedelta(seconds=1))
+        with pytest.raises(TooManyAttempts):
+            log_in(service, place=("192.0.2.1", ""))
+        # and accepted in the next one
+        wall.advance(timedelta(seconds=1))
+        assert log_in(service, place=("192.0.2.1", ""))
+
+    def test_nine_failures_still_let_the_right_code_in(self, service, seat) -> None:
+        for _ in range(FAILURE_LIMIT - 1):
+            with pytest.raises(InvalidCredentials):
+                log_in(service, code="AAAA-AAAA-AAAA-AAAA-AAAA")
+        assert log_in(service)
+
+    def test_an_address_that_kept_failing_is_refused_for_any_email_even_ones_that_do_not_exist(
+        self, service, seat
+    ) -> None:
+        # Given ten failures from one address, for emails that hold no seat
+        for n in range(FAILURE_LIMIT):
+            with pytest.raises(InvalidCredentials):
+                log_in(service, f"ghost{n}@example.org", "AAAA-AAAA-AAAA-AAAA-AAAA", place=("198.51.100.200", ""))
+
+        # When / Then a real seat's right code from that address is refused, from another address accepted
+        with pytest.raises(TooManyAttempts):
+            log_in(service, place=("198.51.100.200", ""))
+        assert log_in(service, place=OFFICE)
+
+    def test_only_a_login_on_a_conference_day_counts_as_a_day_logged_in(
+        self, service, repository, seat, conference_time
+    ) -> None:
+        # When the attendee logs in a week early, the evening before (in Chicago), twice on the first day and
+        # on the last evening: the clock says UTC, the days are the conference's own
+        for moment in (
+            "2020-07-29T15:00:00+00:00",
+            "2020-08-05T02:00:00+00:00",  # 21:00 on 4 August in Chicago
+            "2020-08-05T13:00:00+00:00",
+            "2020-08-05T14:00:00+00:00",
+            "2020-08-08T03:00:00+00:00",  # 22:00 on 7 August in Chicago
+        ):
+            conference_time.moment = datetime.fromisoformat(moment)
+            log_in(service)
+
+        # Then five logins, on two conference days
+        assert repository.login_days(seat.attendee_id) == (5, 2)
+
+
+class TestOneSessionPerPerson:
+    def test_a_login_from_another_place_supersedes_the_first_session_and_records_the_evidence(
+        self, service, repository, seat, conference_time
+    ) -> None:
+        # Given a login at the office
+        conference_time.moment = AT_KEYNOTE
+        first = log_in(service, place=OFFICE)
+        assert service.heartbeat(first, KEYNOTE)
+
+        # When the same code logs in at home while the first session is still live
+        second = log_in(service, place=HOME)
+
+        # Then the first session is over, the second works, and both uses are evidence (once per minute)
+        with pytest.raises(SessionSuperseded):
+            service.heartbeat(first, KEYNOTE)
+        with pytest.raises(SessionSuperseded):
+            service.my_attendance(first)
+        assert service.heartbeat(second, KEYNOTE)
+        assert repository.signal_kinds(seat.attendee_id) == ["login_from_another_place", "superseded_session_in_use"]
+        reasons = service.my_attendance(second).reasons
+        assert any("two places at once (2 times)" in reason for reason in reasons)
+
+    def test_logging_in_again_from_the_same_place_is_not_evidence(self, service, repository, seat) -> None:
+        log_in(service, place=OFFICE)
+        token = log_in(service, place=OFFICE)
+        assert repository.signals(seat.attendee_id) == 0
+        assert not any("two places" in reason for reason in service.my_attendance(token).reasons)
+
+    def test_logging_in_elsewhere_after_the_first_session_expired_is_not_evidence(
+        self, service, repository, seat, wall
+    ) -> None:
+        log_in(service, place=OFFICE)
+        wall.advance(SESSION_LIFETIME)
+        log_in(service, place=HOME)
+        assert repository.signals(seat.attendee_id) == 0
+
+    def test_a_session_ends_after_twelve_hours(self, service, seat, wall, conference_time) -> None:
+        # Given
+        token = log_in(service)
+        conference_time.moment = AT_KEYNOTE
+
+        # When
+        wall.advance(SESSION_LIFETIME)
+
+        # Then
+        with pytest.raises(InvalidSession, match="unknown or has expired"):
+            service.heartbeat(token, KEYNOTE)
+        with pytest.raises(InvalidSession, match="unknown or has expired"):
+            service.my_attendance(token)
+
+    def test_a_seat_refunded_after_its_login_loses_the_session(
+        self, service, repository, seat, conference_time
+    ) -> None:
+        token = log_in(service)
+        repository.revoke(seat.attendee_id)
+        conference_time.moment = AT_KEYNOTE
+        with pytest.raises(InvalidSession, match="no longer has access"):
+            service.heartbeat(token, KEYNOTE)
+        assert repository.minutes(seat.attendee_id) == {}
+
+    @pytest.mark.parametrize(
+        "token",
+        ["", "nope", "Bearer x", "att_aaaaaaaaaaaaaaaaaaaaaaab", "att_aaaaaaaaaaaaaaaaaaaaaaab.", "reg_1.secret"],
+    )
+    def test_anything_but_a_live_token_of_ours_is_an_invalid_session(self, service, seat, token) -> None:
+        with pytest.raises(InvalidSession):
+            service.my_attendance(token)
+        with pytest.raises(InvalidSession):
+            service.heartbeat(token, KEYNOTE)
+
+    def test_a_well_formed_token_that_was_never_issued_is_an_invalid_session(self, service, seat) -> None:
+        log_in(service)
+        with pytest.raises(InvalidSession, match="unknown or has expired"):
+            service.my_attendance(f"{seat.attendee_id}.not-the-secret")
+
+    def test_a_session_the_attendee_s_item_does_not_date_is_logged_in_again(self, service, repository, seat) -> None:
+        # Given an attendee item written before it recorded when its session ends
+        token = log_in(service)
+        attendee = repository.attendees[seat.attendee_id]
+        repository.attendees[seat.attendee_id] = attendee.model_copy(update={"session_expires_at": None})
+
+        # When / Then
+        with pytest.raises(InvalidSession, match="unknown or has expired"):
+            service.my_attendance(token)
+
+
+class TestHeartbeats:
+    @pytest.mark.parametrize(
+        ("moment", "credited"),
+        [
+            ("2020-08-05T11:29:59-05:00", 0),  # a second before the start
+            ("2020-08-05T11:30:00-05:00", 1),  # the first minute
+            ("2020-08-05T12:44:59-05:00", 1),  # the last minute
+            ("2020-08-05T12:45:00-05:00", 0),  # the end: not part of the session
+            ("2020-08-06T11:40:00-05:00", 0),  # the next day
+        ],
+    )
+    def test_only_minutes_inside_the_session_s_window_count(
+        self, service, repository, seat, conference_time, moment, credited
+    ) -> None:
+        # Given
+        token = log_in(service)
+        conference_time.moment = datetime.fromisoformat(moment)
+
+        # When
+        answer = service.heartbeat(token, KEYNOTE)
+
+        # Then a heartbeat outside the window is accepted and counts nothing
+        assert answer is bool(credited)
+        assert repository.minutes(seat.attendee_id).get(KEYNOTE, 0) == credited
+
+    def test_repeated_heartbeats_in_a_minute_count_it_once(self, service, repository, seat, conference_time) -> None:
+        # Given
+        token = log_in(service)
+        conference_time.moment = AT_KEYNOTE
+
+        # When three heartbeats arrive in one minute, and one in the next
+        for seconds in (0, 15, 45):
+            conference_time.moment = AT_KEYNOTE + timedelta(seconds=seconds)
+            service.heartbeat(token, KEYNOTE)
+        conference_time.moment = AT_KEYNOTE + timedelta(seconds=70)
+        service.heartbeat(token, KEYNOTE)
+
+        # Then
+        assert repository.minutes(seat.attendee_id) == {KEYNOTE: 2}
+
+    def test_concurrent_duplicate_heartbeats_count_one_minute(self, service, repository, seat, conference_time) -> None:
+        token = log_in(service)
+        conference_time.moment = AT_KEYNOTE
+        start = threading.Barrier(10)
+
+        def beat(_: int) -> bool:
+            start.wait()
+            return service.heartbeat(token, KEYNOTE)
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            assert all(pool.map(beat, range(10)))
+        assert repository.minutes(seat.attendee_id) == {KEYNOTE: 1}
+
+    def test_an_unknown_agenda_session_is_refused_on_the_field_once_the_session_is_checked(
+        self, service, seat, conference_time
+    ) -> None:
+        token = log_in(service)
+        conference_time.moment = AT_KEYNOTE
+        with pytest.raises(InvalidRequest) as refused:
+            service.heartbeat(token, "no-such-session")
+        assert [error.field for error in refused.value.errors] == ["session_id"]
+        # and an unauthenticated heartbeat learns nothing about the agenda
+        with pytest.raises(InvalidSession):
+            service.heartbeat(f"{seat.attendee_id}.forged", "no-such-session")
+
+    def test_a_superseded_session_s_heartbeats_are_evidence_once_per_minute(
+        self, service, repository, seat, conference_time
+    ) -> None:
+        # Given a session superseded by a login from the same place
+        conference_time.moment = AT_KEYNOTE
+        first = log_in(service)
+        log_in(service)
+
+        # When the first keeps beating within a minute
+        for _ in range(3):
+            with pytest.raises(SessionSuperseded):
+                service.heartbeat(first, KEYNOTE)
+
+        # Then one piece of evidence, and no minute credited to it
+        assert repository.signal_kinds(seat.attendee_id) == ["superseded_session_in_use"]
+        assert repository.minutes(seat.attendee_id) == {}
+
+
+class TestMyAttendance:
+    def test_progress_per_session_and_the_reasons_in_words(self, service, seat, conference_time) -> None:
+        # Given a login on the first day and one minute of the keynote
+        conference_time.moment = AT_KEYNOTE
+        token = log_in(service)
+        service.heartbeat(token, KEYNOTE)
+
+        # When
+        attendance = service.my_attendance(token)
+
+        # Then
+        assert attendance.attendee_id == seat.attendee_id
+        assert attendance.days_logged_in == 1
+        assert attendance.eligible is False and attendance.hours == 0
+        assert len(attendance.sessions) == len(CONFERENCE.sessions) == 13
+        keynote = next(s for s in attendance.sessions if s.session_id == KEYNOTE)
+        assert (keynote.minutes_attended, keynote.minutes_scheduled) == (1, 75)
+        assert any("You attended 1 of 930 scheduled minutes" in reason for reason in attendance.reasons)
+        assert any("logged in with your own access code on 1 day." in reason for reason in attendance.reasons)

@@ -147,7 +147,11 @@ class PrivacyService:
                 line1=ERASED, line2=None, city=ERASED, state=ERASED, postal_code="00000", country="ZZ"
             )
         if registration.purchaser and normalize_email(registration.purchaser.email) == seat.email_key:
-            changes["purchaser"] = Purchaser(name=ERASED, email=f"{ERASED}+purchaser@invalid", organization=ERASED)
+            # A purchaser's email is checked as an address whenever the registration is read (the seats' are not):
+            # `.example` is reserved (RFC 2606) and passes that check, where `.invalid` is refused.
+            changes["purchaser"] = Purchaser(
+                name=ERASED, email=f"{ERASED}+purchaser@{ERASED}.example", organization=ERASED
+            )
         now: datetime = self._wall_clock.now()
         entry = HistoryEntry(
             at=now, actor=actor, action=HistoryAction.PERSONAL_DATA_ERASED, attendee_id=seat.attendee_id

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from shared.admin.privacy import ERASED
+from shared.certificates.models import Certificate, CertificateStatus
 from shared.payments.models import HistoryEntry
-from shared.reactions.models import OutboxEmail
+from shared.reactions.models import Attendee, OutboxEmail, Shipment, ShipmentState
 from shared.registration.models import Registration
 from shared.registration.ports import PaymentProviderError, StaleWrite
+from shared.registration.status import RegistrationStatus
 
 
 class InMemoryAdmin:
@@ -43,3 +49,122 @@ class FakeRefunds:
         if self.unavailable:
             raise PaymentProviderError("APIConnectionError")
         return self.refunds.setdefault(registration_id, f"re_{len(self.refunds) + 1}")
+
+
+class InMemoryAdminTable(InMemoryAdmin):
+    """The whole of the organiser's and the personal-data ports (AdminRepository, PrivacyRepository), as
+    shared/adapters/dynamodb_admin.py keeps them: the status index queried a page at a time (a page that
+    reaches the limit carries a LastEvaluatedKey, as DynamoDB's does), the erasure's registration write
+    conditional on its version, and email guards freed only by the registration holding them."""
+
+    def __init__(self, *registrations: Registration) -> None:
+        super().__init__(*registrations)
+        self.guards = {seat.email_key: r.registration_id for r in registrations for seat in r.seats}
+        self.attendees: dict[str, Attendee] = {}
+        self.shipments: dict[str, Shipment] = {}
+        self.certificates: dict[str, Certificate] = {}
+        self.pointers: dict[str, str] = {}  # attendee id -> current certificate id
+        self._races: dict[str, list[Callable[[], None]]] = {}
+
+    def race(self, method: str, writer: Callable[[], None]) -> None:
+        """Let another writer act just before the next call of `method` (between a caller's read and its write)."""
+        self._races.setdefault(method, []).append(writer)
+
+    def _let_racers_in(self, method: str) -> None:
+        racers = self._races.get(method)
+        if racers:
+            racers.pop(0)()
+
+    # -- the status index -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _index_key(registration: Registration) -> dict[str, Any]:
+        return {
+            "pk": {"S": f"REG#{registration.registration_id}"},
+            "sk": {"S": "META"},
+            "gsi1pk": {"S": f"STATUS#{registration.status.value}"},
+            "gsi1sk": {"S": f"{registration.created_at.isoformat()}#{registration.registration_id}"},
+        }
+
+    def _listed(self, status: RegistrationStatus) -> list[Registration]:
+        matching = [r for r in self.registrations.values() if r.status is status]
+        return sorted(matching, key=lambda r: self._index_key(r)["gsi1sk"]["S"])
+
+    def registration_page(
+        self, status: RegistrationStatus, start: dict[str, Any] | None, limit: int
+    ) -> tuple[list[Registration], dict[str, Any] | None]:
+        listed = self._listed(status)
+        if start:
+            after = start["gsi1sk"]["S"]
+            listed = [r for r in listed if self._index_key(r)["gsi1sk"]["S"] > after]
+        page = listed[:limit]
+        return page, (self._index_key(page[-1]) if len(page) == limit else None)
+
+    def registrations_with_status(self, status: RegistrationStatus) -> Iterator[Registration]:
+        yield from self._listed(status)
+
+    # -- what the reactions and certificates left -------------------------------------------------------------
+
+    def attendee(self, attendee_id: str) -> Attendee | None:
+        return self.attendees.get(attendee_id)
+
+    def holder_of(self, email_key: str) -> str | None:
+        return self.guards.get(email_key)
+
+    def shipment(self, registration_id: str) -> Shipment | None:
+        return self.shipments.get(registration_id)
+
+    def current_certificate(self, attendee_id: str) -> str | None:
+        return self.pointers.get(attendee_id)
+
+    def certificate(self, certificate_id: str) -> Certificate | None:
+        return self.certificates.get(certificate_id)
+
+    # -- erasure ------------------------------------------------------------------------------------------------
+
+    def replace_personal_data(self, registration: Registration, changes: dict[str, Any], entry: HistoryEntry) -> None:
+        self._let_racers_in("replace_personal_data")
+        current = self.registrations.get(registration.registration_id)
+        if current is None or current.version != registration.version:  # version = :current
+            raise StaleWrite(registration.registration_id)
+        self.registrations[registration.registration_id] = current.model_copy(
+            update=changes | {"history": [*registration.history, entry], "version": registration.version + 1}
+        )
+
+    def erase_attendee(self, attendee_id: str) -> None:
+        attendee = self.attendees.get(attendee_id)
+        if attendee is None:
+            return  # never paid: only the registration held the person
+        self.attendees[attendee_id] = attendee.model_copy(
+            update={
+                "first_name": ERASED,
+                "last_name": ERASED,
+                "email": f"{ERASED}+{attendee_id}@invalid",
+                "organization": ERASED,
+                "access_code_hash": None,
+                "current_session": None,
+                "session_expires_at": None,
+            }
+        )
+
+    def erase_shipment(self, registration_id: str) -> None:
+        shipment = self.shipments.get(registration_id)
+        if shipment is None:
+            return
+        state = ShipmentState.CANCELLED if shipment.shipment_state is ShipmentState.PENDING else shipment.shipment_state
+        self.shipments[registration_id] = shipment.model_copy(
+            update={"name": ERASED, "organization": ERASED, "line1": ERASED, "line2": None, "city": ERASED,
+                    "state": ERASED, "postal_code": "00000", "country": "ZZ", "shipment_state": state}
+        )  # fmt: skip
+
+    def erase_certificate(self, certificate_id: str) -> None:
+        certificate = self.certificates.get(certificate_id)
+        if certificate is None:  # attribute_exists(pk)
+            raise StaleWrite(certificate_id)
+        self.certificates[certificate_id] = certificate.model_copy(
+            update={"attendee_name": ERASED, "status": CertificateStatus.REVOKED}
+        )
+
+    def release_email(self, email_key: str, registration_id: str) -> None:
+        if self.guards.get(email_key) == registration_id:  # else freed already, or claimed again: not ours
+            del self.guards[email_key]

@@ -280,14 +280,18 @@ class DynamoRegistrationRepository:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def append_history(self, registration_id: str, entry: HistoryEntry) -> None:
-        """An audit entry for an action that changes nothing else (an organiser's refund request, a resend)."""
+        """An audit entry for an action that changes nothing else (an organiser's refund request, a resend).
+
+        It bumps the version like every other write, so that a writer conditional on the version it read (an
+        erasure, which writes the history back) re-reads instead of dropping this entry."""
         with translated_errors():
             self._client.update_item(
                 TableName=self._table,
                 Key=registration_key(registration_id),
-                UpdateExpression="SET history = list_append(if_not_exists(history, :none), :entry)",
+                UpdateExpression="SET history = list_append(if_not_exists(history, :none), :entry), "
+                "version = version + :one",
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=to_item({":entry": [entry.as_record()], ":none": []}),
+                ExpressionAttributeValues=to_item({":entry": [entry.as_record()], ":none": [], ":one": 1}),
             )
 
     def registration_page(

@@ -274,3 +274,34 @@ def test_erasing_while_the_registration_changes_re_reads_and_erases(api, stripe_
     (listed,) = [r for r in answer["items"] if r["registration_id"] == created["registration_id"]]
     assert "Racy" not in str(listed)
     assert api.request("GET", "/admin/people/export", query=f"email={email}", headers=ADMIN).status == 404
+
+
+def test_an_audit_entry_moves_the_version_so_an_erasure_that_read_before_it_re_reads(
+    api, stripe_standin, stack
+) -> None:
+    from shared.adapters.dynamodb_admin import DynamoAdminRepository
+    from shared.clock import wall_clock
+    from shared.payments.models import HistoryAction, HistoryEntry
+    from shared.registration.ports import StaleWrite
+
+    # Given a registration read by an erasure, then audited by an organiser's resend
+    created = pay(api, stripe_standin, individual(email="audited@example.org"))
+    repository = DynamoAdminRepository(stack.resources["MainTable"])
+    read = repository.registration(created["registration_id"])
+    audit = HistoryEntry(at=wall_clock.now(), actor="admin:other", action=HistoryAction.CONFIRMATION_RESENT, resend=1)
+    repository.append_history(created["registration_id"], audit)
+
+    # When the erasure writes what it read
+    erased = HistoryEntry(
+        at=wall_clock.now(), actor="admin:token", action=HistoryAction.PERSONAL_DATA_ERASED, attendee_id="att_x"
+    )
+    try:
+        repository.replace_personal_data(read, {}, erased)
+    except StaleWrite:
+        refused = True
+    else:
+        refused = False
+
+    # Then it is refused (so it re-reads), and the audit entry is still there
+    assert refused
+    assert repository.registration(created["registration_id"]).history[-1] == audit

@@ -73,7 +73,10 @@ class PaymentService:
             examined += 1
             if registration.checkout is None:
                 if now - registration.created_at > ABANDONED_AFTER:
-                    self._repository.discard(registration)
+                    try:
+                        self._repository.discard(registration)
+                    except StaleWrite:
+                        continue  # its creator finished after all (a Checkout Session is attached): not abandoned
                     discarded += 1
                 continue
             outcome = self._settle(

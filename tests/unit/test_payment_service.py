@@ -466,3 +466,26 @@ class TestReconciler:
         # Then kept at first (its creator may still finish), then discarded with its email freed; Stripe never asked
         assert (early.examined, early.discarded, late.discarded) == (1, 0, 1)
         assert repository.registrations == {} and repository.guards == {} and stripe.reads == []
+
+    def test_a_registration_that_gets_its_checkout_while_the_reconciler_runs_is_kept_and_the_run_goes_on(self) -> None:
+        # Given two abandoned-looking registrations, the first of which gets its Checkout Session after the listing
+        late = registration(checkout=False, created_at=NOW - timedelta(hours=2))
+        other = registration(
+            "b@x.org", registration_id="reg_" + "b" * 24, checkout=False, created_at=NOW - timedelta(hours=2)
+        )
+
+        class CreatorFinishes(InMemoryPaymentRepository):
+            def discard(self, registration: Registration) -> None:
+                if registration.registration_id == REG:
+                    checkout = Checkout(session_id=SESSION, url="https://checkout.test/cs", expires_at=NOW)
+                    self.registrations[REG] = registration.model_copy(update={"checkout": checkout})
+                super().discard(registration)
+
+        repository = CreatorFinishes(late, other)
+
+        # When
+        report = payments(repository, FakeStripe()).reconcile(pending_for=timedelta(minutes=10))
+
+        # Then the one whose creator finished stays; the other is discarded
+        assert (report.examined, report.discarded) == (2, 1)
+        assert list(repository.registrations) == [REG]

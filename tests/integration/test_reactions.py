@@ -1,4 +1,12 @@
-"""What a registrant experiences after paying, driven by the table's stream, exactly once per change."""
+"""After payment, against moto and the Stripe stand-in: one honest path per adapter and per handler.
+
+The reactions' rules (who gets which email, refunds, disputes, replays, throttling, leases, the redrive's
+repair) are pinned with fakes in tests/unit/test_reaction_service.py; what the emails say in
+tests/unit/test_email_messages.py and tests/unit/test_mime.py; the whole journey over HTTP in
+tests/e2e/test_reactions_over_http.py. Here: the stream dispatcher from a paid registration to one
+confirmation with a working code; the reaction table's conditions; SES's rejection through botocore; the
+mailing list's route; the batch's partial failures; the dead-letter queue and its redrive.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +14,26 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email import message_from_bytes, policy
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-import requests
 
 from infra.apigw import LocalHttpApi
 from infra.local_mailbox import LocalMailbox
-from infra.samples import JSON, encoded, group, individual
+from infra.samples import JSON, encoded, individual
 from infra.stream_poller import StreamPoller
 from infra.stripe_standin import StripeStandIn
 from shared.access import access_code_matches
 from shared.adapters import aws as aws_clients
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
+from shared.reactions.models import Attendee, EmailKind, OutboxEmail, OutboxStatus, Shipment, ShipmentState
+from shared.reactions.service import SEND_LEASE
 from tests.integration.conftest import ADMIN_TOKEN, drain
 from tests.support.aws_faults import failing
-from tests.support.stripe_events import refund_at_stripe as refund
+
+NOW = datetime(2020, 7, 22, 14, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -61,6 +71,12 @@ def reactions(stack) -> DynamoReactionRepository:
     return DynamoReactionRepository(stack.resources["MainTable"])
 
 
+def coin(registration_id: str, **fields: Any) -> Shipment:
+    address = {"line1": "1 Main St", "city": "Springfield", "state": "IL", "postal_code": "62701", "country": "US"}
+    person = {"attendee_id": "att_1", "name": "Ana Lopez", "organization": "Springfield PD", "created_at": NOW}
+    return Shipment.model_validate({"registration_id": registration_id, **address, **person, **fields})
+
+
 class TestPaidSeats:
     def test_an_individual_gets_a_confirmation_with_a_working_code_and_a_coin(
         self, api, stripe_standin, stream: StreamPoller, mailbox, stack
@@ -87,94 +103,100 @@ class TestPaidSeats:
         shipment = reactions(stack).shipment(created["registration_id"])
         assert shipment is not None and shipment.shipment_state == "pending" and shipment.city == "Springfield"
 
-    def test_a_group_of_three_gets_three_distinct_codes_and_the_purchaser_a_receipt(
-        self, api, stripe_standin, stream, mailbox, stack
+
+class TestTheReactionTable:
+    """DynamoReactionRepository's conditions, as DynamoDB (moto) evaluates them."""
+
+    def test_attendees_entries_and_coins_are_created_once_and_a_replay_overwrites_none_of_them(
+        self, clean_tables
     ) -> None:
-        # Given
-        people = ["avery@example.org", "blake@example.org", "casey@example.org"]
-        created = register_and_pay(api, stripe_standin, group(people, purchaser_email="chief@example.org"))
+        # Given an attendee with a code, a sent entry and a shipped coin
+        repository = reactions(clean_tables)
+        attendee = Attendee(
+            attendee_id="att_1",
+            registration_id="reg_1",
+            kind="individual",
+            first_name="Ana",
+            last_name="Lopez",
+            email="ana@example.org",
+            organization="Springfield PD",
+        )
+        entry = OutboxEmail(registration_id="reg_1", kind=EmailKind.CONFIRMATION, attendee_id="att_1")
+        shipment = coin("reg_1")
+        repository.add_attendees([attendee])
+        repository.set_access_code("att_1", "digest", NOW)
+        repository.add_emails([entry])
+        assert repository.claim_email(entry, NOW, NOW + SEND_LEASE)
+        repository.finish_email(entry, OutboxStatus.SENT, message_id="msg-1")
+        repository.add_shipment(shipment)
+        assert repository.set_shipment_state("reg_1", ShipmentState.PENDING, ShipmentState.SHIPPED)
+
+        # When a replayed record puts them again
+        repository.add_attendees([attendee.model_copy(update={"first_name": "Other"})])
+        repository.add_emails([entry])
+        repository.add_shipment(shipment)
+
+        # Then each is as it was
+        stored = repository.attendee("att_1")
+        assert stored is not None and (stored.first_name, stored.access_code_hash) == ("Ana", "digest")
+        assert repository.email("reg_1", entry.key).status == "sent"
+        assert repository.shipment("reg_1").shipment_state == "shipped"
+
+    def test_an_entry_is_claimed_only_when_pending_or_its_lease_ran_out_and_settled_only_by_its_claimant(
+        self, clean_tables
+    ) -> None:
+        # Given a pending entry (and another registration's)
+        repository = reactions(clean_tables)
+        entry = OutboxEmail(registration_id="reg_1", kind=EmailKind.CONFIRMATION, attendee_id="att_1")
+        repository.add_emails([entry, OutboxEmail(registration_id="reg_2", kind=EmailKind.RECEIPT)])
+
+        # When senders claim it: one now, one during the lease, one after it
+        first = repository.claim_email(entry, NOW, NOW + SEND_LEASE)
+        during = repository.claim_email(entry, NOW + timedelta(seconds=10), NOW + SEND_LEASE)
+        after = repository.claim_email(entry, NOW + SEND_LEASE + timedelta(seconds=1), NOW + 2 * SEND_LEASE)
+
+        # Then
+        assert (first, during, after) == (True, False, True)
+        (claimed,) = repository.emails("reg_1")
+        assert claimed.status == "sending" and claimed.attempts == 2
+        assert claimed.lease_until == NOW + 2 * SEND_LEASE
+
+        # When the claimant records the send, and a stale sender then records its own outcome
+        repository.finish_email(entry, OutboxStatus.SENT, message_id="msg-1")
+        repository.finish_email(entry, OutboxStatus.FAILED, error="stale")
+
+        # Then the send stands, and nobody can claim it again
+        sent = repository.email("reg_1", entry.key)
+        assert sent is not None and (sent.status, sent.message_id, sent.last_error) == ("sent", "msg-1", None)
+        assert sent.lease_until is None and sent.sent_at is not None
+        assert not repository.claim_email(entry, NOW + 3 * SEND_LEASE, NOW + 4 * SEND_LEASE)
+
+    def test_a_code_or_a_revocation_for_an_attendee_not_there_creates_nothing(self, clean_tables) -> None:
+        # Given no attendee
+        repository = reactions(clean_tables)
 
         # When
-        drain(stripe_standin, stream)
+        repository.set_access_code("att_missing", "digest", NOW)
+        repository.revoke_attendee("att_missing")
 
         # Then
-        sent = mailbox.refresh()
-        confirmations = [m for m in sent if "confirmed" in m["Subject"]]
-        receipts = [m for m in sent if "confirmed" not in m["Subject"]]
-        assert sorted(m["To"].addresses[0].addr_spec for m in confirmations) == people
-        assert len({access_code_in(m) for m in confirmations}) == 3
-        (receipt,) = receipts
-        assert receipt["To"].addresses[0].addr_spec == "chief@example.org"
-        assert all(person in text_of(receipt) for person in people)
-        assert reactions(stack).shipment(created["registration_id"]) is None  # no coin for a group
+        assert repository.attendee("att_missing") is None
 
-    def test_replaying_every_record_and_webhook_sends_nothing_new(
-        self, api, stripe_standin, stream, stream_poller, mailbox, stack
-    ) -> None:
-        # Given a paid group and a paid individual, all reactions done
-        created = register_and_pay(api, stripe_standin, group(["a@example.org", "b@example.org"]))
-        register_and_pay(api, stripe_standin, individual(email="solo@example.org"))
-        drain(stripe_standin, stream)
-        before = len(mailbox.refresh())
-
-        # When every webhook is delivered again and the stream is read again from its start
-        for event in requests.get(
-            f"{stripe_standin.public_url}/v1/events", params={"limit": 100}, auth=("sk_test_local", ""), timeout=5
-        ).json()["data"]:
-            stripe_standin.resend(event["id"])
-        drain(stripe_standin, stream_poller("TRIM_HORIZON"))
-
-        # Then
-        assert len(mailbox.refresh()) == before == 4
-        assert reactions(stack).registration(created["registration_id"]).status == "paid"
-
-
-class TestRefundsAndDisputes:
-    def test_a_refund_revokes_access_cancels_the_coin_and_sends_one_notice(
-        self, api, stripe_standin, stream, mailbox, stack
-    ) -> None:
-        # Given a paid individual, confirmed
-        created = register_and_pay(api, stripe_standin, individual(email="eve@example.org"))
-        drain(stripe_standin, stream)
-
-        # When refunded (as from Stripe's dashboard)
-        refund(stripe_standin, created["checkout_url"].rsplit("/", 1)[-1])
-        drain(stripe_standin, stream)
-
-        # Then
-        sent = mailbox.refresh()
-        notices = [m for m in sent if "refund" in m["Subject"].lower()]
-        assert len(notices) == 1 and len(sent) == 2
-        registration = reactions(stack).registration(created["registration_id"])
-        attendee = reactions(stack).attendee(registration.seats[0].attendee_id)
-        assert attendee is not None and attendee.status == "revoked"
-        assert reactions(stack).shipment(created["registration_id"]).shipment_state == "cancelled"
-
-    def test_a_refund_before_the_confirmation_went_out_sends_only_the_notice(
-        self, api, stripe_standin, stream, mailbox, stack
-    ) -> None:
-        # Given paid then refunded before the stream was processed
-        created = register_and_pay(api, stripe_standin, individual(email="quick@example.org"))
-        refund(stripe_standin, created["checkout_url"].rsplit("/", 1)[-1])
-        assert stripe_standin.wait_idle()
+    def test_a_coin_changes_state_only_from_the_state_expected(self, clean_tables) -> None:
+        # Given a coin on the mailing list
+        repository = reactions(clean_tables)
+        repository.add_shipment(coin("reg_1"))
 
         # When
-        drain(stripe_standin, stream)
+        cancelled = repository.set_shipment_state("reg_1", ShipmentState.PENDING, ShipmentState.CANCELLED)
+        again = repository.set_shipment_state("reg_1", ShipmentState.PENDING, ShipmentState.CANCELLED)
+        flagged = repository.set_shipment_state("reg_1", ShipmentState.SHIPPED, ShipmentState.SHIPPED_THEN_REFUNDED)
+        missing = repository.set_shipment_state("reg_2", ShipmentState.PENDING, ShipmentState.CANCELLED)
 
-        # Then no confirmation or coin; one refund notice
-        subjects = [m["Subject"] for m in mailbox.refresh()]
-        assert len(subjects) == 1 and "refund" in subjects[0].lower()
-        assert reactions(stack).shipment(created["registration_id"]) is None
-
-    def test_a_dispute_keeps_access_and_sends_nothing(self, api, stripe_standin, stream, mailbox, stack) -> None:
-        created = register_and_pay(api, stripe_standin, individual(email="fay@example.org"))
-        drain(stripe_standin, stream)
-        stripe_standin.dispute(created["checkout_url"].rsplit("/", 1)[-1])
-        drain(stripe_standin, stream)
-        assert len(mailbox.refresh()) == 1
-        registration = reactions(stack).registration(created["registration_id"])
-        assert registration.status == "disputed"
-        assert reactions(stack).attendee(registration.seats[0].attendee_id).status == "active"
+        # Then
+        assert (cancelled, again, flagged, missing) == (True, False, False, False)
+        assert repository.shipment("reg_1").shipment_state == "cancelled"
+        assert repository.shipment("reg_2") is None
 
 
 @contextmanager
@@ -193,21 +215,6 @@ def ses_answers(*codes: str) -> Iterator[list[str]]:
 
 
 class TestEmailFaults:
-    def test_throttling_on_the_first_try_still_ends_with_exactly_one_email(
-        self, api, stripe_standin, stream, mailbox, stack
-    ) -> None:
-        # Given SES throttles three sends in a row (each fails the stream record, which is retried)
-        with ses_answers(*["TooManyRequestsException"] * 3) as seen:
-            created = register_and_pay(api, stripe_standin, individual(email="throttled@example.org"))
-            drain(stripe_standin, stream)
-
-        # Then the record was retried until one email went out, its outbox entry claimed once per try
-        assert seen == ["TooManyRequestsException"] * 3
-        assert len(mailbox.refresh()) == 1
-        registration = reactions(stack).registration(created["registration_id"])
-        outbox = reactions(stack).email(created["registration_id"], f"confirmation#{registration.seats[0].attendee_id}")
-        assert outbox is not None and outbox.status == "sent" and outbox.attempts == 4
-
     def test_a_permanent_rejection_is_recorded_not_retried(
         self, api, stripe_standin, stream, mailbox, stack, capsys
     ) -> None:
@@ -222,19 +229,6 @@ class TestEmailFaults:
         assert '"EmailRejected"' in capsys.readouterr().out
 
 
-class TestNoPersonalDataInLogs:
-    def test_a_paid_flow_logs_ids_but_no_names_emails_codes_or_addresses(
-        self, api, stripe_standin, stream, mailbox, caplog, capsys
-    ) -> None:
-        register_and_pay(api, stripe_standin, individual(email="private.person@example.org", first_name="Zanzibar"))
-        drain(stripe_standin, stream)
-        code = access_code_in(mailbox.refresh()[0])
-        logged = "\n".join(str(record.__dict__) for record in caplog.records) + capsys.readouterr().out
-        assert "reacted" in logged
-        for personal in ("private.person", "Zanzibar", "Lopez", "1 Main St", "62701", code):
-            assert personal not in logged
-
-
 class TestShipmentsExport:
     def test_the_mailing_list_needs_the_admin_token(self, api) -> None:
         for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": f"Basic {ADMIN_TOKEN}"}):
@@ -243,41 +237,41 @@ class TestShipmentsExport:
             assert response.json()["code"] == "unauthorized"
             assert ADMIN_TOKEN not in response.body.decode()
 
-    def test_paid_individuals_not_refunded_are_listed_safely_for_spreadsheets(
-        self, api, stripe_standin, stream
-    ) -> None:
-        # Given one paid individual whose organization starts like a formula, one refunded, one group
-        register_and_pay(api, stripe_standin, individual(email="kept@example.org", organization="=HYPERLINK(1)"))
-        refunded = register_and_pay(api, stripe_standin, individual(email="gone@example.org", last_name="Gone"))
-        register_and_pay(api, stripe_standin, group(["g1@example.org"]))
-        drain(stripe_standin, stream)
-        refund(stripe_standin, refunded["checkout_url"].rsplit("/", 1)[-1])
-        drain(stripe_standin, stream)
+    def test_the_mailing_list_lists_coins_to_mail_oldest_first_and_safely_for_spreadsheets(self, api, stack) -> None:
+        # Given coins in every state, one whose organization starts like a formula
+        repository = reactions(stack)
+        for number, (state, organization) in enumerate(
+            [
+                (ShipmentState.PENDING, "=HYPERLINK(1)"),
+                (ShipmentState.CANCELLED, "Refunded PD"),
+                (ShipmentState.SHIPPED_THEN_REFUNDED, "Refunded Late PD"),
+                (ShipmentState.SHIPPED, "Shipped PD"),
+            ]
+        ):
+            repository.add_shipment(
+                coin(
+                    f"reg_{number}",
+                    organization=organization,
+                    shipment_state=state,
+                    created_at=NOW + timedelta(minutes=number),
+                )
+            )
 
         # When
         response = api.request(
             "GET", "/admin/exports/shipments.csv", headers={"authorization": f"Bearer {ADMIN_TOKEN}"}
         )
 
-        # Then
+        # Then only the coins still to mail (or mailed), oldest first, the formula defused
         assert response.status == 200
         assert response.headers["content-type"].startswith("text/csv")
         assert response.body.startswith(b"\xef\xbb\xbf")
         lines = response.body.decode("utf-8-sig").splitlines()
         assert lines[0].startswith('"registration_id","name","organization"')
-        assert len(lines) == 2
-        assert '"Ana Lopez","\'=HYPERLINK(1)","1 Main St"' in lines[1]
+        assert len(lines) == 3
+        assert lines[1].startswith('"reg_0","Ana Lopez","\'=HYPERLINK(1)","1 Main St"')
         assert lines[1].endswith('"pending"')
-
-
-def test_the_email_parses_as_one_multipart_message(api, stripe_standin, stream, mailbox) -> None:
-    register_and_pay(api, stripe_standin, individual(first_name="Łukasz", last_name="Nguyễn"))
-    drain(stripe_standin, stream)
-    (email,) = mailbox.refresh()
-    reparsed = message_from_bytes(email.as_bytes(), policy=policy.default)
-    assert reparsed["To"].addresses[0].display_name == "Łukasz Nguyễn"
-    assert len(reparsed.get_all("To") or []) == 1 and reparsed["Bcc"] is None
-    assert {part.get_content_type() for part in reparsed.walk()} >= {"text/plain", "text/html"}
+        assert lines[2].startswith('"reg_3"') and lines[2].endswith('"shipped"')
 
 
 class TestBatches:
@@ -330,11 +324,8 @@ class TestBatches:
     def test_an_email_whose_lease_another_sender_holds_is_retried_not_sent_twice(
         self, api, stripe_standin, mailbox, stack
     ) -> None:
-        from datetime import UTC, datetime, timedelta
-
         from functions.stream_dispatcher.handler import lambda_handler
         from infra.apigw import LambdaContext
-        from shared.reactions.models import EmailKind, OutboxEmail
 
         # Given a paid registration whose confirmation another sender has just claimed
         created = api.request(
@@ -348,7 +339,7 @@ class TestBatches:
         )
         repository.add_emails([entry])
         now = datetime.now(UTC)
-        assert repository.claim_email(entry, now, now + timedelta(seconds=90))
+        assert repository.claim_email(entry, now, now + SEND_LEASE)
 
         # When the entry's INSERT record arrives (a replay, or a second consumer)
         insert = self.record(

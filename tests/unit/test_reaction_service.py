@@ -1,0 +1,646 @@
+"""The reactions to a registration's changes, with in-memory fakes for the table, SES and the bucket.
+
+What the emails say is tests/unit/test_email_messages.py; which stream record calls for which reaction is
+tests/unit/test_reaction_routing.py; the adapters' conditions themselves are pinned against moto in
+tests/integration/test_reactions.py.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from shared.access import access_code_matches
+from shared.certificates.models import Certificate, CertificateStatus
+from shared.clock import FixedClock
+from shared.email import Email
+from shared.email.render import date_and_time
+from shared.errors import TemporarilyUnavailable
+from shared.payments.models import HistoryAction, HistoryEntry
+from shared.reactions.models import AttendeeStatus, EmailKind, OutboxEmail, OutboxStatus, ShipmentState
+from shared.reactions.ports import MailThrottled
+from shared.reactions.routing import Reaction, ReactionKind
+from shared.reactions.service import RECORD_ATTEMPTS, SEND_LEASE, EmailBusy, ReactionService
+from shared.registration.models import Registration
+from shared.registration.status import RegistrationStatus
+from tests.support.fakes_reactions import (
+    CONFERENCE,
+    InMemoryCertificateFiles,
+    InMemoryCertificates,
+    InMemoryTable,
+    RecordingMailer,
+    group,
+    individual,
+)
+
+SITE = "https://conference.example.org/"
+NOW = datetime(2020, 7, 22, 14, tzinfo=UTC)
+
+
+@pytest.fixture
+def wall() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def table(wall) -> InMemoryTable:
+    return InMemoryTable(wall)
+
+
+@pytest.fixture
+def mailer() -> RecordingMailer:
+    return RecordingMailer()
+
+
+@pytest.fixture
+def certificates(table) -> InMemoryCertificates:
+    return InMemoryCertificates(table)
+
+
+@pytest.fixture
+def files(certificates) -> InMemoryCertificateFiles:
+    return InMemoryCertificateFiles(certificates)
+
+
+@pytest.fixture
+def pauses() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def service(table, mailer, files, wall, pauses) -> ReactionService:
+    return ReactionService(
+        conference=CONFERENCE,
+        repository=table,
+        mailer=mailer,
+        wall_clock=wall,
+        site_url=SITE,
+        certificates=files,
+        pause=pauses.append,
+    )
+
+
+def paid(service: ReactionService, table: InMemoryTable, registration: Registration) -> Registration:
+    """The registration as stored, and its `pending_payment -> paid` record processed."""
+    table.save(registration)
+    service.react(Reaction(ReactionKind.SEATS_PAID, registration.registration_id))
+    return registration
+
+
+def refunded(service: ReactionService, table: InMemoryTable, registration: Registration) -> list[str]:
+    table.save(registration.model_copy(update={"status": RegistrationStatus.REFUNDED}))
+    return service.react(Reaction(ReactionKind.SEATS_REFUNDED, registration.registration_id)).done
+
+
+def send(service: ReactionService, registration: Registration, key: str) -> list[str]:
+    """The outbox entry's INSERT record processed."""
+    return service.react(Reaction(ReactionKind.SEND_EMAIL, registration.registration_id, key)).done
+
+
+def send_all(service: ReactionService, table: InMemoryTable, registration: Registration) -> None:
+    for entry in table.emails(registration.registration_id):
+        send(service, registration, entry.key)
+
+
+def confirmation_key(registration: Registration, position: int = 0) -> str:
+    return f"confirmation#{registration.seats[position].attendee_id}"
+
+
+def code_in(email: Email) -> str:
+    (code,) = re.findall(r"^Access code: (\S+)$", email.text, flags=re.MULTILINE)
+    return code
+
+
+class TestPaidSeats:
+    def test_a_paid_individual_becomes_an_active_attendee_owed_a_confirmation_and_a_coin(self, service, table) -> None:
+        # Given
+        registration = table.save(individual(first_name="Ana", last_name="Lopez"))
+        (seat,) = registration.seats
+
+        # When
+        result = service.react(Reaction(ReactionKind.SEATS_PAID, registration.registration_id))
+
+        # Then one active attendee with no code yet, one confirmation owed, the coin at the shipping address
+        attendee = table.attendee(seat.attendee_id)
+        assert attendee is not None and attendee.status is AttendeeStatus.ACTIVE
+        assert (attendee.first_name, attendee.email, attendee.kind) == ("Ana", seat.email, "individual")
+        assert attendee.access_code_hash is None
+        (entry,) = table.emails(registration.registration_id)
+        assert (entry.kind, entry.attendee_id, entry.status) == (EmailKind.CONFIRMATION, seat.attendee_id, "pending")
+        shipment = table.shipment(registration.registration_id)
+        assert shipment is not None and shipment.shipment_state is ShipmentState.PENDING
+        assert (shipment.name, shipment.line1, shipment.postal_code) == ("Ana Lopez", "1 Main St", "62701")
+        assert shipment.created_at == NOW
+        assert result.done == ["1 attendee(s)", "1 email(s) queued", "coin on the mailing list"]
+
+    def test_a_paid_group_owes_each_seat_a_confirmation_and_the_purchaser_a_receipt_but_no_coin(
+        self, service, table
+    ) -> None:
+        # When
+        registration = paid(service, table, group(size=3))
+
+        # Then
+        assert {table.attendee(s.attendee_id).kind for s in registration.seats} == {"group"}
+        entries = table.emails(registration.registration_id)
+        assert sorted((e.kind, e.attendee_id) for e in entries) == sorted(
+            [(EmailKind.CONFIRMATION, s.attendee_id) for s in registration.seats] + [(EmailKind.RECEIPT, None)]
+        )
+        assert table.shipment(registration.registration_id) is None
+
+    def test_a_registration_refunded_before_its_paid_record_was_processed_gets_no_attendee_or_email(
+        self, service, table
+    ) -> None:
+        # Given the registration is already refunded when the `-> paid` record is processed
+        registration = table.save(individual(status=RegistrationStatus.REFUNDED))
+
+        # When
+        service.react(Reaction(ReactionKind.SEATS_PAID, registration.registration_id))
+
+        # Then nothing is created
+        assert table.attendees == {} and table.outbox == {} and table.shipments == {}
+
+    def test_a_disputed_registration_still_holds_its_seats(self, service, table) -> None:
+        # Given paid then disputed before the `-> paid` record was processed
+        registration = table.save(individual(status=RegistrationStatus.DISPUTED))
+
+        # When
+        service.react(Reaction(ReactionKind.SEATS_PAID, registration.registration_id))
+
+        # Then access is given until the dispute is decided
+        assert table.attendee(registration.seats[0].attendee_id) is not None
+        assert len(table.emails(registration.registration_id)) == 1
+
+    def test_a_record_for_a_registration_gone_from_the_table_does_nothing(self, service, table) -> None:
+        result = service.react(Reaction(ReactionKind.SEATS_PAID, "reg_gone"))
+        assert result.done == ["registration gone: nothing to do"]
+        assert table.attendees == {} and table.outbox == {}
+
+    def test_replaying_the_records_of_a_paid_seat_creates_and_sends_nothing_new(
+        self, service, table, mailer, wall
+    ) -> None:
+        # Given a paid individual whose confirmation went out
+        registration = paid(service, table, individual())
+        send_all(service, table, registration)
+        attendee = table.attendee(registration.seats[0].attendee_id)
+        shipment = table.shipment(registration.registration_id)
+
+        # When the stream delivers every record again, later
+        wall.advance(timedelta(hours=1))
+        paid(service, table, registration)
+        done = send(service, registration, confirmation_key(registration))
+
+        # Then the same attendee (same code), the same coin, one email
+        assert done == ["already settled"]
+        assert table.attendee(registration.seats[0].attendee_id) == attendee
+        assert table.shipment(registration.registration_id) == shipment
+        assert len(mailer.sent) == 1 and mailer.attempts == 1
+
+    def test_an_opened_dispute_keeps_access_and_sends_nothing(self, service, table, mailer) -> None:
+        # Given a paid, confirmed individual
+        registration = paid(service, table, individual())
+        send_all(service, table, registration)
+        before = dict(table.outbox)
+
+        # When a dispute opens
+        table.save(registration.model_copy(update={"status": RegistrationStatus.DISPUTED}))
+        result = service.react(Reaction(ReactionKind.DISPUTE_OPENED, registration.registration_id))
+
+        # Then
+        assert result.done == ["flagged for the organiser; access kept"]
+        assert table.attendee(registration.seats[0].attendee_id).status is AttendeeStatus.ACTIVE
+        assert table.outbox == before and len(mailer.sent) == 1
+
+
+class TestSending:
+    def test_a_confirmation_carries_a_fresh_code_of_which_only_the_digest_is_stored(
+        self, service, table, mailer
+    ) -> None:
+        # Given
+        registration = paid(service, table, individual())
+        (seat,) = registration.seats
+
+        # When
+        done = send(service, registration, confirmation_key(registration))
+
+        # Then one email to the seat, whose code matches the stored digest; the entry records the send
+        assert done == ["sent"]
+        (email,) = mailer.sent
+        assert email.kind == "confirmation" and email.to.address == seat.email
+        attendee = table.attendee(seat.attendee_id)
+        assert attendee is not None and attendee.access_code_hash is not None
+        assert access_code_matches(code_in(email), attendee.access_code_hash)
+        assert attendee.access_code_issued_at == NOW
+        assert code_in(email) not in str(attendee.model_dump())
+        entry = table.email(registration.registration_id, confirmation_key(registration))
+        assert entry is not None
+        assert (entry.status, entry.message_id, entry.attempts, entry.lease_until) == ("sent", "msg-1", 1, None)
+
+    def test_a_resent_confirmation_issues_a_new_code_and_the_old_one_stops_working(
+        self, service, table, mailer
+    ) -> None:
+        # Given a confirmation sent
+        registration = paid(service, table, individual())
+        (seat,) = registration.seats
+        send(service, registration, confirmation_key(registration))
+
+        # When the organiser resends it (a new entry, as the admin service queues it)
+        resend = OutboxEmail(
+            registration_id=registration.registration_id,
+            kind=EmailKind.CONFIRMATION,
+            attendee_id=seat.attendee_id,
+            resend=1,
+        )
+        table.add_emails([resend])
+        send(service, registration, resend.key)
+
+        # Then only the new code works
+        first, second = (code_in(email) for email in mailer.sent)
+        stored = table.attendee(seat.attendee_id).access_code_hash
+        assert first != second
+        assert access_code_matches(second, stored) and not access_code_matches(first, stored)
+
+    def test_each_seat_of_a_group_gets_its_own_code_and_the_purchaser_the_receipt(self, service, table, mailer) -> None:
+        # Given
+        registration = paid(service, table, group(size=3))
+
+        # When
+        send_all(service, table, registration)
+
+        # Then
+        confirmations = [email for email in mailer.sent if email.kind == "confirmation"]
+        assert sorted(e.to.address for e in confirmations) == sorted(s.email for s in registration.seats)
+        assert len({code_in(email) for email in confirmations}) == 3
+        (receipt,) = [email for email in mailer.sent if email.kind == "receipt"]
+        assert receipt.to.address == "chief@example.org"
+
+    @pytest.mark.parametrize("with_history", [True, False], ids=["when it became paid", "when it was created"])
+    def test_the_receipt_is_dated_when_the_payment_was_recorded(self, service, table, mailer, with_history) -> None:
+        # Given a group paid the day after it registered (or stored before history was kept)
+        paid_at = datetime(2020, 7, 21, 16, 30, tzinfo=UTC)
+        history = [
+            HistoryEntry(
+                at=paid_at,
+                actor="stripe",
+                action=HistoryAction.STATUS_CHANGED,
+                from_status=RegistrationStatus.PENDING_PAYMENT,
+                to_status=RegistrationStatus.PAID,
+            )
+        ]
+        registration = group(size=1).model_copy(update={"history": history if with_history else []})
+        paid(service, table, registration)
+
+        # When
+        send(service, registration, "receipt#purchaser")
+
+        # Then
+        (receipt,) = mailer.sent
+        expected = paid_at if with_history else registration.created_at
+        assert f"Paid on: {date_and_time(expected, CONFERENCE.zone)}" in receipt.text
+
+    def test_a_confirmation_for_a_seat_refunded_before_it_went_out_is_skipped_and_gets_no_code(
+        self, service, table, mailer
+    ) -> None:
+        # Given a confirmation queued, then the registration refunded before it was sent
+        registration = paid(service, table, individual())
+        table.save(registration.model_copy(update={"status": RegistrationStatus.REFUNDED}))
+
+        # When its record is processed
+        done = send(service, registration, confirmation_key(registration))
+
+        # Then no email and no code; the entry is settled as skipped, for good
+        assert done == ["skipped: registration refunded"]
+        assert mailer.attempts == 0
+        assert table.attendee(registration.seats[0].attendee_id).access_code_hash is None
+        entry = table.email(registration.registration_id, confirmation_key(registration))
+        assert entry is not None and entry.status is OutboxStatus.SKIPPED
+        assert send(service, registration, confirmation_key(registration)) == ["already settled"]
+
+    def test_an_entry_missing_from_the_table_is_settled(self, service, table, mailer) -> None:
+        registration = table.save(individual())
+        assert send(service, registration, confirmation_key(registration)) == ["already settled"]
+        assert mailer.attempts == 0
+
+
+class TestRefunds:
+    def test_a_refund_revokes_every_seat_cancels_the_unshipped_coin_and_owes_one_notice_per_seat(
+        self, service, table, mailer
+    ) -> None:
+        # Given a paid, confirmed individual
+        registration = paid(service, table, individual())
+        send_all(service, table, registration)
+
+        # When refunded
+        done = refunded(service, table, registration)
+
+        # Then
+        (seat,) = registration.seats
+        assert table.attendee(seat.attendee_id).status is AttendeeStatus.REVOKED
+        assert table.shipment(registration.registration_id).shipment_state is ShipmentState.CANCELLED
+        assert "coin cancelled" in done
+        send_all(service, table, registration)
+        assert [email.kind for email in mailer.sent] == ["confirmation", "refund_notice"]
+        assert mailer.sent[1].to.address == seat.email
+
+    def test_a_refunded_group_owes_each_seat_a_notice(self, service, table, mailer) -> None:
+        registration = paid(service, table, group(size=2))
+        refunded(service, table, registration)
+        send_all(service, table, registration)
+        notices = [email.to.address for email in mailer.sent if email.kind == "refund_notice"]
+        assert sorted(notices) == sorted(seat.email for seat in registration.seats)
+        assert not any(email.kind == "confirmation" for email in mailer.sent)  # refunded before they went out
+
+    def test_a_refund_after_the_coin_shipped_flags_it_for_the_organiser(self, service, table) -> None:
+        # Given a paid individual whose coin has shipped
+        registration = paid(service, table, individual())
+        table.set_shipment_state(registration.registration_id, ShipmentState.PENDING, ShipmentState.SHIPPED)
+
+        # When refunded
+        done = refunded(service, table, registration)
+
+        # Then
+        shipment = table.shipment(registration.registration_id)
+        assert shipment is not None and shipment.shipment_state is ShipmentState.SHIPPED_THEN_REFUNDED
+        assert "coin already shipped: flagged for the organiser" in done
+
+    def test_a_refund_before_the_paid_reaction_ran_creates_no_attendee_or_coin_and_still_owes_the_notice(
+        self, service, table, mailer
+    ) -> None:
+        # Given a registration refunded whose `-> paid` record has not been processed
+        registration = individual()
+
+        # When the refund's record is processed
+        refunded(service, table, registration)
+        send_all(service, table, registration)
+
+        # Then
+        assert table.attendees == {} and table.shipments == {}
+        assert [email.kind for email in mailer.sent] == ["refund_notice"]
+
+    def test_a_refund_revokes_the_seat_s_certificate_once(self, service, table, certificates) -> None:
+        # Given a paid seat with a valid certificate
+        registration = paid(service, table, individual())
+        certificate = issued_certificate(certificates, registration)
+
+        # When refunded, and the record replayed
+        first = refunded(service, table, registration)
+        again = refunded(service, table, registration)
+
+        # Then it is revoked, once; the replay queues no second notice and cancels nothing again
+        assert certificates.certificates[certificate.certificate_id].status is CertificateStatus.REVOKED
+        assert "certificate revoked" in first and "certificate revoked" not in again
+        assert "coin cancelled" in first and "coin cancelled" not in again
+        notices = [e for e in table.emails(registration.registration_id) if e.kind is EmailKind.REFUND_NOTICE]
+        assert len(notices) == 1
+
+
+def issued_certificate(certificates: InMemoryCertificates, registration: Registration) -> Certificate:
+    (seat,) = registration.seats
+    certificate = Certificate(
+        certificate_id="crt_" + seat.attendee_id,
+        attendee_id=seat.attendee_id,
+        registration_id=registration.registration_id,
+        attendee_name=f"{seat.first_name} {seat.last_name}",
+        conference=CONFERENCE.name,
+        hours=15.5,
+        issued_at=date(2020, 8, 7),
+        created_at=NOW,
+    )
+    email = OutboxEmail(
+        registration_id=registration.registration_id,
+        kind=EmailKind.CERTIFICATE,
+        attendee_id=seat.attendee_id,
+        certificate_id=certificate.certificate_id,
+    )
+    assert certificates.issue(certificate, email)
+    return certificate
+
+
+class TestLeasesAndFaults:
+    def test_an_email_whose_lease_another_sender_holds_is_not_sent_until_the_lease_runs_out(
+        self, service, table, mailer, wall
+    ) -> None:
+        # Given a confirmation another sender has just claimed (and crashed while sending)
+        registration = paid(service, table, individual())
+        entry = table.email(registration.registration_id, confirmation_key(registration))
+        assert entry is not None and table.claim_email(entry, NOW, NOW + SEND_LEASE)
+
+        # When its record is processed during the lease, then once it has run out
+        with pytest.raises(EmailBusy):
+            send(service, registration, entry.key)
+        assert mailer.attempts == 0
+        wall.advance(SEND_LEASE + timedelta(seconds=1))
+        done = send(service, registration, entry.key)
+
+        # Then it is retried, and sent once the lease expired
+        assert done == ["sent"] and len(mailer.sent) == 1
+        assert table.email(registration.registration_id, entry.key).attempts == 2
+
+    def test_throttling_gives_the_claim_back_and_fails_the_record_until_a_retry_sends_exactly_once(
+        self, service, table, mailer
+    ) -> None:
+        # Given SES throttles three sends in a row
+        registration = paid(service, table, individual())
+        mailer.throttle(times=3)
+        key = confirmation_key(registration)
+
+        # When the record is retried each time it fails
+        for _ in range(3):
+            with pytest.raises(MailThrottled):
+                send(service, registration, key)
+            entry = table.email(registration.registration_id, key)
+            assert entry is not None and entry.status is OutboxStatus.PENDING and entry.lease_until is None
+            assert entry.last_error == "TooManyRequestsException"
+        done = send(service, registration, key)
+
+        # Then one email went out, its entry claimed once per try
+        assert done == ["sent"] and len(mailer.sent) == 1
+        entry = table.email(registration.registration_id, key)
+        assert entry is not None and entry.status is OutboxStatus.SENT and entry.attempts == 4
+
+    def test_a_permanent_rejection_is_recorded_and_never_retried(self, service, table, mailer) -> None:
+        # Given SES rejects the message for good
+        registration = paid(service, table, individual())
+        mailer.reject()
+        key = confirmation_key(registration)
+
+        # When the record is processed, and delivered again
+        first = send(service, registration, key)
+        again = send(service, registration, key)
+
+        # Then
+        assert first == ["rejected for good"] and again == ["already settled"]
+        entry = table.email(registration.registration_id, key)
+        assert entry is not None and entry.status is OutboxStatus.FAILED and entry.attempts == 1
+        assert entry.last_error == "MessageRejected"
+        assert mailer.attempts == 1 and mailer.sent == []
+
+    def test_a_table_failure_before_the_send_gives_the_claim_back_so_the_retry_sends_at_once(
+        self, service, table, mailer
+    ) -> None:
+        # Given the table fails to store the new code's digest (throttled, after the SDK's retries)
+        registration = paid(service, table, individual())
+        table.fail("set_access_code")
+        key = confirmation_key(registration)
+
+        # When the record is processed, and retried
+        with pytest.raises(TemporarilyUnavailable):
+            send(service, registration, key)
+        entry = table.email(registration.registration_id, key)
+        done = send(service, registration, key)
+
+        # Then the failed try sent nothing and left no lease to wait for; the retry sent one email
+        assert entry is not None and entry.status is OutboxStatus.PENDING and entry.lease_until is None
+        assert entry.last_error == "TemporarilyUnavailable"
+        assert done == ["sent"] and len(mailer.sent) == 1 and mailer.attempts == 1
+
+    def test_recording_the_send_is_retried_in_place_so_the_email_is_not_sent_twice(
+        self, service, table, mailer, pauses
+    ) -> None:
+        # Given the table fails to record `sent` twice after SES accepted the message
+        registration = paid(service, table, individual())
+        table.fail("finish_email", times=RECORD_ATTEMPTS - 1)
+
+        # When
+        done = send(service, registration, confirmation_key(registration))
+
+        # Then it was recorded on the last try, with growing pauses, and the record succeeded
+        assert done == ["sent"] and len(mailer.sent) == 1
+        assert pauses == [0.2, 0.4]
+        assert table.email(registration.registration_id, confirmation_key(registration)).status == "sent"
+
+    def test_an_unrecorded_send_goes_out_again_once_its_lease_expires_the_one_duplicate_allowed(
+        self, service, table, mailer, wall
+    ) -> None:
+        # Given the table fails every try to record `sent`
+        registration = paid(service, table, individual())
+        key = confirmation_key(registration)
+        table.fail("finish_email", times=RECORD_ATTEMPTS)
+
+        # When the record is processed (and fails), and retried during the lease, then after it
+        with pytest.raises(TemporarilyUnavailable):
+            send(service, registration, key)
+        with pytest.raises(EmailBusy):
+            send(service, registration, key)
+        wall.advance(SEND_LEASE + timedelta(seconds=1))
+        send(service, registration, key)
+
+        # Then the email went out twice, and no more
+        assert len(mailer.sent) == 2
+        assert send(service, registration, key) == ["already settled"]
+
+    def test_when_even_giving_the_claim_back_fails_the_send_s_error_fails_the_record(
+        self, service, table, mailer, wall
+    ) -> None:
+        # Given SES throttles and the table then fails every try to give the claim back
+        registration = paid(service, table, individual())
+        key = confirmation_key(registration)
+        mailer.throttle()
+        table.fail("finish_email", times=RECORD_ATTEMPTS)
+
+        # When
+        with pytest.raises(MailThrottled):
+            send(service, registration, key)
+
+        # Then the entry waits for its lease (90 seconds), after which a retry sends it
+        entry = table.email(registration.registration_id, key)
+        assert entry is not None and entry.status is OutboxStatus.SENDING and entry.lease_until == NOW + SEND_LEASE
+        wall.advance(SEND_LEASE + timedelta(seconds=1))
+        assert send(service, registration, key) == ["sent"] and len(mailer.sent) == 1
+
+
+class TestCertificateEmails:
+    def test_a_certificate_email_attaches_the_pdf_it_keeps(self, service, table, certificates, files, mailer) -> None:
+        # Given a paid seat with a certificate queued
+        registration = paid(service, table, individual(first_name="Łukasz", last_name="Nguyễn"))
+        certificate = issued_certificate(certificates, registration)
+        key = f"certificate#{certificate.certificate_id}"
+
+        # When its entry is processed
+        done = send(service, registration, key)
+
+        # Then one email with the PDF that was stored, naming where to verify it
+        assert done == ["sent"]
+        (email,) = mailer.sent
+        assert email.kind == "certificate" and email.to.address == registration.seats[0].email
+        (attachment,) = email.attachments
+        assert files.stored[certificate.certificate_id] == [attachment.content]
+        assert attachment.content.startswith(b"%PDF-")
+        assert f"{SITE}certificates/{certificate.certificate_id}" in email.text
+        assert "Łukasz Nguyễn" in email.text
+
+    @pytest.mark.parametrize("fate", ["revoked", "gone"])
+    def test_a_certificate_email_whose_certificate_is_no_longer_valid_is_skipped(
+        self, service, table, certificates, mailer, fate
+    ) -> None:
+        # Given a certificate queued, then revoked (a refund) or replaced, or never stored
+        registration = paid(service, table, individual())
+        certificate = issued_certificate(certificates, registration)
+        if fate == "revoked":
+            certificates.revoke_current(certificate.attendee_id)
+        else:
+            del certificates.certificates[certificate.certificate_id]
+
+        # When its entry is processed
+        done = send(service, registration, f"certificate#{certificate.certificate_id}")
+
+        # Then
+        assert done == ["skipped: certificate replaced or revoked"] and mailer.attempts == 0
+
+    def test_a_pdf_that_cannot_be_stored_sends_nothing_and_gives_the_claim_back(
+        self, service, table, certificates, files, mailer
+    ) -> None:
+        # Given the bucket fails once
+        registration = paid(service, table, individual())
+        certificate = issued_certificate(certificates, registration)
+        key = f"certificate#{certificate.certificate_id}"
+        files.fail("store_pdf")
+
+        # When the record is processed, and retried
+        with pytest.raises(TemporarilyUnavailable):
+            send(service, registration, key)
+        pending = table.email(registration.registration_id, key)
+        send(service, registration, key)
+
+        # Then
+        assert pending is not None and pending.status is OutboxStatus.PENDING
+        assert len(mailer.sent) == 1 and len(files.stored[certificate.certificate_id]) == 1
+
+
+class TestRepair:
+    def test_the_repair_redoes_what_each_registration_s_state_calls_for_and_sends_what_is_owed(
+        self, service, table, mailer, wall
+    ) -> None:
+        # Given what a dead-lettered batch left undone: a paid registration never reacted to; a confirmation
+        # still pending; a refund never reacted to; a disputed one never reacted to; an email a live sender holds
+        never_reacted = table.save(individual())
+        pending = paid(service, table, individual())
+        refund_missed = paid(service, table, individual())
+        send_all(service, table, refund_missed)
+        table.save(refund_missed.model_copy(update={"status": RegistrationStatus.REFUNDED}))
+        disputed = table.save(individual(status=RegistrationStatus.DISPUTED))
+        busy = paid(service, table, individual())
+        busy_entry = table.email(busy.registration_id, confirmation_key(busy))
+        assert busy_entry is not None and table.claim_email(busy_entry, NOW, NOW + SEND_LEASE)
+        table.save(individual(status=RegistrationStatus.EXPIRED))
+        mailer.sent.clear()
+
+        # When the redrive repairs
+        counts = service.repair()
+
+        # Then every email owed went out (not the leased one), the refund was done, and the count says so
+        assert counts == {"registrations": 5, "emails sent": 4}
+        assert sorted((email.to.address, email.kind) for email in mailer.sent) == sorted(
+            [
+                (never_reacted.seats[0].email, "confirmation"),
+                (pending.seats[0].email, "confirmation"),
+                (refund_missed.seats[0].email, "refund_notice"),
+                (disputed.seats[0].email, "confirmation"),
+            ]
+        )
+        assert table.attendee(refund_missed.seats[0].attendee_id).status is AttendeeStatus.REVOKED
+        assert table.email(busy.registration_id, busy_entry.key).status is OutboxStatus.SENDING
+
+        # And running it again sends nothing more
+        assert service.repair()["emails sent"] == 0

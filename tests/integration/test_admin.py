@@ -288,6 +288,7 @@ def test_an_audit_entry_moves_the_version_so_an_erasure_that_read_before_it_re_r
     created = pay(api, stripe_standin, individual(email="audited@example.org"))
     repository = DynamoAdminRepository(stack.resources["MainTable"])
     read = repository.registration(created["registration_id"])
+    assert read is not None
     audit = HistoryEntry(at=wall_clock.now(), actor="admin:other", action=HistoryAction.CONFIRMATION_RESENT, resend=1)
     repository.append_history(created["registration_id"], audit)
 

@@ -55,14 +55,21 @@ class StackProcess:
         self._reader: threading.Thread | None = None
 
     @property
+    def process(self) -> subprocess.Popen[str]:
+        assert self._process is not None, "the stack is not started"
+        return self._process
+
+    @property
     def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
+        return self.process.pid
 
     def memory_kib(self) -> dict[str, int]:
         return memory_kib(self.pid)
 
     def output(self) -> str:
+        """The last lines the stack printed; all of them once the process has ended."""
+        if self._process is not None and self._process.poll() is not None and self._reader is not None:
+            self._reader.join(timeout=10)
         return "".join(self._lines)
 
     def start(self) -> StackProcess:

@@ -33,7 +33,7 @@ from infra.local_mailbox import LocalMailbox
 from infra.local_schedules import LocalScheduler, schedules
 from infra.moto_server import LockedMotoServer
 from infra.serving import QuietHandler
-from infra.stream_poller import StreamPoller, stream_mappings
+from infra.stream_poller import StreamMapping, StreamPoller, stream_mappings
 from infra.stripe_standin import StripeStandIn, StripeStandInServer
 from infra.template import translated_template
 from shared.clock import conference_clock
@@ -180,18 +180,20 @@ class LocalStack:
         (mapping,) = stream_mappings(self._template, self.stack.resources, self.session)
         if starting_position is not None:
             mapping = replace(mapping, starting_position=starting_position)
+        return self._poller_for(mapping)
+
+    def _poller_for(self, mapping: StreamMapping) -> StreamPoller:
         function = self.stack.functions[mapping.function_logical_id]
         return StreamPoller(self.session, mapping, load_handler(function), function_name=function.name)
 
     def _start_pollers(self) -> list[StreamPoller]:
         """The stream event source mappings, played here as Lambda plays them (on their threads if background)."""
-        pollers = []
-        for mapping in stream_mappings(self._template, self.stack.resources, self.session):
-            function = self.stack.functions[mapping.function_logical_id]
-            poller = StreamPoller(self.session, mapping, load_handler(function), function_name=function.name)
-            if self._background:
+        pollers = [
+            self._poller_for(mapping) for mapping in stream_mappings(self._template, self.stack.resources, self.session)
+        ]
+        if self._background:
+            for poller in pollers:
                 poller.start()
-            pollers.append(poller)
         return pollers
 
     def drain(self, timeout: float = 60) -> bool:

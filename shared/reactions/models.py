@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.registration.models import Registration, Seat
+
 
 class AttendeeStatus(StrEnum):
     ACTIVE = "active"
@@ -30,6 +32,19 @@ class Attendee(BaseModel):
     access_code_issued_at: datetime | None = None
     current_session: str | None = None  # the digest of the one live session token (attendance)
     session_expires_at: datetime | None = None  # when that session ends (heartbeats check it in their write)
+
+    @classmethod
+    def of_seat(cls, registration: Registration, seat: Seat) -> Attendee:
+        """The attendee a paid seat makes: the seat's person, active, with no code or session yet."""
+        return cls(
+            attendee_id=seat.attendee_id,
+            registration_id=registration.registration_id,
+            kind=registration.kind,
+            first_name=seat.first_name,
+            last_name=seat.last_name,
+            email=seat.email,
+            organization=seat.organization,
+        )
 
 
 class EmailKind(StrEnum):

@@ -109,20 +109,7 @@ class ReactionService:
     def _seats_paid(self, registration: Registration) -> list[str]:
         if registration.status not in STILL_HOLDS_SEATS:
             return [f"registration is {registration.status} now: no access codes or confirmations"]
-        self._repository.add_attendees(
-            [
-                Attendee(
-                    attendee_id=seat.attendee_id,
-                    registration_id=registration.registration_id,
-                    kind=registration.kind,
-                    first_name=seat.first_name,
-                    last_name=seat.last_name,
-                    email=seat.email,
-                    organization=seat.organization,
-                )
-                for seat in registration.seats
-            ]
-        )
+        self._repository.add_attendees([Attendee.of_seat(registration, seat) for seat in registration.seats])
         registration_id = registration.registration_id
         emails = [
             OutboxEmail(registration_id=registration_id, kind=EmailKind.CONFIRMATION, attendee_id=s.attendee_id)

@@ -65,15 +65,7 @@ def seated(table: InMemoryTable, registration: Registration) -> Attendee:
     """A registration stored with its attendee, as the paid reaction leaves them."""
     table.save(registration)
     (seat,) = registration.seats
-    attendee = Attendee(
-        attendee_id=seat.attendee_id,
-        registration_id=registration.registration_id,
-        kind=registration.kind,
-        first_name=seat.first_name,
-        last_name=seat.last_name,
-        email=seat.email,
-        organization=seat.organization,
-    )
+    attendee = Attendee.of_seat(registration, seat)
     table.add_attendees([attendee])
     return attendee
 

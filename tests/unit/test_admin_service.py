@@ -68,11 +68,7 @@ def registration(
 
 
 def attendee_of(r: Registration, position: int = 0, status: AttendeeStatus = AttendeeStatus.ACTIVE) -> Attendee:
-    seat = r.seats[position]
-    return Attendee(
-        attendee_id=seat.attendee_id, registration_id=r.registration_id, kind=r.kind, first_name=seat.first_name,
-        last_name=seat.last_name, email=seat.email, organization=seat.organization, status=status,
-    )  # fmt: skip
+    return Attendee.of_seat(r, r.seats[position]).model_copy(update={"status": status})
 
 
 @pytest.fixture

@@ -49,8 +49,7 @@ def attendance() -> InMemoryAttendance:
     return InMemoryAttendance()
 
 
-@pytest.fixture
-def service(repository, attendance) -> CertificateService:
+def certificate_service(repository, attendance) -> CertificateService:
     return CertificateService(
         conference=CONFERENCE,
         repository=repository,
@@ -59,6 +58,11 @@ def service(repository, attendance) -> CertificateService:
         conference_clock=FixedClock(CONFERENCE_END),
         wall_clock=FixedClock(WALL),
     )
+
+
+@pytest.fixture
+def service(repository, attendance) -> CertificateService:
+    return certificate_service(repository, attendance)
 
 
 def seated(table: InMemoryTable, registration: Registration) -> Attendee:
@@ -129,14 +133,7 @@ class TestIssuing:
     ) -> None:
         # Given another issuer (a retried schedule, the organiser's button) issuing between this run's read and write
         attendee = attended(table, attendance, 1.0)
-        other = CertificateService(
-            conference=CONFERENCE,
-            repository=repository,
-            attendance=attendance,
-            keys=KEYS,
-            conference_clock=FixedClock(CONFERENCE_END),
-            wall_clock=FixedClock(WALL),
-        )
+        other = certificate_service(repository, attendance)
         repository.before("issue", other.issue_all)
 
         # When

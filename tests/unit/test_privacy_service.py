@@ -61,12 +61,12 @@ def paid(registration_id: str, seats: list[Seat], *, purchaser: Purchaser | None
 
 
 def attendee(r: Registration, s: Seat) -> Attendee:
-    return Attendee(
-        attendee_id=s.attendee_id, registration_id=r.registration_id, kind=r.kind, first_name=s.first_name,
-        last_name=s.last_name, email=s.email, organization=s.organization,
-        access_code_hash=hash_access_code("ABCD-EFGH"), current_session="digest-of-the-token",
-        session_expires_at=AT + timedelta(hours=1),
-    )  # fmt: skip
+    signed_in = {
+        "access_code_hash": hash_access_code("ABCD-EFGH"),
+        "current_session": "digest-of-the-token",
+        "session_expires_at": AT + timedelta(hours=1),
+    }
+    return Attendee.of_seat(r, s).model_copy(update=signed_in)
 
 
 @pytest.fixture

@@ -29,3 +29,8 @@ def client(service: str) -> Any:
 
 def dynamodb() -> DynamoDBClient:
     return client("dynamodb")  # type: ignore[no-any-return]
+
+
+def scheduler() -> Any:
+    """EventBridge Scheduler's client (untyped: boto3-stubs has no scheduler extra in this project)."""
+    return client("scheduler")

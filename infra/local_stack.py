@@ -30,14 +30,17 @@ from infra.fake_account import use_fake_account
 from infra.gateway import LocalGateway, LocalRoute, json_answer
 from infra.local_aws import DeployedStack, OperatorValues, deploy, provide_operator_values
 from infra.local_mailbox import LocalMailbox
-from infra.local_schedules import LocalScheduler, schedules
+from infra.local_schedules import Handler as ScheduleHandler
+from infra.local_schedules import LocalScheduler, Schedule, schedules
 from infra.moto_server import LockedMotoServer
 from infra.serving import QuietHandler
 from infra.stream_poller import StreamMapping, StreamPoller, stream_mappings
 from infra.stripe_standin import StripeStandIn, StripeStandInServer
 from infra.template import translated_template
+from shared.adapters.scheduler import EventBridgeSchedules
 from shared.clock import conference_clock
 from shared.conference import DEFAULT_CONFERENCE_FILE, Conference, load_conference
+from shared.events.schedules import planned_schedules
 from shared.settings import TableSettings
 
 HOST = "127.0.0.1"
@@ -81,7 +84,7 @@ class LocalSettings:
 
 def _conference() -> Conference:
     """The conference the functions serve (the data file CONFERENCE_FILE names, else NASRO 2020), so that the
-    clock starts and is shown in its time zone. Certificates are still issued at the template's CertificatesIssueAt."""
+    clock starts and is shown in its time zone; its schedules (certificates) are placed when the stack starts."""
     return load_conference(
         TableSettings.model_validate({"TABLE_NAME": "-", **os.environ}).conference_file or DEFAULT_CONFERENCE_FILE
     )
@@ -170,10 +173,34 @@ class LocalStack:
                 )
                 for schedule in schedules(self._template, self.stack.parameters)
             ]
-            self._scheduler = LocalScheduler(entries, conference_clock.now)
+            self._scheduler = self._local_scheduler(entries, conference)
             self._scheduler.start()
         self._gateway.ready(LocalGateway(self.api, conference.zone, self._local_routes()))
         return self
+
+    def _local_scheduler(
+        self, entries: list[tuple[Schedule, ScheduleHandler, str]], conference: Conference
+    ) -> LocalScheduler:
+        """The template's schedules and the run-time ones of every event's group in moto; the served conference's
+        own schedules are placed first, as the admin routes place an event's (shared/adapters/scheduler.py)."""
+        environment = self.stack.functions["AdminApiFunction"].environment
+        prefix = environment["SCHEDULE_GROUP_PREFIX"]
+        client = self.session.client("scheduler")
+        by_name = {function.name: function for function in self.stack.functions.values()}
+
+        def resolve_target(arn: str) -> tuple[ScheduleHandler, str] | None:
+            # arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
+            parts = arn.split(":")
+            is_function = len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function"
+            function = by_name.get(parts[6]) if is_function else None
+            return (load_handler(function), function.name) if function is not None else None
+
+        targets = {"certificate_issuer": environment["CERTIFICATE_ISSUER_ARN"]}
+        placed = EventBridgeSchedules(prefix, targets, environment["SCHEDULER_ROLE_ARN"], client)
+        placed.place(conference.id, planned_schedules(conference))
+        return LocalScheduler(
+            entries, conference_clock.now, client=client, group_prefix=prefix, resolve_target=resolve_target
+        )
 
     def poller(self, starting_position: str | None = None) -> StreamPoller:
         """A new poller for the template's stream mapping (at the template's starting position unless told)."""

@@ -37,10 +37,9 @@ from infra.serving import QuietHandler
 from infra.stream_poller import StreamMapping, StreamPoller, stream_mappings
 from infra.stripe_standin import StripeStandIn, StripeStandInServer
 from infra.template import translated_template
-from shared.adapters.scheduler import EventBridgeSchedules
 from shared.clock import conference_clock
+from shared.composition.common import forget_events
 from shared.conference import DEFAULT_CONFERENCE_FILE, Conference, load_conference
-from shared.events.schedules import planned_schedules
 from shared.settings import TableSettings
 
 HOST = "127.0.0.1"
@@ -88,6 +87,14 @@ def _conference() -> Conference:
     return load_conference(
         TableSettings.model_validate({"TABLE_NAME": "-", **os.environ}).conference_file or DEFAULT_CONFERENCE_FILE
     )
+
+
+def seed_events() -> None:
+    """What the deploy's EventSeed custom resource does on AWS: the seed conference (CONFERENCE_FILE's, else NASRO
+    2020) becomes the first, featured event, with its schedules, when the table has no event."""
+    from functions.event_seed.handler import seed
+
+    seed()
 
 
 class _Starting:
@@ -155,6 +162,7 @@ class LocalStack:
         # The secrets' values are the embedded local defaults; SES sends from the sender's verified domain.
         provide_operator_values(self.session, self.stack, values)
         apply_environment(self.stack)
+        seed_events()
         conference = _conference()
         begin = local.clock or datetime.combine(
             conference.starts_on - timedelta(days=14), datetime.min.time(), conference.zone
@@ -173,16 +181,14 @@ class LocalStack:
                 )
                 for schedule in schedules(self._template, self.stack.parameters)
             ]
-            self._scheduler = self._local_scheduler(entries, conference)
+            self._scheduler = self._local_scheduler(entries)
             self._scheduler.start()
         self._gateway.ready(LocalGateway(self.api, conference.zone, self._local_routes()))
         return self
 
-    def _local_scheduler(
-        self, entries: list[tuple[Schedule, ScheduleHandler, str]], conference: Conference
-    ) -> LocalScheduler:
-        """The template's schedules and the run-time ones of every event's group in moto; the served conference's
-        own schedules are placed first, as the admin routes place an event's (shared/adapters/scheduler.py)."""
+    def _local_scheduler(self, entries: list[tuple[Schedule, ScheduleHandler, str]]) -> LocalScheduler:
+        """The template's schedules and the run-time ones of every event's group in moto (the seed's, placed at
+        start, and those the admin routes place; shared/adapters/scheduler.py)."""
         environment = self.stack.functions["AdminApiFunction"].environment
         prefix = environment["SCHEDULE_GROUP_PREFIX"]
         client = self.session.client("scheduler")
@@ -195,9 +201,6 @@ class LocalStack:
             function = by_name.get(parts[6]) if is_function else None
             return (load_handler(function), function.name) if function is not None else None
 
-        targets = {"certificate_issuer": environment["CERTIFICATE_ISSUER_ARN"]}
-        placed = EventBridgeSchedules(prefix, targets, environment["SCHEDULER_ROLE_ARN"], client)
-        placed.place(conference.id, planned_schedules(conference))
         return LocalScheduler(
             entries, conference_clock.now, client=client, group_prefix=prefix, resolve_target=resolve_target
         )
@@ -241,6 +244,8 @@ class LocalStack:
         for poller in self.pollers:
             poller.stop()
         self._moto.clear_data()
+        forget_events()
+        seed_events()
         self.mailbox = LocalMailbox()
         self.pollers = self._start_pollers()
 

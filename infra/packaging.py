@@ -45,6 +45,7 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "AttendanceApiFunction": (),
     "CertificateApiFunction": (),
     "CertificateIssuerFunction": (),
+    "EventSeedFunction": ("crhelper",),
 }
 # What each function imports of them when its container starts: the organiser's function loads Stripe only
 # with its first refund (shared/composition/admin.py), the stream dispatcher segno only with its first

@@ -130,3 +130,29 @@ class NotRefundable(DomainError):
 
     code = "not_refundable"
     title = "This registration has no payment to act on"
+
+
+class Forbidden(DomainError):
+    """The organiser is known but their role does not allow this action."""
+
+    code = "forbidden"
+    title = "Not allowed for your role"
+
+
+class VersionConflict(DomainError):
+    """An edit made against a version that is no longer the current one (If-Match)."""
+
+    code = "version_conflict"
+    title = "The event changed since you read it"
+
+
+class PreconditionRequired(DomainError):
+    code = "precondition_required"
+    title = "Send If-Match with the version you edited"
+
+
+class ChangeRefused(DomainError):
+    """An edit that would invalidate what attendees already hold (a fee after payments, a session with minutes)."""
+
+    code = "change_refused"
+    title = "This change would invalidate what attendees hold"

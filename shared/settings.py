@@ -25,7 +25,10 @@ class FromEnvironment(BaseModel):
 
 class TableSettings(FromEnvironment):
     table_name: NonEmpty = Field(alias="TABLE_NAME")
+    # The seed: the conference a stack without events starts with (default: the packaged nasro-2020.json).
     conference_file: Path | None = Field(default=None, alias="CONFERENCE_FILE")
+    # How long a function keeps an event before reading it again: an organiser's edit reaches it within this.
+    event_cache_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(default=30, alias="EVENT_CACHE_SECONDS")
 
 
 class StripeSettings(TableSettings):
@@ -64,3 +67,15 @@ class CertificateSettings(TableSettings):
 class AdminSettings(CertificateSettings, StripeSettings):
     admin_token_secret_name: NonEmpty = Field(alias="ADMIN_TOKEN_SECRET_NAME")
     exports_bucket: NonEmpty = Field(alias="EXPORTS_BUCKET")
+
+
+class EventScheduleSettings(TableSettings):
+    """Where each event's schedules go (one EventBridge Scheduler group per event) and what they run."""
+
+    schedule_group_prefix: NonEmpty = Field(alias="SCHEDULE_GROUP_PREFIX")
+    scheduler_role_arn: NonEmpty = Field(alias="SCHEDULER_ROLE_ARN")
+    certificate_issuer_arn: NonEmpty = Field(alias="CERTIFICATE_ISSUER_ARN")
+
+
+class AdminEventSettings(AdminSettings, EventScheduleSettings):
+    pass

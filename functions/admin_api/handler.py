@@ -1,4 +1,6 @@
-"""AdminApi: the organiser's routes, behind the admin bearer token."""
+"""AdminApi: the organiser's routes, behind the admin bearer token.
+
+Lists, exports and certificate issue take `?event_id=` (default: the stack's featured event)."""
 
 from __future__ import annotations
 
@@ -16,28 +18,31 @@ from shared.adapters.s3_exports import S3ExportStore
 from shared.adapters.secrets import secret_string
 from shared.admin.privacy import PersonRequest, PrivacyService
 from shared.admin.service import AdminService
-from shared.api.admin_auth import organiser_only
+from shared.api.admin_auth import Organiser, organiser_only
 from shared.api.problems import install_problem_responses
-from shared.api.requests import json_body
+from shared.api.requests import header, json_body
 from shared.api.responses import json_response
 from shared.certificates.models import ReissueRequest
 from shared.certificates.service import CertificateService
 from shared.composition.admin import admin_service, privacy_service
 from shared.composition.certificates import certificate_service
+from shared.composition.common import event_catalog
+from shared.composition.events import event_service
+from shared.conference.models import EventDocument
+from shared.errors import FieldError, InvalidRequest, PreconditionRequired
+from shared.events.service import EventService
 from shared.exports.csv_document import csv_document
 from shared.exports.shipments import HEADER, shipment_rows
 from shared.observability import logger, metrics, tracer
-from shared.settings import AdminSettings
+from shared.settings import AdminEventSettings
 
 app = APIGatewayHttpResolver()
 install_problem_responses(app)
-# Who did it, in the audit history: the bearer token names no one; a JWT authorizer would give its subject.
-ADMIN_ACTOR = "admin:token"
 
 
 @cache
-def settings() -> AdminSettings:
-    return AdminSettings.from_environment()
+def settings() -> AdminEventSettings:
+    return AdminEventSettings.from_environment()
 
 
 def admin_token() -> str:
@@ -68,9 +73,31 @@ def privacy() -> PrivacyService:
     return privacy_service(settings())
 
 
+@cache
+def events() -> EventService:
+    return event_service(settings())
+
+
+def organiser() -> Organiser:
+    """Who is calling: set by the middleware before any route runs; the audit's actor."""
+    found: Organiser = app.context["organiser"]
+    return found
+
+
+def actor() -> str:
+    return organiser().actor
+
+
+def event_id() -> str:
+    """The event a list, export or issue is about: `?event_id=`, else the stack's featured event."""
+    return (app.current_event.query_string_parameters or {}).get("event_id") or event_catalog(settings()).featured_id()
+
+
 @app.get("/admin/exports/shipments.csv")
 def export_shipments() -> Response[bytes]:
-    return csv_answer("shipments", csv_document(HEADER, shipment_rows(repository().shipments())))
+    event = event_id()
+    event_catalog(settings()).conference(event)  # 404 for an unknown event
+    return csv_answer(f"shipments-{event}", csv_document(HEADER, shipment_rows(repository().shipments(event))))
 
 
 # Lambda answers are capped at 6 MB (base64 makes bytes a third bigger): larger exports go to S3.
@@ -100,29 +127,35 @@ def csv_answer(name: str, document: bytes) -> Response[bytes]:
 @app.get("/admin/registrations")
 def list_registrations() -> Response[str]:
     query = app.current_event.query_string_parameters or {}
-    return json_response(HTTPStatus.OK, admin().registrations(query.get("status") or None, query.get("cursor") or None))
+    page = admin().registrations(event_id(), query.get("status") or None, query.get("cursor") or None)
+    return json_response(HTTPStatus.OK, page)
 
 
 @app.get("/admin/exports/registrations.csv")
 def export_registrations() -> Response[bytes]:
-    return csv_answer("registrations", csv_document(AdminService.REGISTRATION_HEADER, admin().registration_rows()))
+    event = event_id()
+    rows = admin().registration_rows(event)
+    return csv_answer(f"registrations-{event}", csv_document(AdminService.REGISTRATION_HEADER, rows))
 
 
 @app.get("/admin/exports/attendance.csv")
 def export_attendance() -> Response[bytes]:
-    return csv_answer("attendance", csv_document(admin().attendance_header(), admin().attendance_rows()))
+    event = event_id()
+    return csv_answer(
+        f"attendance-{event}", csv_document(admin().attendance_header(event), admin().attendance_rows(event))
+    )
 
 
 @app.post("/admin/registrations/<registration_id>/refund")
 def refund_registration(registration_id: str) -> Response[str]:
-    result = admin().refund(registration_id, actor=ADMIN_ACTOR)
+    result = admin().refund(registration_id, actor=actor())
     logger.info("refund requested", extra={"actor": "admin", "registration_id": registration_id})
     return json_response(HTTPStatus.ACCEPTED, result)
 
 
 @app.post("/admin/registrations/<registration_id>/resend-confirmation")
 def resend_confirmation(registration_id: str) -> Response[str]:
-    result = admin().resend_confirmation(registration_id, actor=ADMIN_ACTOR)
+    result = admin().resend_confirmation(registration_id, actor=actor())
     logger.info("confirmation resent", extra={"actor": "admin", "registration_id": registration_id})
     return json_response(HTTPStatus.ACCEPTED, result)
 
@@ -138,15 +171,16 @@ def export_person() -> Response[str]:
 @app.post("/admin/people/erase")
 def erase_person() -> Response[str]:
     person = json_body(app.current_event, TypeAdapter(PersonRequest))
-    result = privacy().erase(person.email, actor=ADMIN_ACTOR)
+    result = privacy().erase(person.email, actor=actor())
     logger.info("personal data erased", extra={"actor": "admin", "attendee_id": result["attendee_id"]})
     return json_response(HTTPStatus.OK, result)
 
 
 @app.post("/admin/certificates/issue")
 def issue_certificates() -> Response[str]:
-    result = certificates().issue_all()  # records now; rendering and emailing follow on the stream
-    logger.info("certificates issued", extra={"actor": "admin", **result.model_dump()})
+    event = event_id()
+    result = certificates().issue_all(event)  # records now; rendering and emailing follow on the stream
+    logger.info("certificates issued", extra={"actor": "admin", "event_id": event, **result.model_dump()})
     return json_response(HTTPStatus.ACCEPTED, result)
 
 
@@ -157,6 +191,65 @@ def reissue_certificate(attendee_id: str) -> Response[str]:
     result = certificates().reissue(attendee_id, correction.first_name, correction.last_name)
     logger.info("certificate reissued", extra={"actor": "admin", "attendee_id": attendee_id})
     return json_response(HTTPStatus.ACCEPTED, result)
+
+
+@app.get("/admin/events")
+def list_events() -> Response[str]:
+    return json_response(HTTPStatus.OK, {"items": [e.model_dump(mode="json") for e in events().listed()]})
+
+
+@app.get("/admin/events/<event_id>")
+def get_event(event_id: str) -> Response[str]:
+    detail = events().detail(event_id)
+    return json_response(HTTPStatus.OK, detail, ETag=f'"{detail.version}"', **{"Cache-Control": "no-store"})
+
+
+@app.post("/admin/events")
+def create_event() -> Response[str]:
+    saved = events().create(json_body(app.current_event, TypeAdapter(EventDocument)), actor=actor())
+    logger.info("event created", extra={"actor": "admin", "event_id": saved.event_id})
+    return json_response(
+        HTTPStatus.CREATED, saved, Location=f"/admin/events/{saved.event_id}", ETag=f'"{saved.version}"'
+    )
+
+
+@app.put("/admin/events/<event_id>")
+def replace_event(event_id: str) -> Response[str]:
+    expected = expected_version()
+    document = json_body(app.current_event, TypeAdapter(EventDocument))
+    force = (app.current_event.query_string_parameters or {}).get("force", "").lower() == "true"
+    saved = events().replace(
+        event_id, document, expected_version=expected, actor=actor(), force=force, may_force=organiser().is_admin
+    )
+    logger.info("event updated", extra={"actor": "admin", "event_id": event_id, "version": saved.version})
+    return json_response(HTTPStatus.OK, saved, ETag=f'"{saved.version}"')
+
+
+@app.post("/admin/events/<event_id>/publish")
+def publish_event(event_id: str) -> Response[str]:
+    return json_response(HTTPStatus.OK, events().set_published(event_id, True, actor=actor()))
+
+
+@app.post("/admin/events/<event_id>/unpublish")
+def unpublish_event(event_id: str) -> Response[str]:
+    return json_response(HTTPStatus.OK, events().set_published(event_id, False, actor=actor()))
+
+
+@app.post("/admin/events/<event_id>/feature")
+def feature_event(event_id: str) -> Response[str]:
+    return json_response(HTTPStatus.OK, events().feature(event_id, actor=actor()))
+
+
+def expected_version() -> int:
+    """The version an edit was made against, from `If-Match: "<version>"` (a weak `W/` tag is refused: the
+    version must be exact)."""
+    value = (header(app.current_event, "If-Match") or "").strip()
+    if not value:
+        raise PreconditionRequired('Send If-Match: "<version>" with the version you read (GET gives it as ETag).')
+    digits = value.removeprefix('"').removesuffix('"')
+    if not digits.isdigit() or len(digits) > 9:
+        raise InvalidRequest([FieldError("If-Match", 'Use the ETag you read, e.g. "3".')])
+    return int(digits)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.composition.common import event_catalog
 from shared.composition.payments import payment_service
 from shared.observability import logger, metrics, tracer
 from shared.payments.models import describe
@@ -20,15 +21,20 @@ PENDING_FOR = timedelta(minutes=10)
 
 
 @cache
+def settings() -> PaymentSettings:
+    return PaymentSettings.from_environment()
+
+
+@cache
 def payments() -> PaymentService:
-    return payment_service(PaymentSettings.from_environment())
+    return payment_service(settings())
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = payments().reconcile(pending_for=PENDING_FOR)
+    report = payments().reconcile(pending_for=PENDING_FOR, event_ids=event_catalog(settings()).event_ids())
     for outcome in report.settled:
         for entry in outcome.changes:
             logger.warning(

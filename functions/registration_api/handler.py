@@ -1,4 +1,5 @@
-"""RegistrationApi: GET /conference, POST /registrations, GET /registrations/{id}, GET /openapi.json."""
+"""RegistrationApi: GET /conference, GET /events, GET /events/{id}, POST /registrations, GET /registrations/{id},
+GET /openapi.json."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from shared.adapters.idempotency import IdempotentRequests
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, json_body
 from shared.api.responses import json_response
+from shared.composition.common import event_catalog
 from shared.composition.registration import registration_service
-from shared.conference import DEFAULT_CONFERENCE_FILE, Conference, load_conference
 from shared.conference.models import ConferenceView
 from shared.errors import FieldError, InvalidRequest
+from shared.events.catalog import EventCatalog
+from shared.events.models import PublicEvent
 from shared.observability import logger, metrics, tracer
 from shared.registration.models import (
     RegistrationCreated,
@@ -37,20 +40,19 @@ install_problem_responses(app)
 REGISTRATION_KINDS = frozenset({"individual", "group"})
 
 
-# Built on first use and kept for the container's life: settings, conference data, clients, secrets cache.
+# Built on first use and kept for the container's life: settings, the events' cache, clients, secrets cache.
 @cache
 def settings() -> RegistrationApiSettings:
     return RegistrationApiSettings.from_environment()
 
 
-@cache
-def conference() -> Conference:
-    return load_conference(settings().conference_file or DEFAULT_CONFERENCE_FILE)
+def events() -> EventCatalog:
+    return event_catalog(settings())
 
 
 @cache
 def registrations() -> RegistrationService:
-    return registration_service(settings(), conference())
+    return registration_service(settings())
 
 
 @cache
@@ -58,9 +60,24 @@ def idempotent_requests() -> IdempotentRequests:
     return IdempotentRequests(settings().idempotency_table_name)
 
 
+# Public and cacheable for a short time: the same answer for everyone, and an edit shows within a minute.
+PUBLIC_CACHE = {"Cache-Control": "public, max-age=60"}
+
+
 @app.get("/conference")
 def get_conference() -> Response[str]:
-    return json_response(HTTPStatus.OK, ConferenceView.of(conference()))
+    return json_response(HTTPStatus.OK, ConferenceView.of(events().featured()), **PUBLIC_CACHE)
+
+
+@app.get("/events")
+def list_events() -> Response[str]:
+    published = [PublicEvent.of(record) for record in events().all() if record.published]
+    return json_response(HTTPStatus.OK, published, **PUBLIC_CACHE)
+
+
+@app.get("/events/<event_id>")
+def get_event(event_id: str) -> Response[str]:
+    return json_response(HTTPStatus.OK, ConferenceView.of(events().published(event_id)), **PUBLIC_CACHE)
 
 
 @app.post("/registrations")
@@ -112,7 +129,7 @@ def get_openapi() -> Response[str]:
     # certificates), which the registration path never needs at a cold start.
     from shared.api.openapi import openapi_document
 
-    return json_response(HTTPStatus.OK, openapi_document(conference().name))
+    return json_response(HTTPStatus.OK, openapi_document("Conference backend"))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

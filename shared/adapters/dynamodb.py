@@ -1,8 +1,11 @@
 """The main table: keys, item shapes and the translation of DynamoDB errors into domain errors.
 
 Keys (one table, entity prefixes; the README lists the access patterns):
-  REG#<registration_id>  / META     a registration with its seats (gsi1: STATUS#<status> / <created_at>#<id>)
-  EMAIL#<email, casefolded> / SEAT  the guard that gives one email one seat across all registrations
+  REG#<registration_id>  / META     a registration with its seats
+                                    (gsi1: STATUS#<event_id>#<status> / <created_at>#<id>)
+  EMAIL#<email, casefolded> / SEAT#<event_id>
+                                    the guard that gives one email one seat per event; a person's seats in
+                                    every event are one Query (a sign-in finds the attendee by email and code)
   STRIPE_EVENT#<event_id> / EVENT   a Stripe event already acted on (expires via `ttl`)
 """
 
@@ -61,16 +64,16 @@ def registration_key(registration_id: str) -> dict[str, Any]:
     return to_item({"pk": f"REG#{registration_id}", "sk": "META"})
 
 
-def email_guard_key(email_key: str) -> dict[str, Any]:
-    return to_item({"pk": f"EMAIL#{email_key}", "sk": "SEAT"})
+def email_guard_key(event_id: str, email_key: str) -> dict[str, Any]:
+    return to_item({"pk": f"EMAIL#{email_key}", "sk": f"SEAT#{event_id}"})
 
 
 def stripe_event_key(event_id: str) -> dict[str, Any]:
     return to_item({"pk": f"STRIPE_EVENT#{event_id}", "sk": "EVENT"})
 
 
-def status_index_key(status: RegistrationStatus) -> str:
-    return f"STATUS#{status.value}"
+def status_index_key(event_id: str, status: RegistrationStatus) -> str:
+    return f"STATUS#{event_id}#{status.value}"
 
 
 @contextmanager
@@ -101,7 +104,7 @@ class DynamoRegistrationRepository:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": email_guard_key(key)
+                    "Item": email_guard_key(registration.event_id, key)
                     | to_item({"entity": "email_guard", "registration_id": registration.registration_id}),
                     "ConditionExpression": "attribute_not_exists(pk)",
                     "ReturnValuesOnConditionCheckFailure": "NONE",
@@ -133,11 +136,24 @@ class DynamoRegistrationRepository:
             return None
         return self._registration(from_item(answer["Item"]))
 
-    def holder_of(self, email_key: str) -> str | None:
+    def holder_of(self, event_id: str, email_key: str) -> str | None:
         with translated_errors():
-            answer = self._client.get_item(TableName=self._table, Key=email_guard_key(email_key), ConsistentRead=True)
+            answer = self._client.get_item(
+                TableName=self._table, Key=email_guard_key(event_id, email_key), ConsistentRead=True
+            )
         item = from_item(answer.get("Item", {}))
         return str(item["registration_id"]) if item else None
+
+    def seats_of(self, email_key: str) -> list[str]:
+        """The registrations holding this email's seats, one per event (a person in several events)."""
+        with translated_errors():
+            answer = self._client.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :seat)",
+                ExpressionAttributeValues=to_item({":pk": f"EMAIL#{email_key}", ":seat": "SEAT#"}),
+                ConsistentRead=True,
+            )
+        return [str(from_item(item)["registration_id"]) for item in answer.get("Items", [])]
 
     def start_checkout_attempt(self, registration: Registration, attempt: int, expires_at: datetime) -> None:
         with translated_errors():
@@ -182,7 +198,10 @@ class DynamoRegistrationRepository:
             )
 
     def discard(self, registration: Registration) -> None:
-        release = [self._release_guard(key, registration.registration_id) for key in registration.email_keys]
+        release = [
+            self._release_guard(registration.event_id, key, registration.registration_id)
+            for key in registration.email_keys
+        ]
         remove = {
             "Delete": {
                 "TableName": self._table,
@@ -193,10 +212,10 @@ class DynamoRegistrationRepository:
         with translated_errors():
             self._client.transact_write_items(TransactItems=[remove, *release])  # type: ignore[list-item]
 
-    def release_email(self, email_key: str, registration_id: str) -> None:
+    def release_email(self, event_id: str, email_key: str, registration_id: str) -> None:
         try:
             with translated_errors():
-                self._client.delete_item(**self._release_guard(email_key, registration_id)["Delete"])
+                self._client.delete_item(**self._release_guard(event_id, email_key, registration_id)["Delete"])
         except StaleWrite:
             pass  # already freed, or claimed again by a newer registration: either way not ours to free
 
@@ -215,7 +234,7 @@ class DynamoRegistrationRepository:
                     {
                         ":status": settlement.status.value,
                         ":payment": settlement.facts.model_dump(mode="json"),
-                        ":listing": status_index_key(settlement.status),
+                        ":listing": status_index_key(registration.event_id, settlement.status),
                         ":entries": [entry.as_record() for entry in settlement.history],
                         ":none": [],
                         ":one": 1,
@@ -227,7 +246,7 @@ class DynamoRegistrationRepository:
             # Not in one transaction: a guard may already be free or taken by a newer registration, and a
             # guard left behind by a crash here is freed by the next registration that meets it.
             for key in registration.email_keys:
-                self.release_email(key, registration.registration_id)
+                self.release_email(registration.event_id, key, registration.registration_id)
 
     def event_seen(self, event_id: str) -> bool:
         with translated_errors():
@@ -251,15 +270,17 @@ class DynamoRegistrationRepository:
                 ),
             )
 
-    def pending_registrations(self, created_before: datetime) -> Iterator[Registration]:
-        return self.registrations_with_status(RegistrationStatus.PENDING_PAYMENT, created_before=created_before)
+    def pending_registrations(self, event_id: str, created_before: datetime) -> Iterator[Registration]:
+        return self.registrations_with_status(
+            event_id, RegistrationStatus.PENDING_PAYMENT, created_before=created_before
+        )
 
     def registrations_with_status(
-        self, status: RegistrationStatus, *, created_before: datetime | None = None
+        self, event_id: str, status: RegistrationStatus, *, created_before: datetime | None = None
     ) -> Iterator[Registration]:
         """Oldest first, from the status index; each read back (the index is eventually consistent)."""
         condition = "gsi1pk = :listing" + (" AND gsi1sk < :before" if created_before else "")
-        values: dict[str, Any] = {":listing": status_index_key(status)}
+        values: dict[str, Any] = {":listing": status_index_key(event_id, status)}
         if created_before:
             values[":before"] = created_before.isoformat()
         kwargs: dict[str, Any] = {
@@ -295,14 +316,14 @@ class DynamoRegistrationRepository:
             )
 
     def registration_page(
-        self, status: RegistrationStatus, start: dict[str, Any] | None, limit: int
+        self, event_id: str, status: RegistrationStatus, start: dict[str, Any] | None, limit: int
     ) -> tuple[list[Registration], dict[str, Any] | None]:
         """One page of a status's registrations, oldest first, straight from the index (a list view)."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": STATUS_INDEX,
             "KeyConditionExpression": "gsi1pk = :listing",
-            "ExpressionAttributeValues": to_item({":listing": status_index_key(status)}),
+            "ExpressionAttributeValues": to_item({":listing": status_index_key(event_id, status)}),
             "Limit": limit,
         }
         if start:
@@ -312,11 +333,11 @@ class DynamoRegistrationRepository:
         items = [self._registration(from_item(item)) for item in page.get("Items", [])]
         return items, page.get("LastEvaluatedKey")
 
-    def _release_guard(self, email_key: str, registration_id: str) -> dict[str, Any]:
+    def _release_guard(self, event_id: str, email_key: str, registration_id: str) -> dict[str, Any]:
         return {
             "Delete": {
                 "TableName": self._table,
-                "Key": email_guard_key(email_key),
+                "Key": email_guard_key(event_id, email_key),
                 "ConditionExpression": "registration_id = :registration",
                 "ExpressionAttributeValues": to_item({":registration": registration_id}),
             }
@@ -328,7 +349,7 @@ class DynamoRegistrationRepository:
         return registration_key(registration.registration_id) | to_item(
             {
                 "entity": "registration",
-                "gsi1pk": status_index_key(registration.status),
+                "gsi1pk": status_index_key(registration.event_id, registration.status),
                 "gsi1sk": f"{created_at}#{registration.registration_id}",
                 **registration.model_dump(mode="json"),
                 "created_at": created_at,

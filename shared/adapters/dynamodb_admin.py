@@ -32,8 +32,8 @@ class DynamoAdminRepository:
     def append_history(self, registration_id: str, entry: HistoryEntry) -> None:
         self._registrations.append_history(registration_id, entry)
 
-    def holder_of(self, email_key: str) -> str | None:
-        return self._registrations.holder_of(email_key)
+    def seats_of(self, email_key: str) -> list[str]:
+        return self._registrations.seats_of(email_key)
 
     def shipment(self, registration_id: str) -> Shipment | None:
         return self._reactions.shipment(registration_id)
@@ -44,8 +44,8 @@ class DynamoAdminRepository:
     def certificate(self, certificate_id: str) -> Certificate | None:
         return self._certificates.certificate(certificate_id)
 
-    def release_email(self, email_key: str, registration_id: str) -> None:
-        self._registrations.release_email(email_key, registration_id)
+    def release_email(self, event_id: str, email_key: str, registration_id: str) -> None:
+        self._registrations.release_email(event_id, email_key, registration_id)
 
     def _set(
         self,
@@ -127,12 +127,12 @@ class DynamoAdminRepository:
         return self._registrations.get(registration_id)
 
     def registration_page(
-        self, status: RegistrationStatus, start: dict[str, Any] | None, limit: int
+        self, event_id: str, status: RegistrationStatus, start: dict[str, Any] | None, limit: int
     ) -> tuple[list[Registration], dict[str, Any] | None]:
-        return self._registrations.registration_page(status, start, limit)
+        return self._registrations.registration_page(event_id, status, start, limit)
 
-    def registrations_with_status(self, status: RegistrationStatus) -> Iterator[Registration]:
-        return self._registrations.registrations_with_status(status)
+    def registrations_with_status(self, event_id: str, status: RegistrationStatus) -> Iterator[Registration]:
+        return self._registrations.registrations_with_status(event_id, status)
 
     def attendee(self, attendee_id: str) -> Attendee | None:
         return self._reactions.attendee(attendee_id)

@@ -40,8 +40,8 @@ class DynamoAttendanceRepository:
         self._registrations = DynamoRegistrationRepository(table_name, self._client)
         self._attendees = DynamoReactionRepository(table_name, self._client)
 
-    def holder_of(self, email_key: str) -> str | None:
-        return self._registrations.holder_of(email_key)
+    def seats_of(self, email_key: str) -> list[str]:
+        return self._registrations.seats_of(email_key)
 
     def registration(self, registration_id: str) -> Registration | None:
         return self._registrations.get(registration_id)

@@ -38,8 +38,8 @@ class DynamoCertificateRepository:
         self._registrations = DynamoRegistrationRepository(table_name, self._client)
         self._reactions = DynamoReactionRepository(table_name, self._client)
 
-    def registrations_with_status(self, status: RegistrationStatus) -> Iterator[Registration]:
-        return self._registrations.registrations_with_status(status)
+    def registrations_with_status(self, event_id: str, status: RegistrationStatus) -> Iterator[Registration]:
+        return self._registrations.registrations_with_status(event_id, status)
 
     def attendee(self, attendee_id: str) -> Attendee | None:
         return self._reactions.attendee(attendee_id)

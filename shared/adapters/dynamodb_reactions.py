@@ -3,7 +3,8 @@
 Keys (see the README's table):
   ATTENDEE#<attendee_id> / META             an attendee: who may log in; the access code's digest
   REG#<registration_id> / EMAIL#<kind>#<to>  an outbox entry, one per logical email
-  REG#<registration_id> / SHIPMENT#COIN      the coin for an individual registrant (gsi1: SHIPMENTS / <created>#<id>)
+  REG#<registration_id> / SHIPMENT#COIN      the coin for an individual registrant
+                                             (gsi1: SHIPMENTS#<event_id> / <created>#<id>)
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from shared.registration.status import RegistrationStatus
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-SHIPMENTS_INDEX_KEY = "SHIPMENTS"
+
+def shipments_index_key(event_id: str) -> str:
+    return f"SHIPMENTS#{event_id}"
 
 
 def attendee_key(attendee_id: str) -> dict[str, Any]:
@@ -131,8 +134,8 @@ class DynamoReactionRepository:
             )
         return [OutboxEmail.model_validate(_fields(item)) for item in answer.get("Items", [])]
 
-    def registrations_with_status(self, status: RegistrationStatus) -> Iterator[Registration]:
-        return self._registrations.registrations_with_status(status)
+    def registrations_with_status(self, event_id: str, status: RegistrationStatus) -> Iterator[Registration]:
+        return self._registrations.registrations_with_status(event_id, status)
 
     def claim_email(self, email: OutboxEmail, now: datetime, lease_until: datetime) -> bool:
         return self._update(
@@ -173,7 +176,7 @@ class DynamoReactionRepository:
             | to_item(
                 {
                     "entity": "shipment",
-                    "gsi1pk": SHIPMENTS_INDEX_KEY,
+                    "gsi1pk": shipments_index_key(shipment.event_id),
                     "gsi1sk": f"{created}#{shipment.registration_id}",
                     **shipment.model_dump(mode="json"),
                     "created_at": created,
@@ -185,13 +188,13 @@ class DynamoReactionRepository:
         fields = self._get(shipment_key(registration_id))
         return Shipment.model_validate(fields) if fields else None
 
-    def shipments(self) -> Iterator[Shipment]:
-        """The whole mailing list, oldest first, a page at a time."""
+    def shipments(self, event_id: str) -> Iterator[Shipment]:
+        """The event's whole mailing list, oldest first, a page at a time."""
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": "gsi1",
             "KeyConditionExpression": "gsi1pk = :list",
-            "ExpressionAttributeValues": to_item({":list": SHIPMENTS_INDEX_KEY}),
+            "ExpressionAttributeValues": to_item({":list": shipments_index_key(event_id)}),
         }
         while True:
             with translated_errors():

@@ -47,18 +47,19 @@ class SesMailer:
         self._clock = clock
 
     def send(self, email: Email) -> str:
+        sender = email.sender or self._sender
         message = build_message(
-            sender=self._sender,
+            sender=sender,
             to=email.to,
             subject=email.subject,
             text=email.text,
             html=email.html,
             attachments=email.attachments,
-            message_id_domain=self._sender.address.rsplit("@", 1)[-1],
+            message_id_domain=sender.address.rsplit("@", 1)[-1],
             date=self._clock.now(),
         )
         request: dict[str, Any] = {
-            "FromEmailAddress": self._sender.address,
+            "FromEmailAddress": sender.address,
             "Destination": {"ToAddresses": [email.to.address]},
             "Content": {"Raw": {"Data": to_bytes(message)}},
             "EmailTags": [{"Name": name, "Value": value} for name, value in sorted(email.tags.items())],

@@ -33,7 +33,7 @@ class PersonRequest(BaseModel):
 
 
 class PrivacyRepository(Protocol):
-    def holder_of(self, email_key: str) -> str | None: ...
+    def seats_of(self, email_key: str) -> list[str]: ...
 
     def registration(self, registration_id: str) -> Registration | None: ...
 
@@ -56,7 +56,7 @@ class PrivacyRepository(Protocol):
 
     def erase_certificate(self, certificate_id: str) -> None: ...
 
-    def release_email(self, email_key: str, registration_id: str) -> None: ...
+    def release_email(self, event_id: str, email_key: str, registration_id: str) -> None: ...
 
 
 class PrivacyService:
@@ -65,18 +65,27 @@ class PrivacyService:
         self._attendance = attendance
         self._wall_clock = wall_clock
 
-    def _find(self, email: str) -> tuple[Registration, Seat]:
+    def _find(self, email: str) -> list[tuple[Registration, Seat]]:
+        """The person's seats, one per event they registered for."""
         key = normalize_email(email)
-        registration_id = self._repository.holder_of(key)
-        registration = self._repository.registration(registration_id) if registration_id else None
-        seat = next((s for s in registration.seats if s.email_key == key), None) if registration else None
-        if registration is None or seat is None:
+        found = []
+        for registration_id in self._repository.seats_of(key):
+            registration = self._repository.registration(registration_id)
+            seat = next((s for s in registration.seats if s.email_key == key), None) if registration else None
+            if registration is not None and seat is not None:
+                found.append((registration, seat))
+        if not found:
             raise NotFound("Nothing is held about this email.")
-        return registration, seat
+        return found
 
     def export(self, email: str) -> dict[str, Any]:
-        """Everything held about the person with this email (as a JSON document)."""
-        registration, seat = self._find(email)
+        """Everything held about the person with this email (as a JSON document), seat by seat."""
+        return {
+            "exported_at": self._wall_clock.now().isoformat(),
+            "seats": [self._export_seat(registration, seat) for registration, seat in self._find(email)],
+        }
+
+    def _export_seat(self, registration: Registration, seat: Seat) -> dict[str, Any]:
         attendee = self._repository.attendee(seat.attendee_id)
         certificate_id = self._repository.current_certificate(seat.attendee_id)
         certificate = self._repository.certificate(certificate_id) if certificate_id else None
@@ -85,7 +94,7 @@ class PrivacyService:
             self._repository.shipment(registration.registration_id) if registration.kind == "individual" else None
         )
         return {
-            "exported_at": self._wall_clock.now().isoformat(),
+            "event_id": registration.event_id,
             "registration": {
                 "registration_id": registration.registration_id,
                 "kind": registration.kind,
@@ -119,16 +128,21 @@ class PrivacyService:
         }
 
     def erase(self, email: str, *, actor: str) -> dict[str, Any]:
-        # The registration may change under us (a payment, a refund): re-read and erase again, a few times.
-        for _ in range(ERASE_ATTEMPTS):
+        """Erase the person from every seat they hold (one per event). A registration may change under us (a
+        payment, a refund): its seat is re-read and erased again, a few times."""
+        erased: list[dict[str, str]] = []
+        for _ in range(len(self._find(email)) * ERASE_ATTEMPTS):
             try:
-                return self._erase_once(email, actor=actor)
+                registration, seat = self._find(email)[0]  # an erased seat no longer carries the email
+            except NotFound:
+                return {**erased[0], "erased": True, "seats": erased}
+            try:
+                erased.append(self._erase_once(registration, seat, actor=actor))
             except StaleWrite:
                 continue
         raise TemporarilyUnavailable("The registration is changing right now; please try again.")
 
-    def _erase_once(self, email: str, *, actor: str) -> dict[str, Any]:
-        registration, seat = self._find(email)
+    def _erase_once(self, registration: Registration, seat: Seat, *, actor: str) -> dict[str, str]:
         erased_seat = seat.model_copy(
             update={
                 "first_name": ERASED,
@@ -163,5 +177,9 @@ class PrivacyService:
         certificate_id = self._repository.current_certificate(seat.attendee_id)
         if certificate_id:
             self._repository.erase_certificate(certificate_id)
-        self._repository.release_email(seat.email_key, registration.registration_id)
-        return {"attendee_id": seat.attendee_id, "registration_id": registration.registration_id, "erased": True}
+        self._repository.release_email(registration.event_id, seat.email_key, registration.registration_id)
+        return {
+            "attendee_id": seat.attendee_id,
+            "registration_id": registration.registration_id,
+            "event_id": registration.event_id,
+        }

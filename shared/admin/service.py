@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from shared.attendance.facts import AttendanceReader, attendance_facts
 from shared.attendance.policy import evaluate
 from shared.clock import Clock
-from shared.conference.models import Conference
+from shared.conference.ports import Conferences
 from shared.errors import FieldError, InvalidRequest, NotFound, NotRefundable, PaymentProviderUnavailable
 from shared.payments.models import HistoryAction, HistoryEntry
 from shared.reactions.models import Attendee, EmailKind, OutboxEmail
@@ -29,10 +29,10 @@ class AdminRepository(Protocol):
     def registration(self, registration_id: str) -> Registration | None: ...
 
     def registration_page(
-        self, status: RegistrationStatus, start: dict[str, Any] | None, limit: int
+        self, event_id: str, status: RegistrationStatus, start: dict[str, Any] | None, limit: int
     ) -> tuple[list[Registration], dict[str, Any] | None]: ...
 
-    def registrations_with_status(self, status: RegistrationStatus) -> Iterator[Registration]: ...
+    def registrations_with_status(self, event_id: str, status: RegistrationStatus) -> Iterator[Registration]: ...
 
     def attendee(self, attendee_id: str) -> Attendee | None: ...
 
@@ -93,13 +93,13 @@ class AdminService:
     def __init__(
         self,
         *,
-        conference: Conference,
+        events: Conferences,
         repository: AdminRepository,
         attendance: AttendanceReader,
         refunds: Refunds,
         wall_clock: Clock,
     ) -> None:
-        self._conference = conference
+        self._events = events
         self._repository = repository
         self._attendance = attendance
         self._refunds = refunds
@@ -109,23 +109,26 @@ class AdminService:
         entry = HistoryEntry(at=self._wall_clock.now(), actor=actor, action=action, **fields)
         self._repository.append_history(registration_id, entry)
 
-    def registrations(self, status: str | None, cursor: str | None) -> RegistrationPage:
-        """Oldest first within a status; without a status, every status in turn. The cursor is opaque."""
+    def registrations(self, event_id: str, status: str | None, cursor: str | None) -> RegistrationPage:
+        """The event's registrations, oldest first within a status; without a status, every status in turn.
+        The cursor is opaque."""
+        self._events.conference(event_id)  # NotFound for an unknown event
         try:
             statuses = [RegistrationStatus(status)] if status else list(RegistrationStatus)
         except ValueError as exc:
             allowed = ", ".join(s.value for s in RegistrationStatus)
             raise InvalidRequest([FieldError("status", f"Use one of: {allowed}.")]) from exc
-        position: dict[str, Any] = _decode(cursor) if cursor else {"status": statuses[0].value, "key": None}
+        start = {"event": event_id, "status": statuses[0].value, "key": None}
+        position: dict[str, Any] = _decode(cursor) if cursor else start
         current = RegistrationStatus(position["status"])
-        if current not in statuses:
-            raise InvalidRequest([FieldError("cursor", "This cursor belongs to another status filter.")])
-        items, key = self._repository.registration_page(current, position["key"], PAGE_SIZE)
+        if current not in statuses or position.get("event") != event_id:
+            raise InvalidRequest([FieldError("cursor", "This cursor belongs to another event or status filter.")])
+        items, key = self._repository.registration_page(event_id, current, position["key"], PAGE_SIZE)
         following = statuses.index(current) + 1
         if key is not None:
-            next_cursor: str | None = _encode({"status": current.value, "key": key})
+            next_cursor: str | None = _encode({"event": event_id, "status": current.value, "key": key})
         elif following < len(statuses):
-            next_cursor = _encode({"status": statuses[following].value, "key": None})
+            next_cursor = _encode({"event": event_id, "status": statuses[following].value, "key": None})
         else:
             next_cursor = None
         return RegistrationPage(items=[self._listed(r) for r in items], next_cursor=next_cursor)
@@ -141,12 +144,13 @@ class AdminService:
             attendees=[ListedAttendee.model_validate(seat, from_attributes=True) for seat in registration.seats],
         )
 
-    def all_registrations(self) -> Iterator[Registration]:
+    def all_registrations(self, event_id: str) -> Iterator[Registration]:
         for status in RegistrationStatus:
-            yield from self._repository.registrations_with_status(status)
+            yield from self._repository.registrations_with_status(event_id, status)
 
-    def registration_rows(self) -> Iterator[tuple[object, ...]]:
-        for r in self.all_registrations():
+    def registration_rows(self, event_id: str) -> Iterator[tuple[object, ...]]:
+        self._events.conference(event_id)
+        for r in self.all_registrations(event_id):
             payer = r.purchaser.email if r.purchaser else ""
             for seat in r.seats:
                 yield (
@@ -160,24 +164,25 @@ class AdminService:
         "job_title", "phone", "purchaser_email", "created_at", "seat_amount", "currency",
     )  # fmt: skip
 
-    def attendance_header(self) -> tuple[str, ...]:
+    def attendance_header(self, event_id: str) -> tuple[str, ...]:
         return (
             "attendee_id", "registration_id", "first_name", "last_name", "email",
-            *(f"minutes:{s.id}" for s in self._conference.sessions),
+            *(f"minutes:{s.id}" for s in self._events.conference(event_id).sessions),
             "minutes_total", "days_logged_in", "eligible", "hours", "shared_login_signals",
         )  # fmt: skip
 
-    def attendance_rows(self) -> Iterator[tuple[object, ...]]:
+    def attendance_rows(self, event_id: str) -> Iterator[tuple[object, ...]]:
+        conference = self._events.conference(event_id)
         for status in (RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.REFUNDED):
-            for registration in self._repository.registrations_with_status(status):
+            for registration in self._repository.registrations_with_status(event_id, status):
                 for seat in registration.seats:
                     attendee = self._repository.attendee(seat.attendee_id)
                     if attendee is None:
                         continue
                     facts = attendance_facts(self._attendance, attendee, registration.status)
                     minutes, days, signals = facts.minutes_by_session, facts.days_logged_in, facts.shared_login_signals
-                    result = evaluate(self._conference, facts)
-                    per_session = [min(minutes.get(s.id, 0), s.scheduled_minutes) for s in self._conference.sessions]
+                    result = evaluate(conference, facts)
+                    per_session = [min(minutes.get(s.id, 0), s.scheduled_minutes) for s in conference.sessions]
                     yield (
                         attendee.attendee_id, registration.registration_id, attendee.first_name, attendee.last_name,
                         attendee.email, *per_session, result.minutes_attended, days,

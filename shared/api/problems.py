@@ -12,8 +12,10 @@ from pydantic import ValidationError
 
 from shared.errors import (
     AlreadyRegistered,
+    ChangeRefused,
     DomainError,
     FieldError,
+    Forbidden,
     IdempotencyKeyReused,
     InvalidCredentials,
     InvalidRequest,
@@ -23,6 +25,7 @@ from shared.errors import (
     NotRefundable,
     PayloadTooLarge,
     PaymentProviderUnavailable,
+    PreconditionRequired,
     RegistrationClosed,
     RegistrationInProgress,
     RequestInProgress,
@@ -31,6 +34,7 @@ from shared.errors import (
     TooManyAttempts,
     Unauthorized,
     UnsupportedMediaType,
+    VersionConflict,
 )
 from shared.observability import logger
 
@@ -46,6 +50,10 @@ STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     Unauthorized: HTTPStatus.UNAUTHORIZED,
     InvalidCredentials: HTTPStatus.UNAUTHORIZED,
     InvalidSession: HTTPStatus.UNAUTHORIZED,
+    Forbidden: HTTPStatus.FORBIDDEN,
+    VersionConflict: HTTPStatus.PRECONDITION_FAILED,
+    PreconditionRequired: HTTPStatus.PRECONDITION_REQUIRED,
+    ChangeRefused: HTTPStatus.CONFLICT,
     SessionSuperseded: HTTPStatus.UNAUTHORIZED,
     TooManyAttempts: HTTPStatus.TOO_MANY_REQUESTS,
     AlreadyRegistered: HTTPStatus.CONFLICT,

@@ -11,7 +11,8 @@ from shared.registration.models import Registration
 
 
 class AttendanceRepository(Protocol):
-    def holder_of(self, email_key: str) -> str | None: ...
+    def seats_of(self, email_key: str) -> list[str]:
+        """The registrations holding this email's seats (one per event)."""
 
     def registration(self, registration_id: str) -> Registration | None: ...
 

@@ -15,12 +15,14 @@ from shared.attendance.models import LoginAnswer, LoginSession, MyAttendance, Se
 from shared.attendance.policy import evaluate
 from shared.attendance.ports import AttendanceRepository
 from shared.clock import Clock
-from shared.conference.models import Conference
+from shared.conference.models import AgendaSession
+from shared.conference.ports import Conferences
 from shared.errors import (
     FieldError,
     InvalidCredentials,
     InvalidRequest,
     InvalidSession,
+    NotFound,
     SessionSuperseded,
     TooManyAttempts,
 )
@@ -44,9 +46,9 @@ def _digest(value: str) -> str:
 
 class AttendanceService:
     def __init__(
-        self, *, conference: Conference, repository: AttendanceRepository, conference_clock: Clock, wall_clock: Clock
+        self, *, events: Conferences, repository: AttendanceRepository, conference_clock: Clock, wall_clock: Clock
     ) -> None:
-        self._conference = conference
+        self._events = events
         self._repository = repository
         self._conference_clock = conference_clock
         self._wall_clock = wall_clock
@@ -59,15 +61,15 @@ class AttendanceService:
         throttle_keys = [f"email#{_digest(normalize_email(email))}", f"ip#{_digest(source_ip)}"]
         if self._repository.failures(throttle_keys, window) >= FAILURE_LIMIT:
             raise TooManyAttempts("Too many failed attempts; wait 15 minutes and try again.")
-        attendee = self._attendee_for(email)
-        stored = attendee.access_code_hash if attendee and attendee.access_code_hash else _NO_SUCH_CODE
-        matches = hmac.compare_digest(hash_access_code(access_code), stored)  # constant time, found or not
-        if attendee is None or not matches or not self._holds_access(attendee):
+        attendee = self._attendee_for(email, hash_access_code(access_code))
+        if attendee is None or not self._holds_access(attendee):
             self._repository.record_failure(throttle_keys, window, window + 2 * FAILURE_WINDOW)
             raise InvalidCredentials("The email and access code do not match a paid seat.")
-        # The token names its attendee (not a secret: the answer carries the id too), so that a heartbeat can
-        # go straight to the attendee's item and check the session in its one write.
-        token = f"{attendee.attendee_id}{_TOKEN_SEPARATOR}{secrets.token_urlsafe(32)}"
+        conference = self._events.conference(attendee.event_id)
+        # The token names its attendee and event (not secrets: the answer carries the id too), so that a heartbeat
+        # goes straight to the attendee's item and agenda, and checks the session in its one write. The names are
+        # bound by the token's digest, which that write compares: changing one makes the token worthless.
+        token = _TOKEN_SEPARATOR.join((attendee.attendee_id, attendee.event_id, secrets.token_urlsafe(32)))
         session = LoginSession(
             token_hash=_digest(token),
             attendee_id=attendee.attendee_id,
@@ -75,9 +77,9 @@ class AttendanceService:
             expires_at=now + SESSION_LIFETIME,
             source=_digest(f"{source_ip}|{user_agent}"),
         )
-        local_day = self._conference_clock.now().astimezone(self._conference.zone).date()
+        local_day = self._conference_clock.now().astimezone(conference.zone).date()
         # Only a login on a conference day counts as a day logged in (trying the code a week early does not).
-        on_a_conference_day = self._conference.starts_on <= local_day <= self._conference.ends_on
+        on_a_conference_day = conference.starts_on <= local_day <= conference.ends_on
         replaced = self._repository.start_session(session, local_day.isoformat() if on_a_conference_day else None)
         if replaced is not None and replaced.expires_at > now and replaced.source != session.source:
             # The previous session is still live elsewhere: one code, two places.
@@ -89,8 +91,8 @@ class AttendanceService:
 
         Inside the window this is one conditional write (the session check is its condition); a refused
         write, and a heartbeat that credits nothing, read to find out why or whether the session holds."""
-        attendee_id, token_hash = _credential(token)
-        agenda_session = self._conference.session(session_id)
+        attendee_id, event_id, token_hash = _credential(token)
+        agenda_session = self._agenda_session(event_id, session_id)
         now = self._conference_clock.now()
         if agenda_session is not None and agenda_session.starts_at <= now < agenda_session.ends_at:
             minute = int((now - agenda_session.starts_at) // timedelta(minutes=1))
@@ -109,7 +111,8 @@ class AttendanceService:
         status = registration.status if registration else RegistrationStatus.CANCELLED
         facts = attendance_facts(self._repository, attendee, status)
         minutes, days = facts.minutes_by_session, facts.days_logged_in
-        eligibility = evaluate(self._conference, facts)
+        conference = self._events.conference(attendee.event_id)
+        eligibility = evaluate(conference, facts)
         return MyAttendance(
             attendee_id=attendee.attendee_id,
             sessions=[
@@ -118,7 +121,7 @@ class AttendanceService:
                     minutes_attended=min(minutes.get(s.id, 0), s.scheduled_minutes),
                     minutes_scheduled=s.scheduled_minutes,
                 )
-                for s in self._conference.sessions
+                for s in conference.sessions
             ],
             days_logged_in=days,
             eligible=eligibility.eligible,
@@ -126,13 +129,27 @@ class AttendanceService:
             hours=eligibility.hours,
         )
 
-    def _attendee_for(self, email: str) -> Attendee | None:
-        registration_id = self._repository.holder_of(normalize_email(email))
-        registration = self._repository.registration(registration_id) if registration_id else None
-        if registration is None:
-            return None
-        seat = next((s for s in registration.seats if s.email_key == normalize_email(email)), None)
-        return self._repository.attendee(seat.attendee_id) if seat else None
+    def _agenda_session(self, event_id: str, session_id: str) -> AgendaSession | None:
+        try:
+            return self._events.conference(event_id).session(session_id)
+        except NotFound:
+            return None  # an event deleted under a live token: the session check below answers
+
+    def _attendee_for(self, email: str, code_hash: str) -> Attendee | None:
+        """The attendee this email and code sign in: one person may hold a seat in several events, each with its
+        own code. Every candidate is compared in constant time, and one dummy when there is none."""
+        key = normalize_email(email)
+        found: Attendee | None = None
+        candidates: list[Attendee | None] = []
+        for registration_id in self._repository.seats_of(key):
+            registration = self._repository.registration(registration_id)
+            seat = next((s for s in registration.seats if s.email_key == key), None) if registration else None
+            candidates.append(self._repository.attendee(seat.attendee_id) if seat else None)
+        for attendee in candidates or [None]:
+            stored = attendee.access_code_hash if attendee and attendee.access_code_hash else _NO_SUCH_CODE
+            if hmac.compare_digest(code_hash, stored) and attendee is not None:
+                found = attendee
+        return found
 
     def _holds_access(self, attendee: Attendee) -> bool:
         registration = self._repository.registration(attendee.registration_id)
@@ -143,7 +160,7 @@ class AttendanceService:
         )
 
     def _authenticated(self, token: str) -> Attendee:
-        attendee_id, token_hash = _credential(token)
+        attendee_id, _, token_hash = _credential(token)
         now = self._wall_clock.now()
         attendee = self._repository.attendee(attendee_id)
         if attendee is not None and _holds_session(attendee, token_hash, now):
@@ -170,12 +187,13 @@ class AttendanceService:
 _TOKEN_SEPARATOR = "."
 
 
-def _credential(token: str) -> tuple[str, str]:
-    """(attendee id, token digest) of a `<attendee id>.<secret>` token; InvalidSession for anything else."""
-    attendee_id, separator, secret = token.partition(_TOKEN_SEPARATOR)
-    if not separator or not secret or not is_id(attendee_id, "att"):
+def _credential(token: str) -> tuple[str, str, str]:
+    """(attendee id, event id, token digest) of a `<attendee id>.<event id>.<secret>` token; InvalidSession for
+    anything else."""
+    parts = token.split(_TOKEN_SEPARATOR)
+    if len(parts) != 3 or not all(parts) or not is_id(parts[0], "att"):
         raise InvalidSession("Log in again: this session is unknown or has expired.")
-    return attendee_id, _digest(token)
+    return parts[0], parts[1], _digest(token)
 
 
 def _holds_session(attendee: Attendee, token_hash: str, now: datetime) -> bool:

@@ -8,7 +8,7 @@ from shared.certificates.ids import CertificateKeys
 from shared.certificates.models import Certificate, CertificateView, IssueResult, ReissueResult
 from shared.certificates.ports import CertificateRepository
 from shared.clock import Clock
-from shared.conference.models import Conference
+from shared.conference.ports import Conferences
 from shared.errors import NotFound
 from shared.reactions.models import Attendee, EmailKind, OutboxEmail
 from shared.registration.status import RegistrationStatus
@@ -21,14 +21,14 @@ class CertificateService:
     def __init__(
         self,
         *,
-        conference: Conference,
+        events: Conferences,
         repository: CertificateRepository,
         attendance: AttendanceReader,
         keys: CertificateKeys,
         conference_clock: Clock,
         wall_clock: Clock,
     ) -> None:
-        self._conference = conference
+        self._events = events
         self._repository = repository
         self._attendance = attendance
         self._keys = keys
@@ -36,14 +36,16 @@ class CertificateService:
         self._wall_clock = wall_clock
 
     def eligibility(self, attendee: Attendee, registration_status: RegistrationStatus) -> Eligibility:
-        return evaluate(self._conference, attendance_facts(self._attendance, attendee, registration_status))
+        conference = self._events.conference(attendee.event_id)
+        return evaluate(conference, attendance_facts(self._attendance, attendee, registration_status))
 
-    def issue_all(self) -> IssueResult:
-        """A certificate for every eligible attendee who has none. Safe to run twice (and to resume after a
-        crash): the attendee's certificate pointer is claimed in the same transaction that creates it."""
+    def issue_all(self, event_id: str) -> IssueResult:
+        """A certificate for every eligible attendee of the event who has none. Safe to run twice (and to resume
+        after a crash): the attendee's certificate pointer is claimed in the same transaction that creates it."""
+        self._events.conference(event_id)  # NotFound for an unknown event, before anything is read
         eligible = queued = 0
         for status in CANDIDATE_STATUSES:
-            for registration in self._repository.registrations_with_status(status):
+            for registration in self._repository.registrations_with_status(event_id, status):
                 for seat in registration.seats:
                     attendee = self._repository.attendee(seat.attendee_id)
                     if attendee is None:
@@ -82,14 +84,15 @@ class CertificateService:
         return ReissueResult(attendee_id=attendee_id, revoked=old.certificate_id, certificate_id=new.certificate_id)
 
     def _new_certificate(self, attendee: Attendee, hours: float) -> Certificate:
+        conference = self._events.conference(attendee.event_id)
         return Certificate(
             certificate_id=self._keys.new_id(),
             attendee_id=attendee.attendee_id,
             registration_id=attendee.registration_id,
             attendee_name=f"{attendee.first_name} {attendee.last_name}",
-            conference=self._conference.name,
+            conference=conference.name,
             hours=hours,
-            issued_at=self._conference_clock.now().astimezone(self._conference.zone).date(),
+            issued_at=self._conference_clock.now().astimezone(conference.zone).date(),
             created_at=self._wall_clock.now(),
         )
 

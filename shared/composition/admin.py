@@ -5,7 +5,7 @@ from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
 from shared.admin.privacy import PrivacyService
 from shared.admin.service import AdminService, Refunds
 from shared.clock import wall_clock
-from shared.composition.common import conference_for
+from shared.composition.common import event_catalog
 from shared.settings import AdminSettings
 
 
@@ -28,7 +28,7 @@ class RefundsOnFirstUse:
 
 def admin_service(settings: AdminSettings) -> AdminService:
     return AdminService(
-        conference=conference_for(settings),
+        events=event_catalog(settings),
         repository=DynamoAdminRepository(settings.table_name),
         attendance=DynamoAttendanceRepository(settings.table_name),
         refunds=RefundsOnFirstUse(settings),

@@ -3,13 +3,13 @@ from __future__ import annotations
 from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
 from shared.attendance.service import AttendanceService
 from shared.clock import conference_clock, wall_clock
-from shared.composition.common import conference_for
+from shared.composition.common import event_catalog
 from shared.settings import TableSettings
 
 
 def attendance_service(settings: TableSettings) -> AttendanceService:
     return AttendanceService(
-        conference=conference_for(settings),
+        events=event_catalog(settings),
         repository=DynamoAttendanceRepository(settings.table_name),
         conference_clock=conference_clock,
         wall_clock=wall_clock,

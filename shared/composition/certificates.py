@@ -8,7 +8,7 @@ from shared.adapters.secrets import secret_string
 from shared.certificates.ids import CertificateKeys
 from shared.certificates.service import CertificateService
 from shared.clock import conference_clock, wall_clock
-from shared.composition.common import conference_for
+from shared.composition.common import event_catalog
 from shared.settings import CertificateSettings
 
 
@@ -20,7 +20,7 @@ def certificate_keys(secret_name: str) -> CertificateKeys:
 
 def certificate_service(settings: CertificateSettings) -> CertificateService:
     return CertificateService(
-        conference=conference_for(settings),
+        events=event_catalog(settings),
         repository=DynamoCertificateRepository(settings.table_name),
         attendance=DynamoAttendanceRepository(settings.table_name),
         keys=certificate_keys(settings.certificate_keys_secret_name),

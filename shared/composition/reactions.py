@@ -5,17 +5,18 @@ from shared.adapters.dynamodb_reactions import DynamoReactionRepository
 from shared.adapters.s3_certificates import S3CertificateFiles
 from shared.adapters.ses_mailer import SesMailer
 from shared.clock import wall_clock
-from shared.composition.common import conference_for
+from shared.composition.common import event_catalog, seed_conference
 from shared.email import Mailbox
 from shared.reactions.service import ReactionService
 from shared.settings import ReactionSettings
 
 
 def reaction_service(settings: ReactionSettings) -> ReactionService:
-    conference = conference_for(settings)
-    sender = Mailbox(display_name=conference.name, address=settings.sender_address or conference.sender)
+    # Each email comes from its event (name and sender); this one is the mailer's fallback only.
+    sender = Mailbox(display_name="Conference", address=settings.sender_address or seed_conference(settings).sender)
     return ReactionService(
-        conference=conference,
+        events=event_catalog(settings),
+        sender_address=settings.sender_address,
         repository=DynamoReactionRepository(settings.table_name),
         mailer=SesMailer(sender, settings.ses_configuration_set or None),
         wall_clock=wall_clock,

@@ -7,11 +7,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SessionKind = Literal["opening", "keynote", "town_hall", "general_session", "workshop", "closing"]
 CurrencyCode = Annotated[str, Field(pattern=r"^[a-z]{3}$")]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+# A session's stream (Zoom, Vimeo, YouTube live...): https only, no spaces or quotes, so it is safe in any page.
+JoinUrl = Annotated[str, Field(pattern=r"^https://[^\s\"'<>]+$", max_length=2000)]
 
 
 class Frozen(BaseModel):
@@ -27,6 +30,10 @@ class Money(Frozen):
     def times(self, quantity: int) -> Money:
         return Money(amount=self.amount * quantity, currency=self.currency)
 
+    def divided(self, parts: int) -> Money:
+        """One of `parts` equal shares (a seat's price from a registration's amount)."""
+        return Money(amount=self.amount // parts, currency=self.currency)
+
 
 class AgendaEntry(Frozen):
     """A session as the data file states it: a local date and local wall-clock times."""
@@ -37,7 +44,9 @@ class AgendaEntry(Frozen):
     day: date
     starts: time
     ends: time
-    speakers: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
+    speakers: Annotated[list[Text], Field(max_length=20)] = []
+    # Organisers paste it days before the event; attendees get it only around the session (GET /me/sessions).
+    join_url: JoinUrl | None = None
 
 
 class AgendaSession(Frozen):
@@ -50,6 +59,7 @@ class AgendaSession(Frozen):
     starts_at: datetime
     ends_at: datetime
     speakers: list[str]
+    join_url: str | None = None
 
     @property
     def scheduled_minutes(self) -> int:
@@ -72,23 +82,40 @@ class CertificatePolicy(Frozen):
 class RegistrationRules(Frozen):
     max_group_attendees: Annotated[int, Field(ge=1, le=99)] = 50
     checkout_expires_after_minutes: Annotated[int, Field(ge=30, le=1440)] = 60
-    checkout_item_name: Annotated[str, Field(min_length=1, max_length=200)]
+    checkout_item_name: Text
+    # The registration window; without `closes_at` registration stays open until the conference ends.
+    opens_at: AwareDatetime | None = None
+    closes_at: AwareDatetime | None = None
 
 
-class ConferenceFile(Frozen):
-    """The file format; `Conference` is what the rest of the code works with."""
+class Signatory(Frozen):
+    """Who signs the certificates."""
 
-    id: Slug
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    organizer: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Text
+    title: Text
+
+
+# Who gets the commemorative coin mailed: the announcement's rule is "only those who register individually".
+CoinRule = Literal["individual_registrants", "none"]
+
+
+class EventDocument(Frozen):
+    """An event as organisers write it (POST/PUT /admin/events); `Conference` is what the code works with."""
+
+    name: Text
+    organizer: Text
+    organizer_address: Text | None = None
+    organizer_tax_id: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    signatory: Signatory | None = None
     timezone: str
     starts_on: date
     ends_on: date
     fee: Money
-    sender: Annotated[str, Field(min_length=3, max_length=254)]
+    sender: Annotated[str, Field(min_length=3, max_length=254, pattern=r"^[^@\s,<>]+@[^@\s,<>]+$")]
+    coin: CoinRule = "individual_registrants"
     registration: RegistrationRules
     certificate_policy: CertificatePolicy
-    agenda: Annotated[list[AgendaEntry], Field(min_length=1)]
+    agenda: Annotated[list[AgendaEntry], Field(min_length=1, max_length=200)]
 
     @field_validator("timezone")
     @classmethod
@@ -100,9 +127,12 @@ class ConferenceFile(Frozen):
         return value
 
     @model_validator(mode="after")
-    def _agenda_fits_the_dates(self) -> ConferenceFile:
+    def _agenda_fits_the_dates(self) -> EventDocument:
         if self.ends_on < self.starts_on:
             raise ValueError("ends_on is before starts_on")
+        window = self.registration
+        if window.opens_at and window.closes_at and window.closes_at <= window.opens_at:
+            raise ValueError("registration closes before it opens")
         ids = [entry.id for entry in self.agenda]
         if len(ids) != len(set(ids)):
             raise ValueError("session ids must be unique")
@@ -111,13 +141,27 @@ class ConferenceFile(Frozen):
                 raise ValueError(f"session {entry.id} is outside the conference dates")
             if entry.ends <= entry.starts:
                 raise ValueError(f"session {entry.id} ends before it starts")
+        Conference.placed_sessions(self)  # overlaps are refused here, with the document
         return self
+
+
+class ConferenceFile(EventDocument):
+    """The seed file (nasro-2020.json): a document with its event id."""
+
+    id: Slug
+
+    def document(self) -> EventDocument:
+        return EventDocument.model_validate(self.model_dump(exclude={"id"}))
 
 
 class Conference(Frozen):
     id: str
     name: str
     organizer: str
+    organizer_address: str | None = None
+    organizer_tax_id: str | None = None
+    signatory: Signatory | None = None
+    coin: CoinRule = "individual_registrants"
     timezone: str
     starts_on: date
     ends_on: date
@@ -129,7 +173,20 @@ class Conference(Frozen):
 
     @classmethod
     def from_file(cls, data: ConferenceFile) -> Conference:
-        zone = ZoneInfo(data.timezone)
+        return cls.of(data.id, data)
+
+    @classmethod
+    def of(cls, event_id: str, document: EventDocument) -> Conference:
+        return cls(
+            id=event_id,
+            sessions=cls.placed_sessions(document),
+            **document.model_dump(exclude={"agenda", "id"}),
+        )
+
+    @staticmethod
+    def placed_sessions(document: EventDocument) -> list[AgendaSession]:
+        """The agenda placed in the event's time zone, in start order; ValueError when two overlap."""
+        zone = ZoneInfo(document.timezone)
         sessions = sorted(
             (
                 AgendaSession(
@@ -140,18 +197,16 @@ class Conference(Frozen):
                     starts_at=datetime.combine(entry.day, entry.starts, zone),
                     ends_at=datetime.combine(entry.day, entry.ends, zone),
                     speakers=entry.speakers,
+                    join_url=entry.join_url,
                 )
-                for entry in data.agenda
+                for entry in document.agenda
             ),
             key=lambda session: session.starts_at,
         )
         for earlier, later in itertools.pairwise(sessions):
             if later.starts_at < earlier.ends_at:
                 raise ValueError(f"sessions {earlier.id} and {later.id} overlap")
-        return cls(
-            sessions=sessions,
-            **data.model_dump(exclude={"agenda"}),
-        )
+        return sessions
 
     @property
     def zone(self) -> ZoneInfo:
@@ -159,11 +214,16 @@ class Conference(Frozen):
 
     @property
     def ends_at(self) -> datetime:
-        """The end of the last day, local time: registration is open until then."""
+        """The end of the last day, local time: registration is open until then unless it closes earlier."""
         return datetime.combine(self.ends_on + timedelta(days=1), time(0), self.zone)
 
     def is_registration_open(self, now: datetime) -> bool:
-        return now < self.ends_at
+        opens, closes = self.registration.opens_at, self.registration.closes_at or self.ends_at
+        return (opens is None or opens <= now) and now < min(closes, self.ends_at)
+
+    @property
+    def mails_coin_to_individuals(self) -> bool:
+        return self.coin == "individual_registrants"
 
     def session(self, session_id: str) -> AgendaSession | None:
         return next((session for session in self.sessions if session.id == session_id), None)

@@ -44,6 +44,8 @@ class Email:
     attachments: tuple[Attachment, ...] = ()
     kind: str  # confirmation | receipt | refund_notice here; what the outbox and the SES tags call it
     tags: dict[str, str]
+    # The event's own name and address; None: the mailer's default sender.
+    sender: Mailbox | None = None
 
 
 def confirmation(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -64,12 +64,17 @@ class PaymentService:
         self._repository.remember_event(event, outcome.registration_id)
         return outcome
 
-    def reconcile(self, *, pending_for: timedelta) -> ReconcileReport:
+    def reconcile(self, *, pending_for: timedelta, event_ids: Iterable[str]) -> ReconcileReport:
         """Settle registrations still pending after `pending_for` from their Checkout Session's state:
         a webhook that never arrived never leaves a payer unregistered or an email blocked."""
         now = self._wall_clock.now()
         examined, settled, discarded = 0, [], 0
-        for registration in self._repository.pending_registrations(created_before=now - pending_for):
+        pending = (
+            registration
+            for event_id in event_ids
+            for registration in self._repository.pending_registrations(event_id, created_before=now - pending_for)
+        )
+        for registration in pending:
             examined += 1
             if registration.checkout is None:
                 if now - registration.created_at > ABANDONED_AFTER:

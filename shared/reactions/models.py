@@ -22,6 +22,7 @@ class Attendee(BaseModel):
 
     attendee_id: str
     registration_id: str
+    event_id: str
     kind: str  # "individual" or "group": only individual registrants earn the coin
     first_name: str
     last_name: str
@@ -39,6 +40,7 @@ class Attendee(BaseModel):
         return cls(
             attendee_id=seat.attendee_id,
             registration_id=registration.registration_id,
+            event_id=registration.event_id,
             kind=registration.kind,
             first_name=seat.first_name,
             last_name=seat.last_name,
@@ -98,6 +100,7 @@ class Shipment(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     registration_id: str
+    event_id: str
     attendee_id: str
     name: str
     organization: str

@@ -7,10 +7,11 @@ entry that is sent at most once per lease.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from shared.access import hash_access_code, new_access_code
@@ -18,7 +19,8 @@ from shared.certificates.models import CertificateStatus
 from shared.certificates.pdf import CertificateContent, render_certificate
 from shared.clock import Clock
 from shared.conference.models import Conference
-from shared.email import Email, confirmation, receipt, refund_notice
+from shared.conference.ports import Conferences
+from shared.email import Email, Mailbox, confirmation, receipt, refund_notice
 from shared.email import certificate as certificate_email
 from shared.email.render import long_date
 from shared.errors import TemporarilyUnavailable
@@ -59,16 +61,18 @@ class ReactionService:
     def __init__(
         self,
         *,
-        conference: Conference,
+        events: Conferences,
         repository: ReactionRepository,
         mailer: Mailer,
         wall_clock: Clock,
         site_url: str,
         certificates: CertificateFiles,
+        sender_address: str = "",
         pause: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._sender_address = sender_address  # empty: each event's own sender
         self._pause = pause
-        self._conference = conference
+        self._events = events
         self._repository = repository
         self._mailer = mailer
         self._certificates = certificates
@@ -93,8 +97,9 @@ class ReactionService:
         """Redo, idempotently, every reaction the registrations' current states call for, and send every
         email still owed: what a record that ended in the dead-letter queue did not get done."""
         counts = {"registrations": 0, "emails sent": 0}
-        for status in (RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.REFUNDED):
-            for registration in self._repository.registrations_with_status(status):
+        statuses = (RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.REFUNDED)
+        for event_id, status in itertools.product(self._events.event_ids(), statuses):
+            for registration in self._repository.registrations_with_status(event_id, status):
                 counts["registrations"] += 1
                 if status is RegistrationStatus.REFUNDED:
                     self._seats_refunded(registration)
@@ -119,11 +124,14 @@ class ReactionService:
             emails.append(OutboxEmail(registration_id=registration_id, kind=EmailKind.RECEIPT))
         self._repository.add_emails(emails)
         done = [f"{len(registration.seats)} attendee(s)", f"{len(emails)} email(s) queued"]
-        if registration.kind == "individual" and registration.shipping_address is not None:
+        conference = self._events.conference(registration.event_id)
+        mails_coin = conference.mails_coin_to_individuals and registration.kind == "individual"
+        if mails_coin and registration.shipping_address is not None:
             seat, address = registration.seats[0], registration.shipping_address
             self._repository.add_shipment(
                 Shipment(
                     registration_id=registration.registration_id,
+                    event_id=registration.event_id,
                     attendee_id=seat.attendee_id,
                     name=f"{seat.first_name} {seat.last_name}",
                     organization=seat.organization,
@@ -210,24 +218,30 @@ class ReactionService:
                 self._pause(RECORD_PAUSE_SECONDS * attempt)
 
     def _compose(self, registration: Registration, entry: OutboxEmail) -> Email:
+        conference = self._events.conference(registration.event_id)
+        sender = Mailbox(display_name=conference.name, address=self._sender_address or conference.sender)
+        return replace(self._content(conference, registration, entry), sender=sender)
+
+    def _content(self, conference: Conference, registration: Registration, entry: OutboxEmail) -> Email:
         if entry.kind is EmailKind.RECEIPT:
             paid_at = became(registration.history, RegistrationStatus.PAID) or registration.created_at
-            return receipt(self._conference, registration, paid_amount=registration.amount, paid_at=paid_at)
+            return receipt(conference, registration, paid_amount=registration.amount, paid_at=paid_at)
         seat = next(s for s in registration.seats if s.attendee_id == entry.attendee_id)
         if entry.kind is EmailKind.CERTIFICATE:
-            return self._certificate_email(registration, seat, entry.certificate_id or "")
+            return self._certificate_email(conference, registration, seat, entry.certificate_id or "")
         if entry.kind is EmailKind.REFUND_NOTICE:
-            return refund_notice(self._conference, registration, seat)
+            return refund_notice(conference, registration, seat)
         # A fresh code per send: only its digest is kept, so a resent confirmation replaces the code.
         code = new_access_code()
         self._repository.set_access_code(seat.attendee_id, hash_access_code(code), self._wall_clock.now())
-        return confirmation(self._conference, registration, seat, code, site_url=self._site_url)
+        return confirmation(conference, registration, seat, code, site_url=self._site_url)
 
-    def _certificate_email(self, registration: Registration, seat: Seat, certificate_id: str) -> Email:
+    def _certificate_email(
+        self, conference: Conference, registration: Registration, seat: Seat, certificate_id: str
+    ) -> Email:
         certificate = self._certificates.certificate(certificate_id)
         assert certificate is not None, "checked before the lease was used"
         verification_url = f"{self._site_url.rstrip('/')}/certificates/{certificate_id}"
-        conference = self._conference
         dates = f"{long_date(conference.starts_on)} to {long_date(conference.ends_on)}"
         pdf = render_certificate(
             CertificateContent(

@@ -73,8 +73,13 @@ class Purchaser(Strict):
     organization: Text
 
 
+# An event id as the events' data has it; a registration without one joins the stack's featured event.
+EventId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+
+
 class IndividualRegistrationRequest(Strict):
     kind: Literal["individual"]
+    event_id: EventId | None = None
     attendee: Attendee
     shipping_address: ShippingAddress
 
@@ -85,6 +90,7 @@ class IndividualRegistrationRequest(Strict):
 
 class GroupRegistrationRequest(Strict):
     kind: Literal["group"]
+    event_id: EventId | None = None
     purchaser: Purchaser
     # The upper bound is the conference's rule; this one only stops absurd bodies early.
     attendees: Annotated[list[Attendee], Field(min_length=1, max_length=99)]
@@ -142,6 +148,7 @@ class Registration(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     registration_id: str
+    event_id: str
     kind: Literal["individual", "group"]
     status: RegistrationStatus
     seats: list[Seat]

@@ -28,8 +28,8 @@ class RegistrationRepository(Protocol):
 
     def get(self, registration_id: str) -> Registration | None: ...
 
-    def holder_of(self, email_key: str) -> str | None:
-        """The registration id holding this email's seat, if any."""
+    def holder_of(self, event_id: str, email_key: str) -> str | None:
+        """The registration id holding this email's seat in this event, if any."""
 
     def start_checkout_attempt(self, registration: Registration, attempt: int, expires_at: datetime) -> None:
         """Record a new Checkout attempt, if the registration still has the previous one (StaleWrite)."""
@@ -40,7 +40,7 @@ class RegistrationRepository(Protocol):
     def discard(self, registration: Registration) -> None:
         """Delete a registration that never got a Checkout Session and free its emails."""
 
-    def release_email(self, email_key: str, registration_id: str) -> None:
+    def release_email(self, event_id: str, email_key: str, registration_id: str) -> None:
         """Free an email whose holder no longer holds seats (expired, cancelled or gone)."""
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from shared.clock import Clock
 from shared.conference.models import Conference
+from shared.conference.ports import Conferences
 from shared.errors import (
     AlreadyRegistered,
     FieldError,
@@ -56,7 +57,7 @@ class RegistrationService:
     def __init__(
         self,
         *,
-        conference: Conference,
+        events: Conferences,
         repository: RegistrationRepository,
         payments: PaymentGateway,
         conference_clock: Clock,
@@ -65,7 +66,7 @@ class RegistrationService:
         new_registration_id: Callable[[], str] = lambda: new_id("reg"),
         new_attendee_id: Callable[[], str] = lambda: new_id("att"),
     ) -> None:
-        self._conference = conference
+        self._events = events
         self._repository = repository
         self._payments = payments
         self._conference_clock = conference_clock
@@ -81,15 +82,20 @@ class RegistrationService:
         return registration
 
     def register(self, request: RegistrationRequestBody) -> RegistrationOutcome:
-        if not self._conference.is_registration_open(self._conference_clock.now()):
-            raise RegistrationClosed("Registration closed when the conference ended.")
-        self._check_seats(request)
+        conference = self._event_of(request)
+        now = self._conference_clock.now()
+        if not conference.is_registration_open(now):
+            opens = conference.registration.opens_at
+            if opens is not None and now < opens:
+                raise RegistrationClosed(f"Registration opens on {opens.astimezone(conference.zone):%B %-d, %Y}.")
+            raise RegistrationClosed("Registration for this event has closed.")
+        self._check_seats(conference, request)
         for _ in range(CREATE_ROUNDS):
-            draft = self._draft(request)
+            draft = self._draft(conference, request)
             try:
                 self._repository.create(draft)
             except EmailsTaken as taken:
-                existing = self._resubmitted_registration(request, taken.email_keys)
+                existing = self._resubmitted_registration(conference.id, request, taken.email_keys)
                 if existing is None:
                     continue  # the emails were held by stale registrations, now freed: try again
                 return RegistrationOutcome(self._usable_checkout(existing), created=False)
@@ -100,9 +106,18 @@ class RegistrationService:
                 raise
         raise RegistrationInProgress("Another registration for these people is being created; try again.")
 
-    def _check_seats(self, request: RegistrationRequestBody) -> None:
+    def _event_of(self, request: RegistrationRequestBody) -> Conference:
+        if request.event_id is None:
+            return self._events.published(self._events.featured_id())
+        try:
+            return self._events.published(request.event_id)
+        except NotFound:
+            raise InvalidRequest([FieldError("event_id", "No published event has this id.")]) from None
+
+    @staticmethod
+    def _check_seats(conference: Conference, request: RegistrationRequestBody) -> None:
         errors: list[FieldError] = []
-        limit = self._conference.registration.max_group_attendees
+        limit = conference.registration.max_group_attendees
         if isinstance(request, GroupRegistrationRequest) and len(request.attendees) > limit:
             errors.append(FieldError("attendees", f"A group registers at most {limit} attendees."))
         first_seen: dict[str, int] = {}
@@ -120,27 +135,30 @@ class RegistrationService:
         if errors:
             raise InvalidRequest(errors)
 
-    def _draft(self, request: RegistrationRequestBody) -> Registration:
+    def _draft(self, conference: Conference, request: RegistrationRequestBody) -> Registration:
         now = self._wall_clock.now()
         seats = [Seat(attendee_id=self._new_attendee_id(), **attendee.model_dump()) for attendee in request.seats]
         return Registration(
             registration_id=self._new_registration_id(),
+            event_id=conference.id,
             kind=request.kind,
             status=RegistrationStatus.PENDING_PAYMENT,
             seats=seats,
             purchaser=request.purchaser if isinstance(request, GroupRegistrationRequest) else None,
             shipping_address=(request.shipping_address if isinstance(request, IndividualRegistrationRequest) else None),
-            amount=self._conference.fee.times(len(seats)),
+            amount=conference.fee.times(len(seats)),
             created_at=now,
             checkout_attempt=1,
-            checkout_expires_at=self._checkout_expiry(),
+            checkout_expires_at=self._checkout_expiry(conference),
         )
 
-    def _checkout_expiry(self) -> datetime:
-        minutes = self._conference.registration.checkout_expires_after_minutes
+    def _checkout_expiry(self, conference: Conference) -> datetime:
+        minutes = conference.registration.checkout_expires_after_minutes
         return self._wall_clock.now().replace(microsecond=0) + timedelta(minutes=minutes)
 
-    def _resubmitted_registration(self, request: RegistrationRequestBody, taken_keys: list[str]) -> Registration | None:
+    def _resubmitted_registration(
+        self, event_id: str, request: RegistrationRequestBody, taken_keys: list[str]
+    ) -> Registration | None:
         """The registration to answer with when this request is a resubmission; raises on a conflict.
 
         Returns None when every email was held by a registration that no longer holds seats.
@@ -148,12 +166,12 @@ class RegistrationService:
         live: dict[str, Registration] = {}
         holder_of_key: dict[str, str] = {}
         for key in taken_keys:
-            holder_id = self._repository.holder_of(key)
+            holder_id = self._repository.holder_of(event_id, key)
             if holder_id is None:
                 continue
             holder = live.get(holder_id) or self._repository.get(holder_id)
             if holder is None or holder.status in RELEASES_EMAILS:
-                self._repository.release_email(key, holder_id)
+                self._repository.release_email(event_id, key, holder_id)
                 continue
             live[holder_id] = holder
             holder_of_key[key] = holder_id
@@ -189,7 +207,8 @@ class RegistrationService:
             return self._open_checkout(registration)  # its creator died: finish with the same key
         if registration.checkout.expires_at - now > MIN_CHECKOUT_REMAINING:
             return registration
-        attempt, expires_at = registration.checkout_attempt + 1, self._checkout_expiry()
+        conference = self._events.conference(registration.event_id)
+        attempt, expires_at = registration.checkout_attempt + 1, self._checkout_expiry(conference)
         try:
             self._repository.start_checkout_attempt(registration, attempt, expires_at)
         except StaleWrite as exc:
@@ -216,6 +235,7 @@ class RegistrationService:
         return registration.model_copy(update={"checkout": checkout})
 
     def _checkout_request(self, registration: Registration) -> CheckoutRequest:
+        conference = self._events.conference(registration.event_id)
         payer = registration.purchaser.email if registration.purchaser else registration.seats[0].email
         return_url = f"{self._site_url}/?registration_id={registration.registration_id}"
         return CheckoutRequest(
@@ -223,8 +243,8 @@ class RegistrationService:
             attempt=registration.checkout_attempt,
             kind=registration.kind,
             seats=len(registration.seats),
-            unit_price=self._conference.fee,
-            item_name=self._conference.registration.checkout_item_name,
+            unit_price=registration.amount.divided(len(registration.seats)),
+            item_name=conference.registration.checkout_item_name,
             customer_email=payer,
             expires_at=registration.checkout_expires_at,
             success_url=f"{return_url}&checkout=success",

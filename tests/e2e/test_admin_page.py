@@ -211,3 +211,115 @@ def test_a_person_s_data_is_downloaded_then_erased_from_the_page(page: Page, loc
     expect(page.locator("#person-message")).to_contain_text("Erased")
     gone = requests.get(f"{local_stack.api}/admin/people/export", params={"email": email}, headers=ADMIN, timeout=5)
     assert gone.status_code == 404
+
+
+# ---------- events: the switcher and the editor ----------
+SEED = Path(__file__).resolve().parents[2] / "shared" / "conference" / "nasro-2020.json"
+
+
+@pytest.fixture
+def new_event(local_stack: RunningStack) -> str:
+    """An unpublished event of its own (the seed's document under another name), so edits touch no other test."""
+    document = json.loads(SEED.read_text(encoding="utf-8"))
+    del document["id"]
+    document["name"] = f"Editor test {uuid.uuid4().hex[:8]}"
+    created = requests.post(f"{local_stack.api}/admin/events", json=document, headers=ADMIN, timeout=10)
+    assert created.status_code == 201, created.text
+    event_id: str = created.json()["event_id"]
+    return event_id
+
+
+def event_detail(stack: RunningStack, event_id: str) -> requests.Response:
+    detail = requests.get(f"{stack.api}/admin/events/{event_id}", headers=ADMIN, timeout=5)
+    assert detail.status_code == 200
+    return detail
+
+
+def open_event(page: Page, event_id: str) -> None:
+    sign_in(page)
+    expect(page.locator("#token-view")).to_be_hidden()
+    page.get_by_label("Event", exact=True).select_option(event_id)
+    expect(page.locator("#editor-meta")).to_contain_text(f"Event id {event_id}, version")
+
+
+def session_row(page: Page, index: int) -> Locator:
+    return page.locator("#agenda-rows fieldset.session").nth(index)
+
+
+def test_switching_events_lists_exports_and_edits_the_selected_one(
+    page: Page, local_stack: RunningStack, paid: dict[str, str], new_event: str
+) -> None:
+    sign_in(page)
+    switcher = page.get_by_label("Event", exact=True)
+    expect(switcher.locator(f'option[value="{new_event}"]')).to_contain_text("unpublished")
+    expect(switcher.locator("option", has_text="featured")).to_have_count(1)
+    (_, first_id), _ = paid.items()
+    expect(row_of(page, first_id)).to_be_visible()  # the featured event's registrations
+
+    with page.expect_request(lambda r: f"/admin/registrations?event_id={new_event}" in r.url):
+        switcher.select_option(new_event)
+    expect(page.locator("#registrations-empty")).to_have_text("No registrations loaded.")
+    expect(page.get_by_label("Name", exact=True)).to_have_value(re.compile("^Editor test "))
+    with page.expect_request(lambda r: f"/admin/exports/attendance.csv?event_id={new_event}" in r.url):
+        page.get_by_role("button", name="Download attendance.csv").click()
+
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.locator("#events-message")).to_contain_text("Published")
+    expect(switcher.locator(f'option[value="{new_event}"]')).not_to_contain_text("unpublished")
+    expect(page.locator("#history-rows tr").first).to_contain_text("Published")
+
+
+def test_a_session_s_new_time_and_join_link_are_saved_as_the_next_version(
+    page: Page, local_stack: RunningStack, new_event: str
+) -> None:
+    open_event(page, new_event)
+    row = session_row(page, 2)
+    row.get_by_label("Starts").fill("11:45")
+    row.get_by_label("Join link").fill("https://stream.example.org/keynote")
+    page.get_by_role("button", name="Save event").click()
+
+    expect(page.locator("#editor-message")).to_have_text("Saved: version 2.")
+    detail = event_detail(local_stack, new_event)
+    assert detail.headers["ETag"] == '"2"'
+    session = detail.json()["document"]["agenda"][2]
+    assert session["starts"].startswith("11:45")
+    assert session["join_url"] == "https://stream.example.org/keynote"
+    expect(page.locator("#history-rows tr").first).to_contain_text("agenda")
+
+
+def test_saving_over_a_newer_version_says_the_event_changed_and_reloads_it(
+    page: Page, local_stack: RunningStack, new_event: str
+) -> None:
+    open_event(page, new_event)
+    current = event_detail(local_stack, new_event)
+    renamed = current.json()["document"] | {"name": "Renamed elsewhere"}
+    behind = requests.put(
+        f"{local_stack.api}/admin/events/{new_event}",
+        json=renamed,
+        headers={**ADMIN, "If-Match": current.headers["ETag"]},
+        timeout=10,
+    )
+    assert behind.status_code == 200, behind.text
+
+    session_row(page, 0).get_by_label("Title").fill("Welcome")
+    page.get_by_role("button", name="Save event").click()
+
+    expect(page.locator("#editor-error")).to_contain_text("changed elsewhere")
+    page.get_by_role("button", name="Reload the event").click()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Renamed elsewhere")
+    expect(page.locator("#editor-error")).to_be_empty()
+
+
+def test_a_refused_join_link_is_explained_next_to_its_session_s_field(
+    page: Page, local_stack: RunningStack, new_event: str
+) -> None:
+    open_event(page, new_event)
+    link = session_row(page, 2).get_by_label("Join link")
+    link.fill("http://stream.example.org/not-https")
+    page.get_by_role("button", name="Save event").click()
+
+    expect(link).to_have_attribute("aria-invalid", "true")
+    expect(link).to_be_focused()
+    expect(link).to_have_accessible_description(re.compile("https://"))
+    expect(session_row(page, 2).locator(".field-error")).to_have_count(1)
+    assert event_detail(local_stack, new_event).json()["version"] == 1  # nothing was saved

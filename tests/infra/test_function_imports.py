@@ -19,7 +19,7 @@ from infra.template import load_template
 # with its first certificate). The deployment packages bundle these (infra/packaging.py), so a function never
 # imports what it lacks.
 EXPECTED = {function: set(extra) for function, extra in IMPORTED_AT_COLD_START.items()}
-HEAVY = ("stripe", "reportlab", "segno", "pypdf", "moto", "samtranslator", "werkzeug", "pytest")
+HEAVY = ("stripe", "reportlab", "segno", "crhelper", "pypdf", "moto", "samtranslator", "werkzeug", "pytest")
 FUNCTIONS = {
     name: resource["Properties"]["Handler"].rpartition(".")[0]
     for name, resource in load_template()["Resources"].items()

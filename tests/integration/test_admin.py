@@ -187,7 +187,8 @@ def test_a_person_s_data_can_be_exported_then_erased_keeping_the_money_trail(
 
     # Then it holds the seat, the address, the emails and the attendance
     assert exported.status == 200
-    document = exported.json()
+    (document,) = exported.json()["seats"]
+    assert document["event_id"] == "nasro-2020"
     assert document["registration"]["seat"]["first_name"] == "Zanzibar"
     assert document["registration"]["shipping_address"]["line1"] == "1 Main St"
     assert document["coin_shipment"]["shipment_state"] == "pending"

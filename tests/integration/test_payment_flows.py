@@ -198,7 +198,7 @@ class TestTheTable:
         after = stored(stack, created["registration_id"])
         assert (after.status, after.version) == ("paid", read.version + 1)
         assert [(h.actor, h.to_status) for h in after.history] == [("stripe", "paid")]
-        assert table.holder_of(read.email_keys[0]) == read.registration_id
+        assert table.holder_of(read.event_id, read.email_keys[0]) == read.registration_id
 
     def test_a_registration_stored_before_history_had_actions_still_loads(self, api, aws, stack) -> None:
         # Given a registration whose history an older version wrote as sentences

@@ -74,7 +74,9 @@ def reactions(stack) -> DynamoReactionRepository:
 def coin(registration_id: str, **fields: Any) -> Shipment:
     address = {"line1": "1 Main St", "city": "Springfield", "state": "IL", "postal_code": "62701", "country": "US"}
     person = {"attendee_id": "att_1", "name": "Ana Lopez", "organization": "Springfield PD", "created_at": NOW}
-    return Shipment.model_validate({"registration_id": registration_id, **address, **person, **fields})
+    return Shipment.model_validate(
+        {"registration_id": registration_id, "event_id": "nasro-2020", **address, **person, **fields}
+    )
 
 
 class TestPaidSeats:
@@ -115,6 +117,7 @@ class TestTheReactionTable:
         attendee = Attendee(
             attendee_id="att_1",
             registration_id="reg_1",
+            event_id="nasro-2020",
             kind="individual",
             first_name="Ana",
             last_name="Lopez",

@@ -15,7 +15,7 @@ from shared.registration.status import RegistrationStatus
 class InMemoryRegistrations:
     def __init__(self) -> None:
         self.registrations: dict[str, Registration] = {}
-        self.guards: dict[str, str] = {}
+        self.guards: dict[tuple[str, str], str] = {}  # (event id, email) -> registration
         self._lock = threading.Lock()
         self._races: dict[str, list[Callable[[], None]]] = {}
 
@@ -32,19 +32,19 @@ class InMemoryRegistrations:
     def create(self, registration: Registration) -> None:
         self._let_racers_in("create")
         with self._lock:
-            taken = [key for key in registration.email_keys if key in self.guards]
+            taken = [key for key in registration.email_keys if (registration.event_id, key) in self.guards]
             if taken or registration.registration_id in self.registrations:
                 raise EmailsTaken(taken)
             self.registrations[registration.registration_id] = registration
             for key in registration.email_keys:
-                self.guards[key] = registration.registration_id
+                self.guards[registration.event_id, key] = registration.registration_id
 
     def get(self, registration_id: str) -> Registration | None:
         return self.registrations.get(registration_id)
 
-    def holder_of(self, email_key: str) -> str | None:
+    def holder_of(self, event_id: str, email_key: str) -> str | None:
         self._let_racers_in("holder_of")
-        return self.guards.get(email_key)
+        return self.guards.get((event_id, email_key))
 
     def start_checkout_attempt(self, registration: Registration, attempt: int, expires_at: datetime) -> None:
         self._let_racers_in("start_checkout_attempt")
@@ -84,18 +84,21 @@ class InMemoryRegistrations:
         self._let_racers_in("discard")
         with self._lock:
             current = self.registrations.get(registration.registration_id)
-            guards_ours = all(self.guards.get(key) == registration.registration_id for key in registration.email_keys)
+            event = registration.event_id
+            guards_ours = all(
+                self.guards.get((event, key)) == registration.registration_id for key in registration.email_keys
+            )
             if (current is not None and current.checkout is not None) or not guards_ours:
                 raise StaleWrite("transaction cancelled")
             self.registrations.pop(registration.registration_id, None)
             for key in registration.email_keys:
-                del self.guards[key]
+                del self.guards[event, key]
 
-    def release_email(self, email_key: str, registration_id: str) -> None:
+    def release_email(self, event_id: str, email_key: str, registration_id: str) -> None:
         self._let_racers_in("release_email")
         with self._lock:
-            if self.guards.get(email_key) == registration_id:  # else already freed or claimed again: not ours
-                del self.guards[email_key]
+            if self.guards.get((event_id, email_key)) == registration_id:  # else freed or claimed again: not ours
+                del self.guards[event_id, email_key]
 
 
 class FakePayments:

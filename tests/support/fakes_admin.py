@@ -59,7 +59,7 @@ class InMemoryAdminTable(InMemoryAdmin):
 
     def __init__(self, *registrations: Registration) -> None:
         super().__init__(*registrations)
-        self.guards = {seat.email_key: r.registration_id for r in registrations for seat in r.seats}
+        self.guards = {(r.event_id, seat.email_key): r.registration_id for r in registrations for seat in r.seats}
         self.attendees: dict[str, Attendee] = {}
         self.shipments: dict[str, Shipment] = {}
         self.certificates: dict[str, Certificate] = {}
@@ -82,34 +82,34 @@ class InMemoryAdminTable(InMemoryAdmin):
         return {
             "pk": {"S": f"REG#{registration.registration_id}"},
             "sk": {"S": "META"},
-            "gsi1pk": {"S": f"STATUS#{registration.status.value}"},
+            "gsi1pk": {"S": f"STATUS#{registration.event_id}#{registration.status.value}"},
             "gsi1sk": {"S": f"{registration.created_at.isoformat()}#{registration.registration_id}"},
         }
 
-    def _listed(self, status: RegistrationStatus) -> list[Registration]:
-        matching = [r for r in self.registrations.values() if r.status is status]
+    def _listed(self, event_id: str, status: RegistrationStatus) -> list[Registration]:
+        matching = [r for r in self.registrations.values() if r.status is status and r.event_id == event_id]
         return sorted(matching, key=lambda r: self._index_key(r)["gsi1sk"]["S"])
 
     def registration_page(
-        self, status: RegistrationStatus, start: dict[str, Any] | None, limit: int
+        self, event_id: str, status: RegistrationStatus, start: dict[str, Any] | None, limit: int
     ) -> tuple[list[Registration], dict[str, Any] | None]:
-        listed = self._listed(status)
+        listed = self._listed(event_id, status)
         if start:
             after = start["gsi1sk"]["S"]
             listed = [r for r in listed if self._index_key(r)["gsi1sk"]["S"] > after]
         page = listed[:limit]
         return page, (self._index_key(page[-1]) if len(page) == limit else None)
 
-    def registrations_with_status(self, status: RegistrationStatus) -> Iterator[Registration]:
-        yield from self._listed(status)
+    def registrations_with_status(self, event_id: str, status: RegistrationStatus) -> Iterator[Registration]:
+        yield from self._listed(event_id, status)
 
     # -- what the reactions and certificates left -------------------------------------------------------------
 
     def attendee(self, attendee_id: str) -> Attendee | None:
         return self.attendees.get(attendee_id)
 
-    def holder_of(self, email_key: str) -> str | None:
-        return self.guards.get(email_key)
+    def seats_of(self, email_key: str) -> list[str]:
+        return [registration for (_, email), registration in self.guards.items() if email == email_key]
 
     def shipment(self, registration_id: str) -> Shipment | None:
         return self.shipments.get(registration_id)
@@ -165,6 +165,6 @@ class InMemoryAdminTable(InMemoryAdmin):
             update={"attendee_name": ERASED, "status": CertificateStatus.REVOKED}
         )
 
-    def release_email(self, email_key: str, registration_id: str) -> None:
-        if self.guards.get(email_key) == registration_id:  # else freed already, or claimed again: not ours
-            del self.guards[email_key]
+    def release_email(self, event_id: str, email_key: str, registration_id: str) -> None:
+        if self.guards.get((event_id, email_key)) == registration_id:  # else freed already, or claimed again
+            del self.guards[event_id, email_key]

@@ -23,7 +23,7 @@ def _seconds(moment: datetime) -> int:
 class InMemoryAttendance:
     def __init__(self) -> None:
         self.registrations: dict[str, Registration] = {}
-        self.guards: dict[str, str] = {}
+        self.guards: dict[tuple[str, str], str] = {}  # (event id, email) -> registration
         self.attendees: dict[str, Attendee] = {}
         self.sessions: dict[str, LoginSession] = {}
         self.throttles: dict[tuple[str, datetime], int] = {}
@@ -42,6 +42,7 @@ class InMemoryAttendance:
         *,
         number: int = 1,
         status: RegistrationStatus = RegistrationStatus.PAID,
+        event_id: str = "nasro-2020",
     ) -> Attendee:
         """A registration of one seat, its email guard, and the attendee with the access code's digest."""
         suffix = "a" * 23 + "abcdefghijklmnopqrstuvwxyz234567"[number]  # ids are 24 base32 characters
@@ -49,6 +50,7 @@ class InMemoryAttendance:
         at = datetime(2020, 7, 1, tzinfo=UTC)
         seat = Seat(attendee_id=attendee_id, first_name="Ana", last_name="Lopez", email=email, organization="PD")
         self.registrations[registration_id] = Registration(
+            event_id=event_id,
             registration_id=registration_id,
             kind="individual",
             status=status,
@@ -59,9 +61,9 @@ class InMemoryAttendance:
             checkout_expires_at=at,
             checkout=Checkout(session_id=f"cs_test_{number}", url="https://checkout.test/cs", expires_at=at),
         )
-        self.guards[normalize_email(email)] = registration_id
+        self.guards[event_id, normalize_email(email)] = registration_id
         attendee = Attendee(
-            attendee_id=attendee_id, registration_id=registration_id, kind="individual", first_name="Ana",
+            attendee_id=attendee_id, registration_id=registration_id, event_id=event_id, kind="individual", first_name="Ana",
             last_name="Lopez", email=email, organization="PD", access_code_hash=hash_access_code(code),
         )  # fmt: skip
         self.attendees[attendee_id] = attendee
@@ -75,8 +77,8 @@ class InMemoryAttendance:
 
     # -- the port --------------------------------------------------------------------------------------------------
 
-    def holder_of(self, email_key: str) -> str | None:
-        return self.guards.get(email_key)
+    def seats_of(self, email_key: str) -> list[str]:
+        return [registration for (_, email), registration in self.guards.items() if email == email_key]
 
     def registration(self, registration_id: str) -> Registration | None:
         return self.registrations.get(registration_id)

@@ -22,7 +22,7 @@ class InMemoryPaymentRepository:
 
     def __init__(self, *registrations: Registration) -> None:
         self.registrations: dict[str, Registration] = {}
-        self.guards: dict[str, str] = {}
+        self.guards: dict[tuple[str, str], str] = {}  # (event id, email) -> registration
         self.events: dict[str, str | None] = {}
         self.saves = 0  # attempted settlement writes, refused ones included
         self.lookups: list[str] = []  # registration ids read
@@ -34,7 +34,7 @@ class InMemoryPaymentRepository:
         """A registration as POST /registrations stores it, holding its seats' emails."""
         self.registrations[registration.registration_id] = registration
         for key in registration.email_keys:
-            self.guards[key] = registration.registration_id
+            self.guards[registration.event_id, key] = registration.registration_id
 
     def bump(self, registration_id: str) -> None:
         """Another writer's unrelated write (a personal-data erasure, say): only the version moves."""
@@ -62,7 +62,7 @@ class InMemoryPaymentRepository:
         )
         if settlement.status in RELEASES_EMAILS and registration.status not in RELEASES_EMAILS:
             for key in registration.email_keys:
-                self._release(key, registration.registration_id)
+                self._release(registration.event_id, key, registration.registration_id)
 
     def event_seen(self, event_id: str) -> bool:
         return event_id in self.events
@@ -70,11 +70,13 @@ class InMemoryPaymentRepository:
     def remember_event(self, event: StripeEvent, registration_id: str | None) -> None:
         self.events[event.id] = registration_id
 
-    def pending_registrations(self, created_before: datetime) -> Iterator[Registration]:
+    def pending_registrations(self, event_id: str, created_before: datetime) -> Iterator[Registration]:
         pending = [
             r
             for r in self.registrations.values()
-            if r.status is RegistrationStatus.PENDING_PAYMENT and r.created_at < created_before
+            if r.event_id == event_id
+            and r.status is RegistrationStatus.PENDING_PAYMENT
+            and r.created_at < created_before
         ]
         yield from sorted(pending, key=lambda r: (r.created_at, r.registration_id))  # the index's order
 
@@ -85,15 +87,16 @@ class InMemoryPaymentRepository:
         keys = registration.email_keys
         if current is None or current.checkout is not None:
             raise StaleWrite("checkout attached")
-        if any(self.guards.get(key) != registration.registration_id for key in keys):
+        event = registration.event_id
+        if any(self.guards.get((event, key)) != registration.registration_id for key in keys):
             raise StaleWrite("guard moved on")
         del self.registrations[registration.registration_id]
         for key in keys:
-            del self.guards[key]
+            del self.guards[event, key]
 
-    def _release(self, email_key: str, registration_id: str) -> None:
-        if self.guards.get(email_key) == registration_id:  # freed already, or another's: not ours to free
-            del self.guards[email_key]
+    def _release(self, event_id: str, email_key: str, registration_id: str) -> None:
+        if self.guards.get((event_id, email_key)) == registration_id:  # freed already, or another's: not ours to free
+            del self.guards[event_id, email_key]
 
 
 class FakeStripe:

@@ -72,10 +72,10 @@ class InMemoryTable(Interruptions):
         self._interrupt("registration")
         return self.registrations.get(registration_id)
 
-    def registrations_with_status(self, status: RegistrationStatus) -> Iterator[Registration]:
+    def registrations_with_status(self, event_id: str, status: RegistrationStatus) -> Iterator[Registration]:
         self._interrupt("registrations_with_status")
-        found = [r for r in self.registrations.values() if r.status is status]
-        # gsi1: STATUS#<status>, oldest first
+        found = [r for r in self.registrations.values() if r.status is status and r.event_id == event_id]
+        # gsi1: STATUS#<event>#<status>, oldest first
         return iter(sorted(found, key=lambda r: (r.created_at, r.registration_id)))
 
     def add_attendees(self, attendees: list[Attendee]) -> None:
@@ -169,8 +169,8 @@ class InMemoryCertificates(Interruptions):
         self.pointers: dict[str, str] = {}  # ATTENDEE#<id> / CERTIFICATE
         self.reads: list[str] = []  # the certificate ids read, in order
 
-    def registrations_with_status(self, status: RegistrationStatus) -> Iterator[Registration]:
-        return self.table.registrations_with_status(status)
+    def registrations_with_status(self, event_id: str, status: RegistrationStatus) -> Iterator[Registration]:
+        return self.table.registrations_with_status(event_id, status)
 
     def attendee(self, attendee_id: str) -> Attendee | None:
         return self.table.attendee(attendee_id)
@@ -312,6 +312,7 @@ def seat(first_name: str = "Ana", last_name: str = "Lopez", email: str | None = 
 
 def individual(status: RegistrationStatus = RegistrationStatus.PAID, **seat_fields: str) -> Registration:
     return Registration(
+        event_id="nasro-2020",
         registration_id=f"reg_{next(_numbers):024d}",
         kind="individual",
         status=status,
@@ -326,6 +327,7 @@ def individual(status: RegistrationStatus = RegistrationStatus.PAID, **seat_fiel
 
 def group(size: int = 3, status: RegistrationStatus = RegistrationStatus.PAID) -> Registration:
     return Registration(
+        event_id="nasro-2020",
         registration_id=f"reg_{next(_numbers):024d}",
         kind="group",
         status=status,

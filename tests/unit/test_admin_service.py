@@ -22,6 +22,7 @@ from shared.registration.models import Checkout, Purchaser, Registration, Seat, 
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_admin import FakeRefunds, InMemoryAdminTable
 from tests.support.fakes_attendance import InMemoryAttendance
+from tests.support.fakes_events import catalog_of
 
 CONFERENCE = load_conference()
 AT = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
@@ -50,6 +51,7 @@ def registration(
         for n, email in enumerate(emails)
     ]
     return Registration(
+        event_id="nasro-2020",
         registration_id=f"reg_{number}",
         kind="group" if purchaser else "individual",
         status=status,
@@ -89,7 +91,11 @@ def refunds() -> FakeRefunds:
 @pytest.fixture
 def service(table, attendance, refunds) -> AdminService:
     return AdminService(
-        conference=CONFERENCE, repository=table, attendance=attendance, refunds=refunds, wall_clock=FixedClock(AT)
+        events=catalog_of(CONFERENCE),
+        repository=table,
+        attendance=attendance,
+        refunds=refunds,
+        wall_clock=FixedClock(AT),
     )
 
 
@@ -101,7 +107,7 @@ def store(table: InMemoryAdminTable, *registrations: Registration) -> None:
 def every_page(service: AdminService, status: str | None) -> list[list[str]]:
     pages, cursor = [], None
     while True:
-        page = service.registrations(status, cursor)
+        page = service.registrations("nasro-2020", status, cursor)
         pages.append([item.registration_id for item in page.items])
         cursor = page.next_cursor
         if cursor is None:
@@ -130,11 +136,11 @@ class TestListing:
         store(
             table, *(registration(n, RegistrationStatus.PENDING_PAYMENT, created=timedelta(hours=n)) for n in range(3))
         )
-        first = service.registrations("pending_payment", None)
+        first = service.registrations("nasro-2020", "pending_payment", None)
 
         # When a newer one arrives before the next page is read
         store(table, registration(7, RegistrationStatus.PENDING_PAYMENT, created=timedelta(days=1)))
-        rest = service.registrations("pending_payment", first.next_cursor)
+        rest = service.registrations("nasro-2020", "pending_payment", first.next_cursor)
 
         # Then nothing repeats and nothing is skipped
         assert [i.registration_id for i in first.items + rest.items] == ["reg_0", "reg_1", "reg_2", "reg_7"]
@@ -157,7 +163,7 @@ class TestListing:
 
     def test_a_listed_registration_carries_its_attendees_and_no_more(self, service, table) -> None:
         store(table, registration(1, emails=("a@example.org", "b@example.org"), purchaser="chief@example.org"))
-        (item,) = service.registrations("paid", None).items
+        (item,) = service.registrations("nasro-2020", "paid", None).items
         assert (item.kind, item.status, item.seats) == ("group", RegistrationStatus.PAID, 2)
         assert [(a.attendee_id, a.email) for a in item.attendees] == [
             ("att_1_0", "a@example.org"),
@@ -168,12 +174,12 @@ class TestListing:
     def test_the_cursor_is_opaque_and_safe_in_a_query_string(self, service, table, monkeypatch) -> None:
         monkeypatch.setattr(admin_module, "PAGE_SIZE", 1)
         store(table, registration(1), registration(2, created=timedelta(hours=1)))
-        cursor = service.registrations("paid", None).next_cursor
+        cursor = service.registrations("nasro-2020", "paid", None).next_cursor
         assert cursor is not None and re.fullmatch(r"[A-Za-z0-9_-]+", cursor)
 
     def test_an_unknown_status_is_refused_naming_the_allowed_ones(self, service) -> None:
         with pytest.raises(InvalidRequest) as refused:
-            service.registrations("shipped", None)
+            service.registrations("nasro-2020", "shipped", None)
         ((field, message),) = [(e.field, e.message) for e in refused.value.errors]
         assert field == "status" and "pending_payment" in message and "refunded" in message
 
@@ -192,19 +198,19 @@ class TestListing:
     )  # fmt: skip
     def test_a_cursor_that_is_not_one_of_ours_is_refused_on_the_cursor(self, service, cursor) -> None:
         with pytest.raises(InvalidRequest) as refused:
-            service.registrations(None, cursor)
+            service.registrations("nasro-2020", None, cursor)
         assert [e.field for e in refused.value.errors] == ["cursor"]
 
     def test_a_cursor_of_another_status_filter_is_refused(self, service, table, monkeypatch) -> None:
         # Given a cursor into the paid registrations
         monkeypatch.setattr(admin_module, "PAGE_SIZE", 1)
         store(table, registration(1), registration(2, created=timedelta(hours=1)))
-        cursor = service.registrations("paid", None).next_cursor
+        cursor = service.registrations("nasro-2020", "paid", None).next_cursor
 
         # When it is used for the pending ones / Then
         with pytest.raises(InvalidRequest, match="Some fields") as refused:
-            service.registrations("pending_payment", cursor)
-        assert refused.value.errors[0].message == "This cursor belongs to another status filter."
+            service.registrations("nasro-2020", "pending_payment", cursor)
+        assert refused.value.errors[0].message == "This cursor belongs to another event or status filter."
 
 
 class TestExports:
@@ -217,7 +223,10 @@ class TestExports:
         )
 
         # When
-        rows = [dict(zip(AdminService.REGISTRATION_HEADER, row, strict=True)) for row in service.registration_rows()]
+        rows = [
+            dict(zip(AdminService.REGISTRATION_HEADER, row, strict=True))
+            for row in service.registration_rows("nasro-2020")
+        ]
 
         # Then
         assert [(r["registration_id"], r["attendee_id"], r["status"]) for r in rows] == [
@@ -244,8 +253,8 @@ class TestExports:
         attendance.signal_records[("att_1_0", "login_from_another_place", "2020-08-05T11:40:00")] = "source"
 
         # When
-        header = service.attendance_header()
-        rows = {row[0]: dict(zip(header, row, strict=True)) for row in service.attendance_rows()}
+        header = service.attendance_header("nasro-2020")
+        rows = {row[0]: dict(zip(header, row, strict=True)) for row in service.attendance_rows("nasro-2020")}
 
         # Then the pending seat (no attendee yet) has no row; minutes never exceed a session's length
         assert set(rows) == {"att_1_0", "att_2_0", "att_3_0"}
@@ -257,7 +266,7 @@ class TestExports:
 
     def test_a_seat_without_its_attendee_yet_has_no_attendance_row(self, service, table) -> None:
         store(table, registration(1))  # paid, the stream not yet caught up
-        assert list(service.attendance_rows()) == []
+        assert list(service.attendance_rows("nasro-2020")) == []
 
 
 class TestRefunds:

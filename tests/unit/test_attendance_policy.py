@@ -16,6 +16,7 @@ from shared.conference import load_conference
 from shared.conference.models import Conference
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_attendance import InMemoryAttendance
+from tests.support.fakes_events import catalog_of
 
 CONFERENCE = load_conference()
 ALL = {s.id: s.scheduled_minutes for s in CONFERENCE.sessions}
@@ -104,7 +105,10 @@ def test_credited_minutes_are_the_distinct_in_window_minutes_of_any_schedule(off
     seat = repository.add_paid_seat("a@example.org", "ABCD-EFGH-IJKL-MNOP-QRST")
     clock = FixedClock(KEYNOTE.starts_at)
     service = AttendanceService(
-        conference=CONFERENCE, repository=repository, conference_clock=clock, wall_clock=FixedClock(datetime.now(UTC))
+        events=catalog_of(CONFERENCE),
+        repository=repository,
+        conference_clock=clock,
+        wall_clock=FixedClock(datetime.now(UTC)),
     )
     token = service.login(
         "a@example.org", "ABCD-EFGH-IJKL-MNOP-QRST", source_ip="203.0.113.7", user_agent=""

@@ -16,6 +16,7 @@ from shared.conference import load_conference
 from shared.errors import InvalidCredentials, InvalidRequest, InvalidSession, SessionSuperseded, TooManyAttempts
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_attendance import InMemoryAttendance
+from tests.support.fakes_events import catalog_of
 
 CONFERENCE = load_conference()
 KEYNOTE = "d1-implicit-bias"  # 11:30-12:45 CDT on 5 August 2020, 75 minutes
@@ -48,7 +49,7 @@ def conference_time() -> FixedClock:
 @pytest.fixture
 def service(repository, wall, conference_time) -> AttendanceService:
     return AttendanceService(
-        conference=CONFERENCE, repository=repository, conference_clock=conference_time, wall_clock=wall
+        events=catalog_of(CONFERENCE), repository=repository, conference_clock=conference_time, wall_clock=wall
     )
 
 

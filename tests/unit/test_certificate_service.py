@@ -20,6 +20,7 @@ from shared.errors import NotFound
 from shared.reactions.models import Attendee, AttendeeStatus, EmailKind
 from shared.registration.models import Registration
 from shared.registration.status import RegistrationStatus
+from tests.support.fakes_events import catalog_of
 from tests.support.fakes_reactions import (
     CONFERENCE,
     InMemoryAttendance,
@@ -51,7 +52,7 @@ def attendance() -> InMemoryAttendance:
 
 def certificate_service(repository, attendance) -> CertificateService:
     return CertificateService(
-        conference=CONFERENCE,
+        events=catalog_of(CONFERENCE),
         repository=repository,
         attendance=attendance,
         keys=KEYS,
@@ -98,7 +99,7 @@ class TestIssuing:
         attended(table, attendance, 1.0, logins=0)
 
         # When
-        result = service.issue_all()
+        result = service.issue_all("nasro-2020")
 
         # Then only the first: the certificate says who, how long, which conference, when (in conference time)
         assert (result.eligible, result.queued) == (1, 1)
@@ -119,10 +120,10 @@ class TestIssuing:
     def test_issuing_twice_issues_nothing_new(self, service, table, repository, attendance) -> None:
         # Given certificates issued
         attended(table, attendance, 1.0)
-        service.issue_all()
+        service.issue_all("nasro-2020")
 
         # When issued again
-        again = service.issue_all()
+        again = service.issue_all("nasro-2020")
 
         # Then the same attendee is eligible, and nothing is queued
         assert (again.eligible, again.queued) == (1, 0)
@@ -134,10 +135,10 @@ class TestIssuing:
         # Given another issuer (a retried schedule, the organiser's button) issuing between this run's read and write
         attendee = attended(table, attendance, 1.0)
         other = certificate_service(repository, attendance)
-        repository.before("issue", other.issue_all)
+        repository.before("issue", lambda: other.issue_all("nasro-2020"))
 
         # When
-        result = service.issue_all()
+        result = service.issue_all("nasro-2020")
 
         # Then the pointer, claimed in the other's transaction, refuses this one: one certificate, one email
         assert (result.eligible, result.queued) == (1, 0)
@@ -147,14 +148,14 @@ class TestIssuing:
     @pytest.mark.parametrize("status", [RegistrationStatus.DISPUTED, RegistrationStatus.REFUNDED])
     def test_only_paid_seats_are_candidates(self, service, table, repository, attendance, status) -> None:
         attended(table, attendance, 1.0, status=status)
-        assert service.issue_all().eligible == 0
+        assert service.issue_all("nasro-2020").eligible == 0
         assert repository.certificates == {}
 
     def test_a_revoked_attendee_earns_no_certificate(self, service, table, repository, attendance) -> None:
         attendee = attended(table, attendance, 1.0)
         table.revoke_attendee(attendee.attendee_id)
         assert table.attendee(attendee.attendee_id).status is AttendeeStatus.REVOKED
-        assert service.issue_all().eligible == 0
+        assert service.issue_all("nasro-2020").eligible == 0
 
     def test_a_paid_seat_whose_attendee_is_not_yet_created_is_passed_over(
         self, service, table, repository, attendance
@@ -164,7 +165,7 @@ class TestIssuing:
         attendance.attend(registration.seats[0].attendee_id, 1.0, CONFERENCE)
 
         # When / Then
-        assert service.issue_all().eligible == 0
+        assert service.issue_all("nasro-2020").eligible == 0
         assert repository.certificates == {}
 
 
@@ -174,7 +175,7 @@ class TestVerifying:
     ) -> None:
         # Given
         attended(table, attendance, 1.0, first_name="Ana", last_name="Lopez")
-        service.issue_all()
+        service.issue_all("nasro-2020")
         (certificate_id,) = repository.certificates
 
         # When
@@ -195,7 +196,7 @@ class TestVerifying:
     ) -> None:
         # Given a real certificate
         attended(table, attendance, 1.0)
-        service.issue_all()
+        service.issue_all("nasro-2020")
         (real,) = repository.certificates
         repository.reads.clear()
         flipped = real[:-1] + ("a" if real[-1] != "a" else "b")
@@ -250,7 +251,7 @@ class TestReissuing:
     ) -> None:
         # Given an issued certificate
         attendee = attended(table, attendance, 1.0, first_name="Lukasz", last_name="Nguyen")
-        service.issue_all()
+        service.issue_all("nasro-2020")
         (old_id,) = repository.certificates
 
         # When the organiser corrects the name
@@ -271,7 +272,7 @@ class TestReissuing:
 
     def test_a_correction_of_one_name_keeps_the_other(self, service, table, repository, attendance) -> None:
         attendee = attended(table, attendance, 1.0, first_name="Ana", last_name="Lopes")
-        service.issue_all()
+        service.issue_all("nasro-2020")
         result = service.reissue(attendee.attendee_id, None, "Lopez")
         assert repository.certificates[result.certificate_id].attendee_name == "Ana Lopez"
 
@@ -279,7 +280,7 @@ class TestReissuing:
         self, service, table, repository, attendance
     ) -> None:
         attendee = attended(table, attendance, 1.0, first_name="Ana", last_name="Lopez")
-        service.issue_all()
+        service.issue_all("nasro-2020")
         result = service.reissue(attendee.attendee_id, None, None)
         assert repository.certificates[result.certificate_id].attendee_name == "Ana Lopez"
         assert result.certificate_id != result.revoked
@@ -298,7 +299,7 @@ class TestReissuing:
     ) -> None:
         # Given an issued certificate, and another reissue landing between this one's read and its write
         attendee = attended(table, attendance, 1.0)
-        service.issue_all()
+        service.issue_all("nasro-2020")
         winner: list[str] = []
         repository.before(
             "replace", lambda: winner.append(service.reissue(attendee.attendee_id, None, None).certificate_id)

@@ -40,6 +40,7 @@ def seat(number: int = 1, first_name: str = "Ana", last_name: str = "Lopez") -> 
 
 def individual(attendee: Seat | None = None) -> Registration:
     return Registration(
+        event_id="nasro-2020",
         registration_id="reg_" + "a" * 24,
         kind="individual",
         status=RegistrationStatus.PAID,
@@ -55,6 +56,7 @@ def individual(attendee: Seat | None = None) -> Registration:
 def group(seats: list[Seat] | None = None, purchaser: Purchaser = PURCHASER) -> Registration:
     seats = seats or [seat(1, "Ana", "Lopez"), seat(2, "Ben", "Okafor"), seat(3, "Chloé", "Nguyễn")]
     return Registration(
+        event_id="nasro-2020",
         registration_id="reg_" + "b" * 24,
         kind="group",
         status=RegistrationStatus.PAID,

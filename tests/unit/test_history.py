@@ -15,6 +15,7 @@ from shared.payments.models import HistoryAction, HistoryEntry, PaymentFacts, be
 from shared.registration.models import Checkout, Registration, Seat
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_admin import FakeRefunds, InMemoryAdmin
+from tests.support.fakes_events import catalog_of
 
 AT = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 REG = "reg_" + "h" * 24
@@ -23,6 +24,7 @@ REG = "reg_" + "h" * 24
 def paid_registration() -> Registration:
     seat = Seat(attendee_id="att_1", first_name="Ana", last_name="Lopez", email="a@example.org", organization="PD")
     return Registration(
+        event_id="nasro-2020",
         registration_id=REG,
         kind="individual",
         status=RegistrationStatus.PAID,
@@ -151,7 +153,7 @@ def test_the_paid_time_is_the_first_move_to_paid_not_a_won_dispute() -> None:
 
 def admin(repository: InMemoryAdmin, refunds: FakeRefunds | None = None) -> AdminService:
     return AdminService(
-        conference=load_conference(),
+        events=catalog_of(load_conference()),
         repository=repository,  # type: ignore[arg-type]  # a partial fake: refunds and resends only
         attendance=None,  # type: ignore[arg-type]  # not read by refunds and resends
         refunds=refunds or FakeRefunds(),

@@ -36,6 +36,7 @@ def registration(
         for n, email in enumerate(emails or ("ana@example.org",))
     ]
     return Registration(
+        event_id="nasro-2020",
         registration_id=registration_id,
         kind="group" if len(seats) > 1 else "individual",
         status=Status.PENDING_PAYMENT,
@@ -239,7 +240,7 @@ class TestWebhookEvents:
 
         # Then Stripe says complete: nothing written, the email still held
         assert outcome.changes == [] and repository.registrations[REG].version == 1
-        assert repository.guards == {"ana@example.org": REG}
+        assert repository.guards == {("nasro-2020", "ana@example.org"): REG}
 
     def test_a_refund_before_the_completion_was_recorded_is_two_writes_for_that_one_event(self) -> None:
         # Given paid and fully refunded at Stripe, no event acted on yet
@@ -413,7 +414,7 @@ class TestReconciler:
         stripe.sessions[SESSION] = PAID
 
         # When
-        report = payments(repository, stripe).reconcile(pending_for=timedelta(minutes=10))
+        report = payments(repository, stripe).reconcile(pending_for=timedelta(minutes=10), event_ids=["nasro-2020"])
 
         # Then
         assert (report.examined, report.discarded) == (1, 0)
@@ -425,20 +426,20 @@ class TestReconciler:
     def test_an_expired_session_whose_webhook_never_arrived_frees_the_email(self) -> None:
         repository, stripe = InMemoryPaymentRepository(registration()), FakeStripe()
         stripe.sessions[SESSION] = EXPIRED
-        payments(repository, stripe).reconcile(pending_for=timedelta(minutes=10))
+        payments(repository, stripe).reconcile(pending_for=timedelta(minutes=10), event_ids=["nasro-2020"])
         assert repository.registrations[REG].status is Status.EXPIRED and repository.guards == {}
 
     def test_an_open_session_is_asked_about_and_left_alone(self) -> None:
         repository, stripe = InMemoryPaymentRepository(registration()), FakeStripe()
         stripe.sessions[SESSION] = OPEN
-        report = payments(repository, stripe).reconcile(pending_for=timedelta(minutes=10))
+        report = payments(repository, stripe).reconcile(pending_for=timedelta(minutes=10), event_ids=["nasro-2020"])
         assert (report.examined, report.settled, repository.saves) == (1, [], 0)
         assert stripe.reads == [SESSION]
 
     def test_a_finding_is_reported_even_though_nothing_is_written(self) -> None:
         repository, stripe = InMemoryPaymentRepository(registration()), FakeStripe()
         stripe.sessions[SESSION] = replace(PAID, amount=100)
-        report = payments(repository, stripe).reconcile(pending_for=timedelta(minutes=10))
+        report = payments(repository, stripe).reconcile(pending_for=timedelta(minutes=10), event_ids=["nasro-2020"])
         assert [o.findings for o in report.settled] == [[FindingKind.AMOUNT_MISMATCH]] and repository.saves == 0
 
     def test_only_registrations_pending_longer_than_asked_are_examined(self) -> None:
@@ -448,7 +449,10 @@ class TestReconciler:
         stripe.sessions[SESSION] = OPEN
 
         # When / Then only the old one is asked about
-        assert payments(repository, stripe).reconcile(pending_for=timedelta(minutes=10)).examined == 1
+        assert (
+            payments(repository, stripe).reconcile(pending_for=timedelta(minutes=10), event_ids=["nasro-2020"]).examined
+            == 1
+        )
         assert stripe.reads == [SESSION]
 
     def test_a_registration_whose_checkout_was_never_made_is_discarded_only_after_an_hour(self) -> None:
@@ -459,9 +463,9 @@ class TestReconciler:
         service = payments(repository, stripe, clock)
 
         # When the reconciler runs before the hour is up, then after
-        early = service.reconcile(pending_for=timedelta(minutes=10))
+        early = service.reconcile(pending_for=timedelta(minutes=10), event_ids=["nasro-2020"])
         clock.advance(ABANDONED_AFTER)
-        late = service.reconcile(pending_for=timedelta(minutes=10))
+        late = service.reconcile(pending_for=timedelta(minutes=10), event_ids=["nasro-2020"])
 
         # Then kept at first (its creator may still finish), then discarded with its email freed; Stripe never asked
         assert (early.examined, early.discarded, late.discarded) == (1, 0, 1)
@@ -484,7 +488,9 @@ class TestReconciler:
         repository = CreatorFinishes(late, other)
 
         # When
-        report = payments(repository, FakeStripe()).reconcile(pending_for=timedelta(minutes=10))
+        report = payments(repository, FakeStripe()).reconcile(
+            pending_for=timedelta(minutes=10), event_ids=["nasro-2020"]
+        )
 
         # Then the one whose creator finished stays; the other is discarded
         assert (report.examined, report.discarded) == (2, 1)

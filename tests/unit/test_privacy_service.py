@@ -41,6 +41,7 @@ def seat(attendee_id: str, email: str, first_name: str = "Zanzibar") -> Seat:
 
 def paid(registration_id: str, seats: list[Seat], *, purchaser: Purchaser | None = None) -> Registration:
     return Registration(
+        event_id="nasro-2020",
         registration_id=registration_id,
         kind="group" if purchaser else "individual",
         status=RegistrationStatus.PAID,
@@ -89,13 +90,14 @@ def individual(table, attendance) -> Registration:
     """A paid individual, confirmed, with a coin on the list, a certificate, and some attendance."""
     r = paid("reg_ind", [seat("att_ind", EMAIL)])
     table.registrations[r.registration_id] = r
-    table.guards[EMAIL] = r.registration_id
+    table.guards["nasro-2020", EMAIL] = r.registration_id
     table.attendees["att_ind"] = attendee(r, r.seats[0])
     table.outbox[(r.registration_id, "confirmation#att_ind")] = OutboxEmail(
         registration_id=r.registration_id, kind=EmailKind.CONFIRMATION, attendee_id="att_ind",
         status=OutboxStatus.SENT, sent_at=AT - timedelta(days=1), message_id="ses-1",
     )  # fmt: skip
     table.shipments[r.registration_id] = Shipment(
+        event_id="nasro-2020",
         registration_id=r.registration_id, attendee_id="att_ind", name="Zanzibar Quux", organization="Quux PD",
         line1="1 Main St", line2="Apt 2", city="Springfield", state="IL", postal_code="62701", country="US",
         created_at=AT - timedelta(days=1),
@@ -120,17 +122,22 @@ def team(table) -> Registration:
         purchaser=Purchaser(name="Chief Ray", email="Chief@Example.org", organization="Quux PD"),
     )
     table.registrations[r.registration_id] = r
-    table.guards |= {"chief@example.org": r.registration_id, "officer@example.org": r.registration_id}
+    table.guards |= {
+        ("nasro-2020", "chief@example.org"): r.registration_id,
+        ("nasro-2020", "officer@example.org"): r.registration_id,
+    }
     return r
 
 
 class TestExport:
     def test_everything_held_about_the_person_without_the_code_or_the_session(self, privacy, individual) -> None:
         # When, the address in another case
-        document = privacy.export("Private.Person@EXAMPLE.org")
+        exported = privacy.export("Private.Person@EXAMPLE.org")
 
-        # Then
-        assert document["exported_at"] == AT.isoformat()
+        # Then one seat, in one event
+        assert exported["exported_at"] == AT.isoformat()
+        (document,) = exported["seats"]
+        assert document["event_id"] == "nasro-2020"
         held = document["registration"]
         assert held["registration_id"] == "reg_ind" and held["status"] == RegistrationStatus.PAID
         assert held["seat"]["first_name"] == "Zanzibar" and held["seat"]["phone"] == "+1 555 0100"
@@ -158,7 +165,7 @@ class TestExport:
             table.outbox[("reg_grp", email.key)] = email
 
         # When
-        document = privacy.export("officer@example.org")
+        (document,) = privacy.export("officer@example.org")["seats"]
 
         # Then
         assert document["registration"]["seat"]["attendee_id"] == "att_g1"
@@ -171,7 +178,7 @@ class TestExport:
         with pytest.raises(NotFound):
             privacy.export("nobody@example.org")
         # and a guard whose registration lost the seat (a stale guard) holds nothing about the person either
-        table.guards["ghost@example.org"] = "reg_ind"
+        table.guards["nasro-2020", "ghost@example.org"] = "reg_ind"
         with pytest.raises(NotFound):
             privacy.export("ghost@example.org")
 
@@ -182,7 +189,8 @@ class TestErasure:
         answer = privacy.erase(EMAIL, actor="admin:token")
 
         # Then nothing personal is left, wherever it was kept
-        assert answer == {"attendee_id": "att_ind", "registration_id": "reg_ind", "erased": True}
+        seat = {"attendee_id": "att_ind", "registration_id": "reg_ind", "event_id": "nasro-2020"}
+        assert answer == {**seat, "erased": True, "seats": [seat]}
         after = table.registrations["reg_ind"]
         kept = str(after) + str(table.attendees) + str(table.shipments) + str(table.certificates)
         for personal in PERSONAL:
@@ -195,7 +203,7 @@ class TestErasure:
         assert table.shipments["reg_ind"].shipment_state is ShipmentState.CANCELLED
         assert table.certificates["crt_1"].status is CertificateStatus.REVOKED
         # and the email is free, so nothing is found any more
-        assert EMAIL not in table.guards
+        assert ("nasro-2020", EMAIL) not in table.guards
         with pytest.raises(NotFound):
             privacy.export(EMAIL)
         # while the amounts, the payment, the status and the history stay, with who erased whom
@@ -219,7 +227,7 @@ class TestErasure:
         assert [s.first_name for s in after.seats] == ["Ray", ERASED]
         assert after.purchaser == team.purchaser
         assert after.shipping_address is None
-        assert set(table.guards) == {"chief@example.org"}
+        assert set(table.guards) == {("nasro-2020", "chief@example.org")}
 
     def test_the_purchaser_who_is_also_an_attendee_is_erased_as_both(self, privacy, table, team) -> None:
         # When
@@ -271,7 +279,7 @@ class TestErasure:
         with pytest.raises(TemporarilyUnavailable):
             privacy.erase(EMAIL, actor="admin:token")
         assert table.registrations["reg_ind"].seats[0].first_name == "Zanzibar"
-        assert EMAIL in table.guards
+        assert ("nasro-2020", EMAIL) in table.guards
 
     def test_an_unknown_person_is_not_found(self, privacy) -> None:
         with pytest.raises(NotFound):

@@ -25,6 +25,7 @@ from shared.reactions.routing import Reaction, ReactionKind
 from shared.reactions.service import RECORD_ATTEMPTS, SEND_LEASE, EmailBusy, ReactionService
 from shared.registration.models import Registration
 from shared.registration.status import RegistrationStatus
+from tests.support.fakes_events import catalog_of
 from tests.support.fakes_reactions import (
     CONFERENCE,
     InMemoryCertificateFiles,
@@ -72,7 +73,7 @@ def pauses() -> list[float]:
 @pytest.fixture
 def service(table, mailer, files, wall, pauses) -> ReactionService:
     return ReactionService(
-        conference=CONFERENCE,
+        events=catalog_of(CONFERENCE),
         repository=table,
         mailer=mailer,
         wall_clock=wall,

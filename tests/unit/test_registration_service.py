@@ -24,6 +24,7 @@ from shared.registration.models import registration_request_adapter
 from shared.registration.service import CHECKOUT_CREATION_LEASE, CREATE_ROUNDS, RegistrationService
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes import FakePayments, InMemoryRegistrations
+from tests.support.fakes_events import catalog_of
 
 BEFORE = datetime(2020, 7, 22, 14, tzinfo=UTC)
 
@@ -51,7 +52,7 @@ def conference_time() -> FixedClock:
 @pytest.fixture
 def service(repository, payments, wall, conference_time) -> RegistrationService:
     return RegistrationService(
-        conference=load_conference(),
+        events=catalog_of(load_conference()),
         repository=repository,
         payments=payments,
         conference_clock=conference_time,
@@ -316,7 +317,7 @@ def test_concurrent_groups_sharing_one_attendee_give_that_attendee_one_seat(serv
     # Then one group holds the shared seat; every other group is refused and keeps nothing
     assert answers == Counter({"created": 1, "already registered": 9})
     (stored,) = repository.registrations.values()
-    assert set(repository.guards) == set(stored.email_keys)
+    assert set(repository.guards) == {("nasro-2020", key) for key in stored.email_keys}
 
 
 def test_an_email_freed_between_the_conflict_and_the_look_is_claimed_on_the_next_round(service, repository) -> None:
@@ -331,7 +332,7 @@ def test_an_email_freed_between_the_conflict_and_the_look_is_claimed_on_the_next
 
     # Then the email is free, and the second request claims it
     assert again.created and again.registration.registration_id != first.registration_id
-    assert repository.guards == {"ana.lopez@example.org": again.registration.registration_id}
+    assert repository.guards == {("nasro-2020", "ana.lopez@example.org"): again.registration.registration_id}
 
 
 def test_emails_that_keep_being_claimed_by_stale_registrations_end_in_a_retryable_refusal(
@@ -344,7 +345,7 @@ def test_emails_that_keep_being_claimed_by_stale_registrations_end_in_a_retryabl
     repository.registrations[expired.registration_id] = expired
 
     def claim_again() -> None:
-        repository.guards["ana.lopez@example.org"] = expired.registration_id
+        repository.guards["nasro-2020", "ana.lopez@example.org"] = expired.registration_id
 
     for _ in range(CREATE_ROUNDS):
         repository.race("create", claim_again)

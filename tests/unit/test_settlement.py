@@ -21,6 +21,7 @@ SESSION = "cs_test_current"
 def registration(status: RegistrationStatus = RegistrationStatus.PENDING_PAYMENT) -> Registration:
     seat = Seat(attendee_id="att_1", first_name="Ana", last_name="Lopez", email="a@example.org", organization="PD")
     return Registration(
+        event_id="nasro-2020",
         registration_id="reg_" + "a" * 24,
         kind="individual",
         status=status,

@@ -178,11 +178,17 @@ def test_issuing_certificates_shows_the_counts_and_an_export_downloads(
         page.get_by_role("button", name="Download registrations.csv").click()
     download = started.value
 
-    assert download.suggested_filename == "registrations.csv"
+    # Named after the event it is of (the featured one, selected by default).
+    featured = next(
+        e["id"]
+        for e in requests.get(f"{local_stack.api}/admin/events", headers=ADMIN, timeout=5).json()["items"]
+        if e["featured"]
+    )
+    assert download.suggested_filename == f"registrations-{featured}.csv"
     text = Path(download.path()).read_text(encoding="utf-8-sig")
     assert "registration_id" in text.splitlines()[0]
     assert all(registration_id in text for registration_id in paid.values())
-    expect(page.locator("#exports-message")).to_contain_text("registrations.csv downloaded")
+    expect(page.locator("#exports-message")).to_contain_text(f"registrations-{featured}.csv downloaded")
 
 
 def test_a_person_s_data_is_downloaded_then_erased_from_the_page(page: Page, local_stack: RunningStack) -> None:
@@ -199,9 +205,10 @@ def test_a_person_s_data_is_downloaded_then_erased_from_the_page(page: Page, loc
         page.get_by_role("button", name="Download their data (JSON)").click()
     document = json.loads(Path(started.value.path()).read_text(encoding="utf-8"))
 
-    # Then it is theirs
-    assert document["registration"]["registration_id"] == registration_id
-    assert document["registration"]["seat"]["email"] == email
+    # Then it is theirs, seat by seat
+    (seat,) = document["seats"]
+    assert seat["registration"]["registration_id"] == registration_id
+    assert seat["registration"]["seat"]["email"] == email
 
     # When they erase the person (accepting the dialog)
     page.once("dialog", lambda dialog: dialog.accept())

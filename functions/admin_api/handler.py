@@ -30,6 +30,7 @@ from shared.composition.common import event_catalog
 from shared.composition.events import event_service
 from shared.conference.models import EventDocument
 from shared.errors import FieldError, InvalidRequest, PreconditionRequired
+from shared.events.models import EventList
 from shared.events.service import EventService
 from shared.exports.csv_document import csv_document
 from shared.exports.shipments import HEADER, shipment_rows
@@ -195,7 +196,7 @@ def reissue_certificate(attendee_id: str) -> Response[str]:
 
 @app.get("/admin/events")
 def list_events() -> Response[str]:
-    return json_response(HTTPStatus.OK, {"items": [e.model_dump(mode="json") for e in events().listed()]})
+    return json_response(HTTPStatus.OK, EventList(items=events().listed()))
 
 
 @app.get("/admin/events/<event_id>")

@@ -12,7 +12,8 @@ from shared.admin.privacy import PersonRequest
 from shared.admin.service import Accepted, RegistrationPage
 from shared.attendance.models import HeartbeatRequest, LoginAnswer, LoginRequest, MyAttendance
 from shared.certificates.models import CertificateView, IssueResult, ReissueRequest, ReissueResult
-from shared.conference.models import ConferenceView
+from shared.conference.models import ConferenceView, EventDocument
+from shared.events.models import EventDetail, EventList, EventSaved, PublicEvent
 from shared.registration.models import (
     GroupRegistrationRequest,
     IndividualRegistrationRequest,
@@ -44,6 +45,7 @@ _REQUEST_MODELS: list[type[BaseModel]] = [
     HeartbeatRequest,
     ReissueRequest,
     PersonRequest,
+    EventDocument,
 ]
 _RESPONSE_MODELS: list[type[BaseModel]] = [
     ConferenceView,
@@ -56,6 +58,10 @@ _RESPONSE_MODELS: list[type[BaseModel]] = [
     ReissueResult,
     RegistrationPage,
     Accepted,
+    PublicEvent,
+    EventList,
+    EventDetail,
+    EventSaved,
     Problem,
 ]
 
@@ -78,6 +84,20 @@ _REGISTRATION_ID = {
     "required": True,
     "schema": {"type": "string", "pattern": "^reg_[a-z2-7]{24}$"},
 }
+_EVENT_ID = {
+    "name": "event_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,62}$"},
+}
+_EVENT_QUERY = {
+    "name": "event_id",
+    "in": "query",
+    "required": False,
+    "description": "The event (default: the stack's featured event).",
+    "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,62}$"},
+}
+_ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -92,6 +112,126 @@ PATHS: dict[str, dict[str, Any]] = {
             "operationId": "getConference",
             "summary": "The conference: dates, fee, agenda and certificate policy",
             "responses": {"200": _json("ConferenceView", "The conference")},
+        }
+    },
+    "/events": {
+        "get": {
+            "operationId": "listEvents",
+            "summary": "The published events",
+            "responses": {
+                "200": {
+                    "description": "Published events, earliest first",
+                    "content": {"application/json": {"schema": {"type": "array", "items": _ref("PublicEvent")}}},
+                }
+            },
+        }
+    },
+    "/events/{event_id}": {
+        "get": {
+            "operationId": "getEvent",
+            "summary": "One published event: what GET /conference answers for the featured one",
+            "parameters": [_EVENT_ID],
+            "responses": {
+                "200": _json("ConferenceView", "The event"),
+                "404": _problem("No published event has this id"),
+            },
+        }
+    },
+    "/admin/events": {
+        "get": {
+            "operationId": "listEventsForOrganisers",
+            "summary": "Every event, published or not, with its version",
+            "security": _ADMIN,
+            "responses": {"200": _json("EventList", "Every event"), "401": _problem("unauthorized")},
+        },
+        "post": {
+            "operationId": "createEvent",
+            "summary": "A new event (unpublished), its id made from its name",
+            "security": _ADMIN,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("EventDocument")}}},
+            "responses": {
+                "201": _json("EventSaved", "Created at version 1"),
+                "401": _problem("unauthorized"),
+                "413": _problem("The body is over 64 KiB"),
+                "415": _problem("The body is not JSON"),
+                "422": _problem("Invalid fields, named in `errors`"),
+            },
+        },
+    },
+    "/admin/events/{event_id}": {
+        "get": {
+            "operationId": "getEventDocument",
+            "summary": "The whole event document, its version (also as ETag) and its change history",
+            "security": _ADMIN,
+            "parameters": [_EVENT_ID],
+            "responses": {
+                "200": _json("EventDetail", "The event"),
+                "401": _problem("unauthorized"),
+                "404": _problem("No event has this id"),
+            },
+        },
+        "put": {
+            "operationId": "replaceEvent",
+            "summary": "The next version of the event: the whole document, against the version read (If-Match)",
+            "security": _ADMIN,
+            "parameters": [
+                _EVENT_ID,
+                {"name": "If-Match", "in": "header", "required": True, "schema": {"type": "string"}},
+                {"name": "force", "in": "query", "required": False, "schema": {"type": "boolean"}},
+            ],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("EventDocument")}}},
+            "responses": {
+                "200": _json("EventSaved", "Saved as the next version"),
+                "401": _problem("unauthorized"),
+                "403": _problem("forbidden: only an administrator may force a change"),
+                "404": _problem("No event has this id"),
+                "409": _problem("change_refused: the change would invalidate what attendees hold"),
+                "412": _problem("version_conflict: the event changed since it was read"),
+                "422": _problem("Invalid fields, named in `errors`"),
+                "428": _problem("precondition_required: If-Match is missing"),
+            },
+        },
+    },
+    "/admin/events/{event_id}/publish": {
+        "post": {
+            "operationId": "publishEvent",
+            "summary": "Publish the event (GET /events lists it, registrations open)",
+            "security": _ADMIN,
+            "parameters": [_EVENT_ID],
+            "responses": {
+                "200": _json("EventSaved", "Done (also when it already was)"),
+                "401": _problem("unauthorized"),
+                "404": _problem("No event has this id"),
+                "409": _problem("change_refused"),
+            },
+        }
+    },
+    "/admin/events/{event_id}/unpublish": {
+        "post": {
+            "operationId": "unpublishEvent",
+            "summary": "Unpublish the event (hidden; its attendees keep working)",
+            "security": _ADMIN,
+            "parameters": [_EVENT_ID],
+            "responses": {
+                "200": _json("EventSaved", "Done (also when it already was)"),
+                "401": _problem("unauthorized"),
+                "404": _problem("No event has this id"),
+                "409": _problem("change_refused"),
+            },
+        }
+    },
+    "/admin/events/{event_id}/feature": {
+        "post": {
+            "operationId": "featureEvent",
+            "summary": "Make this published event the one GET /conference answers",
+            "security": _ADMIN,
+            "parameters": [_EVENT_ID],
+            "responses": {
+                "200": _json("EventSaved", "Done (also when it already was)"),
+                "401": _problem("unauthorized"),
+                "404": _problem("No event has this id"),
+                "409": _problem("change_refused"),
+            },
         }
     },
     "/registrations": {
@@ -159,6 +299,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "summary": "Registrations with their attendees, oldest first, a page at a time",
             "security": [{"adminToken": []}],
             "parameters": [
+                _EVENT_QUERY,
                 {"name": "status", "in": "query", "required": False, "schema": _ref("RegistrationStatus")},
                 {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
             ],
@@ -174,6 +315,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "operationId": "exportRegistrations",
             "summary": "One row per seat, with registration_id and attendee_id",
             "security": [{"adminToken": []}],
+            "parameters": [_EVENT_QUERY],
             "responses": {
                 "200": {"description": "CSV (UTF-8 with BOM)", "content": {"text/csv": {}}},
                 "401": _problem("unauthorized"),
@@ -185,6 +327,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "operationId": "exportAttendance",
             "summary": "Per attendee: minutes per session, days logged in, eligibility, shared-login signals",
             "security": [{"adminToken": []}],
+            "parameters": [_EVENT_QUERY],
             "responses": {
                 "200": {"description": "CSV (UTF-8 with BOM)", "content": {"text/csv": {}}},
                 "401": _problem("unauthorized"),
@@ -252,6 +395,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "operationId": "exportShipments",
             "summary": "The coin mailing list: individual registrants, paid and not refunded, with address and state",
             "security": [{"adminToken": []}],
+            "parameters": [_EVENT_QUERY],
             "responses": {
                 "200": {
                     "description": "CSV, UTF-8 with a byte order mark, every field quoted",
@@ -314,6 +458,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "operationId": "issueCertificates",
             "summary": "A certificate for every eligible attendee who has none; emails follow in the background",
             "security": [{"adminToken": []}],
+            "parameters": [_EVENT_QUERY],
             "responses": {
                 "202": _json("IssueResult", "How many are eligible, and how many certificates were queued now"),
                 "401": _problem("unauthorized"),

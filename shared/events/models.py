@@ -82,6 +82,10 @@ class ListedEvent(BaseModel):
     ends_on: str
 
 
+class EventList(BaseModel):
+    items: list[ListedEvent]
+
+
 class EventSaved(BaseModel):
     event_id: str
     version: int

@@ -130,12 +130,17 @@ class EventService:
         return EventSaved(event_id=event_id, version=record.version, published=published)
 
     def feature(self, event_id: str, *, actor: str) -> EventSaved:
+        """Make this the stack's featured event (GET /conference); its history records who did it."""
         current = self._existing(event_id)
         if not current.published:
             raise ChangeRefused("Publish the event before featuring it: GET /conference would answer 404.")
+        if self._repository.featured_id() == event_id:
+            return EventSaved(event_id=event_id, version=current.version, published=True)
+        record = self._record(event_id, current.version + 1, current.document, actor, published=True)
+        self._save(record, self._change(record, EventAction.FEATURED, actor, changed=["featured"]), current.version)
         self._repository.feature(event_id, only_if_none=False)
         self._catalog.forget()
-        return EventSaved(event_id=event_id, version=current.version, published=True)
+        return EventSaved(event_id=event_id, version=record.version, published=True)
 
     def _refusals(self, current: EventRecord, document: EventDocument) -> list[str]:
         refusals = []

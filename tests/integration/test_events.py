@@ -295,7 +295,7 @@ class TestTheEventTable:
         with pytest.raises(StaleWrite):
             repository.save(nextone, change, expected_version=1)
 
-        assert repository.get("nasro-2020").version == 2  # type: ignore[union-attr]
+        assert repository.get("nasro-2020").version == 2
         assert [c.action for c in repository.history("nasro-2020")] == [EventAction.SEEDED, EventAction.UPDATED]
         assert repository.featured_id() == "nasro-2020"
         assert repository.feature("other", only_if_none=True) is False

@@ -193,8 +193,10 @@ class TestPublishing:
         with pytest.raises(ChangeRefused):
             service.feature(saved.event_id, actor=ORGANISER)
         service.set_published(saved.event_id, True, actor=ORGANISER)
-        service.feature(saved.event_id, actor=ORGANISER)
+        assert service.feature(saved.event_id, actor=ORGANISER).version == 3
+        assert service.feature(saved.event_id, actor=ORGANISER).version == 3  # already featured: nothing new
         assert events.featured == saved.event_id
+        assert events.history(saved.event_id)[-1].action is EventAction.FEATURED
 
     def test_the_list_marks_the_featured_and_unpublished_events(self, service) -> None:
         service.seed(SEED)

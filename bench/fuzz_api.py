@@ -48,6 +48,11 @@ KNOWN_CODES = frozenset(
         "unauthorized",
         "payment_provider_unavailable",
         "temporarily_unavailable",
+        # The organisers' event routes.
+        "forbidden",
+        "version_conflict",
+        "precondition_required",
+        "change_refused",
     }
 )
 

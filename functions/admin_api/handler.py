@@ -89,14 +89,14 @@ def actor() -> str:
     return organiser().actor
 
 
-def event_id() -> str:
+def selected_event() -> str:
     """The event a list, export or issue is about: `?event_id=`, else the stack's featured event."""
     return (app.current_event.query_string_parameters or {}).get("event_id") or event_catalog(settings()).featured_id()
 
 
 @app.get("/admin/exports/shipments.csv")
 def export_shipments() -> Response[bytes]:
-    event = event_id()
+    event = selected_event()
     event_catalog(settings()).conference(event)  # 404 for an unknown event
     return csv_answer(f"shipments-{event}", csv_document(HEADER, shipment_rows(repository().shipments(event))))
 
@@ -128,20 +128,20 @@ def csv_answer(name: str, document: bytes) -> Response[bytes]:
 @app.get("/admin/registrations")
 def list_registrations() -> Response[str]:
     query = app.current_event.query_string_parameters or {}
-    page = admin().registrations(event_id(), query.get("status") or None, query.get("cursor") or None)
+    page = admin().registrations(selected_event(), query.get("status") or None, query.get("cursor") or None)
     return json_response(HTTPStatus.OK, page)
 
 
 @app.get("/admin/exports/registrations.csv")
 def export_registrations() -> Response[bytes]:
-    event = event_id()
+    event = selected_event()
     rows = admin().registration_rows(event)
     return csv_answer(f"registrations-{event}", csv_document(AdminService.REGISTRATION_HEADER, rows))
 
 
 @app.get("/admin/exports/attendance.csv")
 def export_attendance() -> Response[bytes]:
-    event = event_id()
+    event = selected_event()
     return csv_answer(
         f"attendance-{event}", csv_document(admin().attendance_header(event), admin().attendance_rows(event))
     )
@@ -179,7 +179,7 @@ def erase_person() -> Response[str]:
 
 @app.post("/admin/certificates/issue")
 def issue_certificates() -> Response[str]:
-    event = event_id()
+    event = selected_event()
     result = certificates().issue_all(event)  # records now; rendering and emailing follow on the stream
     logger.info("certificates issued", extra={"actor": "admin", "event_id": event, **result.model_dump()})
     return json_response(HTTPStatus.ACCEPTED, result)

@@ -7,7 +7,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 SessionKind = Literal["opening", "keynote", "town_hall", "general_session", "workshop", "closing"]
 CurrencyCode = Annotated[str, Field(pattern=r"^[a-z]{3}$")]
@@ -128,20 +129,44 @@ class EventDocument(Frozen):
 
     @model_validator(mode="after")
     def _agenda_fits_the_dates(self) -> EventDocument:
+        """Checks across fields, each reported at the field to correct (`agenda[3].ends`), all at once: an
+        organiser's editor shows each next to its input."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
         if self.ends_on < self.starts_on:
-            raise ValueError("ends_on is before starts_on")
+            problems.append((("ends_on",), "The event ends before it starts."))
         window = self.registration
         if window.opens_at and window.closes_at and window.closes_at <= window.opens_at:
-            raise ValueError("registration closes before it opens")
-        ids = [entry.id for entry in self.agenda]
-        if len(ids) != len(set(ids)):
-            raise ValueError("session ids must be unique")
-        for entry in self.agenda:
+            problems.append((("registration", "closes_at"), "Registration closes before it opens."))
+        first_of: dict[str, int] = {}
+        for position, entry in enumerate(self.agenda):
+            if entry.id in first_of:
+                problems.append(
+                    (("agenda", position, "id"), f"Session ids must be unique: {entry.id} is also session "
+                     f"{first_of[entry.id] + 1}.")
+                )  # fmt: skip
+            first_of.setdefault(entry.id, position)
             if not self.starts_on <= entry.day <= self.ends_on:
-                raise ValueError(f"session {entry.id} is outside the conference dates")
+                problems.append((("agenda", position, "day"), f"Session {entry.id} is outside the conference dates."))
             if entry.ends <= entry.starts:
-                raise ValueError(f"session {entry.id} ends before it starts")
-        Conference.placed_sessions(self)  # overlaps are refused here, with the document
+                problems.append((("agenda", position, "ends"), f"Session {entry.id} ends before it starts."))
+        if not problems:
+            zone = ZoneInfo(self.timezone)
+            placed = sorted(
+                (datetime.combine(e.day, e.starts, zone), datetime.combine(e.day, e.ends, zone), i)
+                for i, e in enumerate(self.agenda)
+            )
+            for (_, earlier_end, earlier), (later_start, _, later) in itertools.pairwise(placed):
+                if later_start < earlier_end:
+                    message = f"Sessions {self.agenda[earlier].id} and {self.agenda[later].id} overlap."
+                    problems.append((("agenda", later, "starts"), message))
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(type=PydanticCustomError("event_document", message), loc=location, input=None)
+                    for location, message in problems
+                ],
+            )
         return self
 
 

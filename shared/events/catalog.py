@@ -49,10 +49,6 @@ class EventCatalog:
         self._featured: tuple[str | None, float] | None = None
         self._lock = threading.Lock()
 
-    def record(self, event_id: str) -> EventRecord | None:
-        cached = self._cached(event_id)
-        return cached.record
-
     def conference(self, event_id: str) -> Conference:
         """Any event, published or not: what an attendee or a registration of it works against."""
         cached = self._cached(event_id)

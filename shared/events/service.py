@@ -79,8 +79,9 @@ class EventService:
     def seed(self, seed: ConferenceFile) -> bool:
         """Load the packaged conference when the stack has no event; True when it did. Safe to run on every
         deploy and every local start, and concurrently: the create is conditional."""
-        if self._repository.all():
-            self._repository.feature(self._repository.all()[0].event_id, only_if_none=True)
+        existing = self._repository.all()
+        if existing:  # a stack with events keeps them; it still gets a featured one if it has none
+            self._repository.feature(existing[0].event_id, only_if_none=True)
             return False
         record = self._record(seed.id, 1, seed.document(), SYSTEM_ACTOR, published=True)
         try:
@@ -114,8 +115,9 @@ class EventService:
         if refusals and not may_force:
             raise Forbidden("Only an administrator can force a change that attendees' records depend on.")
         record = self._record(event_id, current.version + 1, document, actor, published=current.published)
-        change = self._change(record, EventAction.UPDATED, actor, changed=_changed_fields(current.document, document))
-        self._save(record, change.model_copy(update={"forced": bool(refusals)}), expected_version)
+        changed = _changed_fields(current.document, document)
+        change = self._change(record, EventAction.UPDATED, actor, changed=changed, forced=bool(refusals))
+        self._save(record, change, expected_version)
         if current.conference().sessions != record.conference().sessions:
             self._schedules.place(event_id, planned_schedules(record.conference()))
         return EventSaved(event_id=event_id, version=record.version, published=record.published)
@@ -178,9 +180,16 @@ class EventService:
         )
 
     @staticmethod
-    def _change(record: EventRecord, action: EventAction, actor: str, changed: list[str] | None = None) -> EventChange:
+    def _change(
+        record: EventRecord, action: EventAction, actor: str, changed: list[str] | None = None, forced: bool = False
+    ) -> EventChange:
         return EventChange(
-            version=record.version, at=record.updated_at, actor=actor, action=action, changed=changed or []
+            version=record.version,
+            at=record.updated_at,
+            actor=actor,
+            action=action,
+            changed=changed or [],
+            forced=forced,
         )
 
     def _new_id(self, document: EventDocument) -> str:

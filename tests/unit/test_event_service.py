@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 import pytest
+from pydantic import ValidationError
 
 from shared.clock import FixedClock
 from shared.conference import DEFAULT_CONFERENCE_FILE, load_conference
@@ -261,3 +262,20 @@ class TestDocument:
         }  # fmt: skip
         with pytest.raises(ValueError, match="closes before it opens"):
             EventDocument.model_validate(SEED.document().model_dump() | {"registration": window})
+
+
+@pytest.mark.parametrize(
+    ("session", "change", "field"),
+    [
+        (1, {"starts": time(9, 15)}, ("agenda", 1, "starts")),
+        (0, {"day": "2020-08-09"}, ("agenda", 0, "day")),
+        (12, {"ends": time(8, 0)}, ("agenda", 12, "ends")),
+    ],
+    ids=["overlap", "outside the dates", "ends before it starts"],
+)
+def test_a_check_across_fields_names_the_field_to_correct(session: int, change: dict, field: tuple) -> None:
+    agenda = SEED.document().model_dump()["agenda"]
+    agenda[session] = agenda[session] | change
+    with pytest.raises(ValidationError) as refused:
+        EventDocument.model_validate(SEED.document().model_dump() | {"agenda": agenda})
+    assert [error["loc"] for error in refused.value.errors()] == [field]

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
-from infra.template import PLACEHOLDER_CODE, Route, http_api_routes, translated_template
+from infra.local_cognito import COGNITO_TYPES, CognitoResources, create_cognito_resources, with_references_resolved
+from infra.template import (
+    PLACEHOLDER_CODE,
+    Intrinsics,
+    Route,
+    http_api_jwt_authorizers,
+    http_api_routes,
+    parameter_values,
+    translated_template,
+)
 
 # Never deployed into moto: an event source mapping would make moto invoke the function inside put_item
 # (needing Docker) and drop the stream's records; the local stream poller plays its part. The HTTP API
@@ -34,6 +44,8 @@ NOT_DEPLOYED = frozenset(
         "AWS::SecretsManager::Secret",
         # The seed's custom resource: the local stack calls the seed function's `seed()` itself at start.
         "Custom::EventSeed",
+        # moto's CloudFormation cannot create them: infra/local_cognito.py does, from their Properties, before the rest.
+        *COGNITO_TYPES,
     }
 )
 STACK_NAME = "conference-local"
@@ -48,11 +60,24 @@ class LocalFunction:
 
 
 @dataclass(frozen=True)
+class JwtConfiguration:
+    """One of the HTTP API's JWT authorizers, resolved: what API Gateway checks a token against, and where the local
+    stack reads the issuer's signing keys (a Cognito issuer's are served by the moto server, at the same path)."""
+
+    identity_source: str  # "$request.header.Authorization"
+    issuer: str
+    audience: tuple[str, ...]
+    jwks_url: str
+
+
+@dataclass(frozen=True)
 class DeployedStack:
-    resources: dict[str, str]  # logical id -> physical id
+    resources: dict[str, str]  # logical id -> physical id (the Cognito resources' too)
     functions: dict[str, LocalFunction]
     routes: list[Route]
     parameters: dict[str, str] = field(default_factory=dict)
+    authorizers: dict[str, JwtConfiguration] = field(default_factory=dict)  # by the name routes give
+    cognito: CognitoResources = field(default_factory=CognitoResources)
 
     def function_for(self, route: Route) -> LocalFunction:
         return self.functions[route.function]
@@ -78,6 +103,8 @@ def _placeholder_zip() -> bytes:
 def deploy(session: boto3.session.Session, parameters: dict[str, str] | None = None) -> DeployedStack:
     """Create the stack in moto (the session's endpoint) and read back names and environments.
 
+    The Cognito resources come first (infra/local_cognito.py), and every reference to them in the rest of the
+    template is given their ids, so that `!Ref OrganiserPool` in a function's environment is the pool's id.
     Resources moto's CloudFormation cannot make (the SES configuration set) are skipped by moto, and
     variables that refer to them come back unset: locally, mail goes out without a configuration set.
     """
@@ -86,15 +113,24 @@ def deploy(session: boto3.session.Session, parameters: dict[str, str] | None = N
     s3.create_bucket(Bucket=PLACEHOLDER_CODE["Bucket"])
     s3.put_object(Bucket=PLACEHOLDER_CODE["Bucket"], Key=PLACEHOLDER_CODE["Key"], Body=_placeholder_zip())
 
+    template = translated_template(region=session.region_name)
+    values = parameter_values(
+        template,
+        parameters,
+        account_id=session.client("sts").get_caller_identity()["Account"],
+        region=session.region_name,
+        stack_name=STACK_NAME,
+    )
+    cognito = create_cognito_resources(session, template, values)
     cloudformation = session.client("cloudformation")
     cloudformation.create_stack(
         StackName=STACK_NAME,
-        TemplateBody=json.dumps(deployable_template()),
+        TemplateBody=json.dumps(with_references_resolved(deployable_template(), cognito)),
         Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     listed = cloudformation.list_stack_resources(StackName=STACK_NAME)["StackResourceSummaries"]
-    resources = {item["LogicalResourceId"]: item["PhysicalResourceId"] for item in listed}
+    resources = {item["LogicalResourceId"]: item["PhysicalResourceId"] for item in listed} | cognito.refs
 
     _apply_time_to_live(session, resources)
 
@@ -111,7 +147,41 @@ def deploy(session: boto3.session.Session, parameters: dict[str, str] | None = N
             # Lambda keeps every variable as text (a Number parameter resolves to an int in moto).
             environment={k: str(v) for k, v in configuration.get("Environment", {}).get("Variables", {}).items()},
         )
-    return DeployedStack(resources=resources, functions=functions, routes=http_api_routes(), parameters=parameters)
+    intrinsics = Intrinsics({**values, **cognito.values()}, template.get("Conditions", {}))
+    endpoint = str(session.client("cognito-idp").meta.endpoint_url)
+    return DeployedStack(
+        resources=resources,
+        functions=functions,
+        routes=http_api_routes(),
+        parameters=parameters,
+        authorizers={
+            name: _jwt_configuration(
+                authorizer.identity_source,
+                intrinsics.resolve(authorizer.issuer),
+                intrinsics.resolve(authorizer.audience),
+                endpoint,
+            )
+            for name, authorizer in http_api_jwt_authorizers().items()
+        },
+        cognito=cognito,
+    )
+
+
+_COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com(?P<pool>/[\w-]+)$")
+
+
+def _jwt_configuration(identity_source: str, issuer: str, audience: list[str], endpoint: str) -> JwtConfiguration:
+    """API Gateway reads the issuer's keys from its `jwks_uri` on the internet; locally only a Cognito user pool's
+    issuer can be played: its keys are at the same path on the AWS endpoint (the moto server)."""
+    found = _COGNITO_ISSUER.match(issuer)
+    if found is None:
+        raise ValueError(f"the JWT issuer {issuer} is not a Cognito user pool's; only those are played locally")
+    return JwtConfiguration(
+        identity_source=identity_source,
+        issuer=issuer,
+        audience=tuple(audience),
+        jwks_url=f"{endpoint.rstrip('/')}{found['pool']}/.well-known/jwks.json",
+    )
 
 
 @dataclass(frozen=True)

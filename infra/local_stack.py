@@ -29,6 +29,7 @@ from infra.apigw import HttpResponse, LocalHttpApi, apply_environment, load_hand
 from infra.fake_account import use_fake_account
 from infra.gateway import LocalGateway, LocalRoute, json_answer
 from infra.local_aws import DeployedStack, OperatorValues, deploy, provide_operator_values
+from infra.local_cognito import LocalOrganisers, seed_organisers, trusted_client
 from infra.local_mailbox import LocalMailbox
 from infra.local_schedules import Handler as ScheduleHandler
 from infra.local_schedules import LocalScheduler, Schedule, schedules
@@ -60,6 +61,8 @@ class LocalSettings:
     stripe_webhook_secret: str = "whsec_local_development"
     admin_token: str = "local-admin-token"
     sender: str = "conference@example.org"
+    # The password of every organiser account of the local user pool (<group>@example.org, one per group).
+    organiser_password: str = "Local-organiser-1"
     clock: datetime | None = None
     # The certificate signing keys' secret (JSON); None: a fresh key per run (certificates verify while it runs).
     certificate_keys: str | None = None
@@ -77,6 +80,7 @@ class LocalSettings:
             stripe_webhook_secret=environ.get("LOCAL_STRIPE_WEBHOOK_SECRET", embedded.stripe_webhook_secret),
             admin_token=environ.get("LOCAL_ADMIN_TOKEN", embedded.admin_token),
             sender=environ.get("LOCAL_SENDER", embedded.sender),
+            organiser_password=environ.get("LOCAL_ORGANISER_PASSWORD", embedded.organiser_password),
             clock=datetime.fromisoformat(clock) if clock else None,
         )
 
@@ -125,6 +129,7 @@ class LocalStack:
 
     stack: DeployedStack  # once started
     api: LocalHttpApi  # the functions called in this process as API Gateway calls them
+    organisers: LocalOrganisers  # the local user pool's organiser accounts, once started
 
     def __init__(self, settings: LocalSettings | None = None) -> None:
         self.settings = settings = settings or LocalSettings()
@@ -139,6 +144,8 @@ class LocalStack:
         self._background = True
         self._scheduler: LocalScheduler | None = None
         self._serving: threading.Thread | None = None
+        self._tokens: dict[str, tuple[str, float]] = {}  # group -> access token, when to sign in again
+        self._tokens_lock = threading.Lock()
 
     def start(self, *, background: bool = True) -> Self:
         """Bind every server first (a port of 0 picks a free one), then wire them to each other."""
@@ -162,6 +169,7 @@ class LocalStack:
         # The secrets' values are the embedded local defaults; SES sends from the sender's verified domain.
         provide_operator_values(self.session, self.stack, values)
         apply_environment(self.stack)
+        self.organisers = self._seed_organisers()
         seed_events()
         conference = _conference()
         begin = local.clock or datetime.combine(
@@ -185,6 +193,30 @@ class LocalStack:
             self._scheduler.start()
         self._gateway.ready(LocalGateway(self.api, conference.zone, self._local_routes()))
         return self
+
+    def _seed_organisers(self) -> LocalOrganisers:
+        """One organiser per group in the pool whose app client the admin routes' JWT authorizer trusts."""
+        guarded = {route.authorizer for route in self.stack.routes if route.path.startswith("/admin/")}
+        (name,) = guarded - {None}
+        audience = self.stack.authorizers[str(name)].audience
+        client = trusted_client(self.stack.cognito, audience)
+        return seed_organisers(self.session, self.stack.cognito, client, self.settings.organiser_password)
+
+    def organiser_token(self, group: str) -> str:
+        """A Cognito access token of the local organiser in `group` (viewer, support, finance, admin), signed in
+        with InitiateAuth (USER_PASSWORD_AUTH) as the organiser page does; kept until a minute before it expires."""
+        with self._tokens_lock:
+            token, renew_at = self._tokens.get(group, ("", 0.0))
+            if time.time() < renew_at:
+                return token
+            cognito: Any = self.session.client("cognito-idp")
+            credentials = {"USERNAME": self.organisers.email_of(group), "PASSWORD": self.settings.organiser_password}
+            answer = cognito.initiate_auth(
+                ClientId=self.organisers.client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=credentials
+            )["AuthenticationResult"]
+            token = str(answer["AccessToken"])
+            self._tokens[group] = (token, time.time() + int(answer["ExpiresIn"]) - 60)
+            return token
 
     def _local_scheduler(self, entries: list[tuple[Schedule, ScheduleHandler, str]]) -> LocalScheduler:
         """The template's schedules and the run-time ones of every event's group in moto (the seed's, placed at
@@ -239,7 +271,8 @@ class LocalStack:
 
     def reset(self) -> None:
         """Empty, as just deployed: no items, stream records, emails, queued messages or Stripe objects; the
-        resources, the functions (warm) and the clock stay. Pollers start again on the empty stream."""
+        resources, the functions (warm), the organiser accounts (moto's Cognito is not cleared) and the clock stay.
+        Pollers start again on the empty stream."""
         self.standin.reset()
         for poller in self.pollers:
             poller.stop()
@@ -265,7 +298,11 @@ class LocalStack:
             detail = "Work was still pending after 60 seconds (a record failing with unbounded retries?)."
             return problem_answer(503, "drain_timeout", "Still busy", detail)
 
+        def organisers(_request: object, _match: dict[str, str]) -> HttpResponse:
+            return json_answer(self.organisers.summary())
+
         return [
+            ("GET", "/_local/organisers", organisers),
             ("GET", "/_local/emails", emails),
             ("GET", r"/_local/emails/(?P<email_id>[^/]+)\.eml", raw_email),
             ("POST", "/_local/drain", drain),
@@ -315,13 +352,15 @@ class LocalStack:
                 "Conference backend, local stack",
                 f"  HTTP API          {self.api_url}   (GET /conference, POST /registrations, /openapi.json)",
                 f"  Stripe stand-in   {self._stripe.url}",
-                f"  local AWS (moto)  {self._moto.url}",
+                f"  local AWS (moto)  {self._moto.url}   (Cognito too: GET /_local/organisers, then InitiateAuth)",
+                f"  organisers        {', '.join(user.email for user in self.organisers.users)}",
                 f"  conference time   {conference_clock.now().astimezone(_conference().zone).isoformat()}",
                 "Embedded defaults",
                 f"  LOCAL_STRIPE_SECRET_KEY      {s.stripe_secret_key}",
                 f"  LOCAL_STRIPE_WEBHOOK_SECRET  {s.stripe_webhook_secret}",
                 f"  LOCAL_ADMIN_TOKEN            {s.admin_token}",
                 f"  LOCAL_SENDER                 {s.sender}",
+                f"  LOCAL_ORGANISER_PASSWORD     {s.organiser_password}",
                 "Ctrl-C stops everything.",
             ]
         )

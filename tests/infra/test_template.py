@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from infra.packaging import EXTRA
-from infra.template import http_api_routes, load_template, translated_template
+from infra.template import (
+    Intrinsics,
+    http_api_jwt_authorizers,
+    http_api_routes,
+    load_template,
+    parameter_values,
+    translated_template,
+)
 from shared.api.openapi import openapi_document
 from tests.support.sources import emitted_metric_names
 
@@ -56,6 +63,40 @@ def test_the_http_api_has_explicit_routes_only_and_throttling(sam) -> None:
     assert all("{proxy+}" not in route.path and route.method != "ANY" for route in routes)
     settings = sam["Resources"]["HttpApi"]["Properties"]["DefaultRouteSettings"]
     assert settings["ThrottlingBurstLimit"] > 0 and settings["ThrottlingRateLimit"] > 0
+
+
+def test_the_organisers_jwt_authorizer_guards_every_admin_route_and_no_other() -> None:
+    routes = http_api_routes()
+    admin = {f"{route.method} {route.path}" for route in routes if route.path.startswith("/admin/")}
+    guarded = {f"{route.method} {route.path}" for route in routes if route.authorizer is not None}
+    assert admin, "no admin routes"
+    assert guarded == admin
+    assert {route.authorizer for route in routes if route.authorizer is not None} == {"OrganiserJwt"}
+
+
+def test_the_authorizer_trusts_the_organiser_page_client_of_the_organisers_pool() -> None:
+    (authorizer,) = http_api_jwt_authorizers().values()
+    assert authorizer.name == "OrganiserJwt"
+    assert authorizer.identity_source == "$request.header.Authorization"
+    assert authorizer.issuer == {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${OrganiserPool}"}
+    assert authorizer.audience == [{"Ref": "OrganiserPageClient"}]
+
+
+@pytest.mark.parametrize(("stage", "protection"), [("dev", "INACTIVE"), ("prod", "ACTIVE")])
+def test_the_organisers_pool_resolves_for_each_stage_with_deletion_protection_in_prod_only(
+    cfn, stage, protection
+) -> None:
+    values = parameter_values(
+        cfn, {"Stage": stage}, account_id="123456789012", region="eu-west-1", stack_name=f"conference-{stage}"
+    )
+    intrinsics = Intrinsics(values, cfn["Conditions"])
+    pool = intrinsics.resolve(cfn["Resources"]["OrganiserPool"]["Properties"])
+    assert pool["UserPoolName"] == f"conference-{stage}-organisers"
+    assert pool["DeletionProtection"] == protection
+    issuer = Intrinsics({**values, "OrganiserPool": "eu-west-1_abc"}).resolve(
+        http_api_jwt_authorizers()["OrganiserJwt"].issuer
+    )
+    assert issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
 
 
 def test_every_route_is_in_the_openapi_document() -> None:

@@ -42,11 +42,11 @@ from zoneinfo import ZoneInfo
 
 from bench.stack_process import COMPACT_CONFERENCE, StackProcess
 from bench.traffic import Http, Traffic, fan_out
+from infra.organiser_sign_in import organiser_token
 
 RESULTS = Path(__file__).parent / "results" / "conference_run.json"
 DEFAULT_SIZES = (100, 500, 2000)
 BUDGET_SECONDS = 300  # 2,000 attendees end to end
-ADMIN_TOKEN = os.environ.get("LOCAL_ADMIN_TOKEN", "local-admin-token")
 FIRST_NAMES = ["Ana", "Ben", "Chloé", "Dmitri", "Eve", "Fatima", "Grace", "Hiroshi", "Łukasz", "Nguyễn", "Olu", "Zoë"]
 LAST_NAMES = ["Lopez", "Okafor", "Diaz", "Walsh", "Martin", "Chen", "Park", "Kowalski", "Văn An", "Müller", "O'Neil"]
 # Who watches what, in a cycle of 20 attendees: 16 of 20 end eligible (12 everything, 2 two of three days, 2
@@ -405,7 +405,7 @@ class ConferenceRun:
         answer = self.http.call(
             "POST /admin/certificates/issue",
             f"{self.api}/admin/certificates/issue",
-            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            headers={"Authorization": f"Bearer {organiser_token(self.api)}"},
             timeout=600,
         )
         counts = answer.json() if answer.status_code == 202 else {}

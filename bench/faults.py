@@ -30,16 +30,16 @@ from infra.local_stack import LocalSettings, LocalStack  # noqa: E402
 from shared.observability import logger  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "faults.json"
-ADMIN_TOKEN = "fault-run-admin-token"
 CERTIFICATE_KEYS = json.dumps({"current": "1", "keys": {"1": "33" * 32}})
 
 
 @contextmanager
 def private_environment() -> Iterator[Environment]:
-    settings = LocalSettings(admin_token=ADMIN_TOKEN, certificate_keys=CERTIFICATE_KEYS)
+    settings = LocalSettings(certificate_keys=CERTIFICATE_KEYS)
     with LocalStack(settings).start(background=False).serve_in_background() as local:
         (poller,) = local.pollers
-        yield Environment(local.stack, local.api, local.standin, poller, local.session, ADMIN_TOKEN)
+        token = local.organiser_token("admin")
+        yield Environment(local.stack, local.api, local.standin, poller, local.session, token)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,7 +40,6 @@ RESULTS = Path(__file__).parent / "results" / "latency.json"
 BASELINE = "bare handler, one PutItem"
 # External calls per operation (DynamoDB, Stripe; bench/call_budgets.py): the limit on its ratio is twice that.
 CALLS = {"registration": 3, "webhook checkout.session.completed": 5, "heartbeat": 1, "certificate verify": 2}
-ADMIN_TOKEN = "bench-admin-token"
 
 
 def _percentile(samples: list[float], share: float) -> float:
@@ -85,7 +84,8 @@ class Scenario:
                 ExpressionAttributeNames={"#minutes": f"minutes#{session.id}"},
                 ExpressionAttributeValues=to_item({":m": set(range(session.scheduled_minutes))}),
             )
-        issued = api.request("POST", "/admin/certificates/issue", headers={"authorization": f"Bearer {ADMIN_TOKEN}"})
+        admin = {"authorization": f"Bearer {self.harness.organiser_token('admin')}"}
+        issued = api.request("POST", "/admin/certificates/issue", headers=admin)
         assert issued.status == 202, issued.json()
         self.harness.settle()
         body = next(m for m in LocalMailbox().emails() if person in m.to and "Certificate" in m.subject).raw

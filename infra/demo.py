@@ -25,10 +25,10 @@ from typing import Any
 
 import requests
 
+from infra.organiser_sign_in import organiser_token
 from infra.samples import group, individual
 
 STRIPE_KEY = os.environ.get("LOCAL_STRIPE_SECRET_KEY", "sk_test_local")
-ADMIN_TOKEN = os.environ.get("LOCAL_ADMIN_TOKEN", "local-admin-token")
 
 
 @dataclass
@@ -165,7 +165,7 @@ class Demo:
     def certify(self) -> bool:
         """The organiser issues certificates after the last session; each PDF's URL must verify."""
         self.say("Certificates of attendance")
-        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        admin = {"Authorization": f"Bearer {organiser_token(self.api)}"}
         issued = self.http.post(f"{self.api}/admin/certificates/issue", headers=admin, timeout=60)
         counts = issued.json()
         self.say(f"  POST /admin/certificates/issue -> {issued.status_code} {counts}")

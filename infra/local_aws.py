@@ -191,7 +191,6 @@ class OperatorValues:
 
     stripe_secret_key: str
     stripe_webhook_secret: str
-    admin_token: str
     certificate_keys: str
 
 
@@ -202,7 +201,6 @@ def provide_operator_values(session: boto3.session.Session, stack: DeployedStack
     for variable, value in (
         ("STRIPE_SECRET_KEY_NAME", values.stripe_secret_key),
         ("STRIPE_WEBHOOK_SECRET_NAME", values.stripe_webhook_secret),
-        ("ADMIN_TOKEN_SECRET_NAME", values.admin_token),
         ("CERTIFICATE_KEYS_SECRET_NAME", values.certificate_keys),
     ):
         secrets.create_secret(Name=environment[variable], SecretString=value)

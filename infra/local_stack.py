@@ -59,7 +59,6 @@ class LocalSettings:
     aws_port: int = 0
     stripe_secret_key: str = "sk_test_local"
     stripe_webhook_secret: str = "whsec_local_development"
-    admin_token: str = "local-admin-token"
     sender: str = "conference@example.org"
     # The password of every organiser account of the local user pool (<group>@example.org, one per group).
     organiser_password: str = "Local-organiser-1"
@@ -78,7 +77,6 @@ class LocalSettings:
             aws_port=int(environ.get("AWS_PORT", "5000")),
             stripe_secret_key=environ.get("LOCAL_STRIPE_SECRET_KEY", embedded.stripe_secret_key),
             stripe_webhook_secret=environ.get("LOCAL_STRIPE_WEBHOOK_SECRET", embedded.stripe_webhook_secret),
-            admin_token=environ.get("LOCAL_ADMIN_TOKEN", embedded.admin_token),
             sender=environ.get("LOCAL_SENDER", embedded.sender),
             organiser_password=environ.get("LOCAL_ORGANISER_PASSWORD", embedded.organiser_password),
             clock=datetime.fromisoformat(clock) if clock else None,
@@ -161,11 +159,17 @@ class LocalStack:
         self.session = boto3.session.Session()
         self.stack = deploy(
             self.session,
-            {"StripeApiBase": self._stripe.url, "SiteUrl": self.api_url, "SenderAddress": self.settings.sender},
+            {
+                "StripeApiBase": self._stripe.url,
+                "SiteUrl": self.api_url,
+                "SenderAddress": self.settings.sender,
+                # The embedded organiser accounts sign in with a password alone (no authenticator app).
+                "OrganiserMfaGroups": "",
+            },
         )
         local = self.settings
         keys = local.certificate_keys or json.dumps({"current": "1", "keys": {"1": secrets_module.token_hex(32)}})
-        values = OperatorValues(local.stripe_secret_key, local.stripe_webhook_secret, local.admin_token, keys)
+        values = OperatorValues(local.stripe_secret_key, local.stripe_webhook_secret, keys)
         # The secrets' values are the embedded local defaults; SES sends from the sender's verified domain.
         provide_operator_values(self.session, self.stack, values)
         apply_environment(self.stack)
@@ -358,7 +362,6 @@ class LocalStack:
                 "Embedded defaults",
                 f"  LOCAL_STRIPE_SECRET_KEY      {s.stripe_secret_key}",
                 f"  LOCAL_STRIPE_WEBHOOK_SECRET  {s.stripe_webhook_secret}",
-                f"  LOCAL_ADMIN_TOKEN            {s.admin_token}",
                 f"  LOCAL_SENDER                 {s.sender}",
                 f"  LOCAL_ORGANISER_PASSWORD     {s.organiser_password}",
                 "Ctrl-C stops everything.",

@@ -65,8 +65,14 @@ class CertificateSettings(TableSettings):
 
 
 class AdminSettings(CertificateSettings, StripeSettings):
-    admin_token_secret_name: NonEmpty = Field(alias="ADMIN_TOKEN_SECRET_NAME")
     exports_bucket: NonEmpty = Field(alias="EXPORTS_BUCKET")
+    organiser_pool_id: NonEmpty = Field(alias="ORGANISER_POOL_ID")
+    # Groups whose members must have MFA set up (comma separated; empty for none).
+    organiser_mfa_groups: Annotated[str, Field(pattern=r"^[a-z,]*$")] = Field(default="", alias="ORGANISER_MFA_GROUPS")
+
+    @property
+    def mfa_groups(self) -> frozenset[str]:
+        return frozenset(name for name in self.organiser_mfa_groups.split(",") if name)
 
 
 class EventScheduleSettings(TableSettings):

@@ -1,4 +1,4 @@
-"""AdminApi: the organiser's routes, behind the admin bearer token.
+"""AdminApi: the organiser's routes, for Cognito organisers whose groups allow each (shared/api/admin_auth.py).
 
 Lists, exports and certificate issue take `?event_id=` (default: the stack's featured event)."""
 
@@ -13,12 +13,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
+from shared.adapters.cognito_organisers import CognitoOrganisers
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
 from shared.adapters.s3_exports import S3ExportStore
-from shared.adapters.secrets import secret_string
 from shared.admin.privacy import PersonRequest, PrivacyService
 from shared.admin.service import AdminService
-from shared.api.admin_auth import Organiser, organiser_only
+from shared.api.admin_auth import Organiser, organisers_only
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, json_body
 from shared.api.responses import json_response
@@ -46,12 +46,13 @@ def settings() -> AdminEventSettings:
     return AdminEventSettings.from_environment()
 
 
-def admin_token() -> str:
-    return secret_string(settings().admin_token_secret_name)
+@cache
+def organisers() -> CognitoOrganisers:
+    return CognitoOrganisers(settings().organiser_pool_id)
 
 
 # Every route of this function is the organiser's: one check for all of them, before any route runs.
-app.use(middlewares=[organiser_only(admin_token)])
+app.use(middlewares=[organisers_only(organisers, lambda: settings().mfa_groups)])
 
 
 @cache
@@ -111,7 +112,7 @@ def exports() -> S3ExportStore:
 
 
 def csv_answer(name: str, document: bytes) -> Response[bytes]:
-    logger.info("export", extra={"export": name, "bytes": len(document), "actor": "admin"})
+    logger.info("export", extra={"export": name, "bytes": len(document), "actor": actor()})
     if len(document) > LARGE_EXPORT_BYTES:
         link = exports().publish(f"{name}.csv", document, "text/csv; charset=utf-8")
         return Response(
@@ -150,14 +151,14 @@ def export_attendance() -> Response[bytes]:
 @app.post("/admin/registrations/<registration_id>/refund")
 def refund_registration(registration_id: str) -> Response[str]:
     result = admin().refund(registration_id, actor=actor())
-    logger.info("refund requested", extra={"actor": "admin", "registration_id": registration_id})
+    logger.info("refund requested", extra={"actor": actor(), "registration_id": registration_id})
     return json_response(HTTPStatus.ACCEPTED, result)
 
 
 @app.post("/admin/registrations/<registration_id>/resend-confirmation")
 def resend_confirmation(registration_id: str) -> Response[str]:
     result = admin().resend_confirmation(registration_id, actor=actor())
-    logger.info("confirmation resent", extra={"actor": "admin", "registration_id": registration_id})
+    logger.info("confirmation resent", extra={"actor": actor(), "registration_id": registration_id})
     return json_response(HTTPStatus.ACCEPTED, result)
 
 
@@ -165,7 +166,7 @@ def resend_confirmation(registration_id: str) -> Response[str]:
 def export_person() -> Response[str]:
     email = (app.current_event.query_string_parameters or {}).get("email", "")
     person = TypeAdapter(PersonRequest).validate_python({"email": email})
-    logger.info("personal data exported", extra={"actor": "admin"})
+    logger.info("personal data exported", extra={"actor": actor()})
     return json_response(HTTPStatus.OK, privacy().export(person.email), **{"Cache-Control": "no-store"})
 
 
@@ -173,7 +174,7 @@ def export_person() -> Response[str]:
 def erase_person() -> Response[str]:
     person = json_body(app.current_event, TypeAdapter(PersonRequest))
     result = privacy().erase(person.email, actor=actor())
-    logger.info("personal data erased", extra={"actor": "admin", "attendee_id": result["attendee_id"]})
+    logger.info("personal data erased", extra={"actor": actor(), "attendee_id": result["attendee_id"]})
     return json_response(HTTPStatus.OK, result)
 
 
@@ -181,7 +182,7 @@ def erase_person() -> Response[str]:
 def issue_certificates() -> Response[str]:
     event = selected_event()
     result = certificates().issue_all(event)  # records now; rendering and emailing follow on the stream
-    logger.info("certificates issued", extra={"actor": "admin", "event_id": event, **result.model_dump()})
+    logger.info("certificates issued", extra={"actor": actor(), "event_id": event, **result.model_dump()})
     return json_response(HTTPStatus.ACCEPTED, result)
 
 
@@ -190,7 +191,7 @@ def reissue_certificate(attendee_id: str) -> Response[str]:
     event = app.current_event
     correction = json_body(event, TypeAdapter(ReissueRequest)) if (event.body or "").strip() else ReissueRequest()
     result = certificates().reissue(attendee_id, correction.first_name, correction.last_name)
-    logger.info("certificate reissued", extra={"actor": "admin", "attendee_id": attendee_id})
+    logger.info("certificate reissued", extra={"actor": actor(), "attendee_id": attendee_id})
     return json_response(HTTPStatus.ACCEPTED, result)
 
 
@@ -208,7 +209,7 @@ def get_event(event_id: str) -> Response[str]:
 @app.post("/admin/events")
 def create_event() -> Response[str]:
     saved = events().create(json_body(app.current_event, TypeAdapter(EventDocument)), actor=actor())
-    logger.info("event created", extra={"actor": "admin", "event_id": saved.event_id})
+    logger.info("event created", extra={"actor": actor(), "event_id": saved.event_id})
     return json_response(
         HTTPStatus.CREATED, saved, Location=f"/admin/events/{saved.event_id}", ETag=f'"{saved.version}"'
     )
@@ -222,7 +223,7 @@ def replace_event(event_id: str) -> Response[str]:
     saved = events().replace(
         event_id, document, expected_version=expected, actor=actor(), force=force, may_force=organiser().is_admin
     )
-    logger.info("event updated", extra={"actor": "admin", "event_id": event_id, "version": saved.version})
+    logger.info("event updated", extra={"actor": actor(), "event_id": event_id, "version": saved.version})
     return json_response(HTTPStatus.OK, saved, ETag=f'"{saved.version}"')
 
 

@@ -90,6 +90,6 @@ def test_ctrl_c_stops_everything(local_stack: RunningStack) -> None:
     assert local_stack.process.wait(timeout=20) == 0
     output = local_stack.output()
     assert "Stopped." in output
-    assert "LOCAL_ADMIN_TOKEN" in output and "local-admin-token" in output
+    assert "LOCAL_ORGANISER_PASSWORD" in output and "admin@example.org" in output
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{local_stack.api}/conference", timeout=2)

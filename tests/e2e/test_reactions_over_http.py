@@ -7,10 +7,14 @@ import re
 
 import requests
 
+from infra.organiser_sign_in import organiser_token
 from infra.samples import group, individual
 from tests.e2e.conftest import RunningStack
 
-ADMIN = {"Authorization": "Bearer local-admin-token"}
+
+def admin(api: str) -> dict[str, str]:
+    """The local pool's admin organiser, signed in as the organiser page does it."""
+    return {"Authorization": f"Bearer {organiser_token(api)}"}
 
 
 def pay(stack: RunningStack, body: dict) -> dict:
@@ -47,7 +51,9 @@ def test_confirmations_receipt_coin_refund_and_replay(local_stack: RunningStack)
     assert len({code_in(local_stack, e) for e in confirmations}) == 4
     receipts = emails_to(local_stack, "r5.chief@example.org")
     assert len(receipts) == 1 and "confirmed" not in receipts[0]["subject"]
-    shipments = requests.get(f"{local_stack.api}/admin/exports/shipments.csv", headers=ADMIN, timeout=5)
+    shipments = requests.get(
+        f"{local_stack.api}/admin/exports/shipments.csv", headers=admin(local_stack.api), timeout=5
+    )
     assert shipments.status_code == 200
     assert shipments.text.count(solo["registration_id"]) == 1
     assert team["registration_id"] not in shipments.text
@@ -62,7 +68,9 @@ def test_confirmations_receipt_coin_refund_and_replay(local_stack: RunningStack)
     drain(local_stack)
 
     # Then the coin is off the list and one notice went out
-    shipments = requests.get(f"{local_stack.api}/admin/exports/shipments.csv", headers=ADMIN, timeout=5)
+    shipments = requests.get(
+        f"{local_stack.api}/admin/exports/shipments.csv", headers=admin(local_stack.api), timeout=5
+    )
     assert solo["registration_id"] not in shipments.text
     notices = [e for e in emails_to(local_stack, "r5.solo@example.org") if "refund" in e["subject"].lower()]
     assert len(notices) == 1

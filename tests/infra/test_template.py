@@ -170,7 +170,8 @@ def test_no_stream_has_more_than_two_consumers(cfn) -> None:
 def test_secrets_are_created_by_the_stack_and_readable_only_where_used(sam) -> None:
     secrets = resources_of(sam, "AWS::SecretsManager::Secret")
     named = {str(secret["Properties"]["Name"]) for secret in secrets.values()}
-    parameters = {"StripeSecretKeyName", "StripeWebhookSecretName", "AdminTokenSecretName", "CertificateKeysSecretName"}
+    # No shared organiser token: organisers are Cognito users.
+    parameters = {"StripeSecretKeyName", "StripeWebhookSecretName", "CertificateKeysSecretName"}
     assert named == {str({"Ref": parameter}) for parameter in parameters}
     assert all("SecretString" not in secret["Properties"] for secret in secrets.values())  # no value in the template
     readers: dict[str, set[str]] = {parameter: set() for parameter in parameters}
@@ -190,7 +191,6 @@ def test_secrets_are_created_by_the_stack_and_readable_only_where_used(sam) -> N
             "AdminApiFunction",
         },
         "StripeWebhookSecretName": {"StripeWebhookFunction"},
-        "AdminTokenSecretName": {"AdminApiFunction"},
         "CertificateKeysSecretName": {"AdminApiFunction", "CertificateApiFunction", "CertificateIssuerFunction"},
     }
 

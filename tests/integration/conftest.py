@@ -21,8 +21,10 @@ from shared.clock import conference_clock
 
 STRIPE_SECRET_KEY = "sk_test_local"
 STRIPE_WEBHOOK_SECRET = "whsec_local_development"
-ADMIN_TOKEN = "test-admin-token-0123456789"
 CERTIFICATE_KEYS = json.dumps({"current": "2", "keys": {"1": "11" * 32, "2": "22" * 32}})
+# The admin organiser's `Authorization` header: a Cognito access token of the local pool's admin@example.org,
+# filled in once the stack is up (tokens last an hour; a test session, minutes). `organiser(group)` for others.
+ADMIN: dict[str, str] = {}
 # Two weeks before the conference, where the local stack starts too.
 BEFORE_THE_CONFERENCE = datetime.fromisoformat("2020-07-22T09:00:00-05:00")
 
@@ -32,11 +34,17 @@ def local_stack() -> Iterator[LocalStack]:
     settings = LocalSettings(
         stripe_secret_key=STRIPE_SECRET_KEY,
         stripe_webhook_secret=STRIPE_WEBHOOK_SECRET,
-        admin_token=ADMIN_TOKEN,
         certificate_keys=CERTIFICATE_KEYS,
     )
     with LocalStack(settings).start(background=False).serve_in_background() as stack:
+        ADMIN["authorization"] = f"Bearer {stack.organiser_token('admin')}"
         yield stack
+
+
+@pytest.fixture
+def organiser(local_stack: LocalStack) -> Callable[[str], dict[str, str]]:
+    """The `Authorization` header of the local pool's organiser in `group` (viewer, support, finance, admin)."""
+    return lambda group: {"authorization": f"Bearer {local_stack.organiser_token(group)}"}
 
 
 @pytest.fixture(scope="session")

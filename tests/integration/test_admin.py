@@ -10,9 +10,7 @@ from infra.apigw import LocalHttpApi
 from infra.local_mailbox import LocalMailbox
 from infra.samples import JSON, encoded, group, individual
 from infra.template import http_api_routes
-from tests.integration.conftest import ADMIN_TOKEN, drain
-
-ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+from tests.integration.conftest import ADMIN, drain
 
 
 def register(api: LocalHttpApi, body: dict) -> dict:
@@ -132,7 +130,7 @@ def test_a_refund_through_the_admin_route_finishes_like_a_dashboard_refund(api, 
     # and the audit history says who asked, then what Stripe did
     history = repository.registration(created["registration_id"]).history
     actions = [(h.actor, h.action, h.to_status) for h in history]
-    requested = actions.index(("admin:token", "refund.requested", None))
+    requested = actions.index(("admin@example.org", "refund.requested", None))
     assert history[requested].refund_id.startswith("re_")
     assert actions.index(("stripe", "registration.status_changed", "refunded")) > requested
 

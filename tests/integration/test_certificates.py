@@ -28,9 +28,7 @@ from shared.certificates.models import Certificate
 from shared.conference import load_conference
 from shared.errors import TemporarilyUnavailable
 from shared.reactions.models import EmailKind, OutboxEmail
-from tests.integration.conftest import ADMIN_TOKEN, drain
-
-ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+from tests.integration.conftest import ADMIN, drain
 
 
 def paid_attendee(api: LocalHttpApi, stripe_standin, stream, email: str, **names: str) -> dict:

@@ -22,10 +22,9 @@ from shared.conference import DEFAULT_CONFERENCE_FILE
 from shared.conference.models import ConferenceFile
 from shared.events.models import EventAction, EventChange
 from shared.registration.ports import StaleWrite
-from tests.integration.conftest import ADMIN_TOKEN, drain
+from tests.integration.conftest import ADMIN, drain
 from tests.support.tables import scan_all
 
-ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
 SEED = ConferenceFile.model_validate_json(DEFAULT_CONFERENCE_FILE.read_bytes())
 EMAIL = "ana.lopez@example.org"
 
@@ -131,7 +130,7 @@ class TestOrganiserRoutes:
         detail = admin(api, "GET", f"/admin/events/{event_id}").json()
         assert detail["document"]["name"] == "Spring Training 2021 (online)"
         assert [(c["version"], c["action"], c["actor"]) for c in detail["history"]] == [
-            (1, "event.created", "admin:token"), (2, "event.updated", "admin:token"),
+            (1, "event.created", "admin@example.org"), (2, "event.updated", "admin@example.org"),
         ]  # fmt: skip
 
     def test_an_invalid_document_is_a_422_naming_the_field_and_stores_nothing(self, api) -> None:

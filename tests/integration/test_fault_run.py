@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bench.fault_run import KINDS, Environment, FaultRun, table
-from tests.integration.conftest import ADMIN_TOKEN
+from tests.integration.conftest import ADMIN
 
 
 @pytest.mark.runs
@@ -16,7 +16,7 @@ def test_ten_attendees_through_every_kind_of_fault_lose_nothing_and_duplicate_no
     api, stripe_standin, stream, stack, aws
 ) -> None:
     # When (the api fixture starts every test with empty tables and an empty dead-letter queue)
-    environment = Environment(stack, api, stripe_standin, stream, aws, ADMIN_TOKEN)
+    environment = Environment(stack, api, stripe_standin, stream, aws, ADMIN["authorization"].removeprefix("Bearer "))
     attendance = ("eligible", "partial", "absent", "absent")  # two eligible attendees: heartbeats are the cost
     report = FaultRun(environment, attendees=10, seed=7, attendance=attendance).run()
 

@@ -20,7 +20,7 @@ from infra.stripe_standin import StripeStandIn
 from shared.clock import conference_clock
 from shared.conference import load_conference
 from shared.observability import logger
-from tests.integration.conftest import ADMIN_TOKEN, drain
+from tests.integration.conftest import ADMIN, drain
 
 PERSON = {
     "first_name": "Zebulon",
@@ -73,7 +73,7 @@ def test_a_whole_flow_logs_no_personal_data_codes_or_tokens(
     api: LocalHttpApi, stripe_standin: StripeStandIn, stream: StreamPoller, logged: Callable[[], list[str]]
 ) -> None:
     mailbox, before = LocalMailbox(), len(LocalMailbox().emails())
-    admin = JSON | {"authorization": f"Bearer {ADMIN_TOKEN}"}
+    admin = JSON | ADMIN
     # An individual and a group register and pay; one bad submission carries personal data too
     individual = {"kind": "individual", "attendee": PERSON, "shipping_address": ADDRESS}
     group = {
@@ -140,7 +140,7 @@ def test_a_whole_flow_logs_no_personal_data_codes_or_tokens(
         *(part for colleague in COLLEAGUES for part in colleague),
         *codes.values(),
         *tokens,
-        ADMIN_TOKEN,
+        ADMIN["authorization"].removeprefix("Bearer "),
     ]
     log_lines = logged()
     assert len(log_lines) > 20, "the functions logged (almost) nothing: the capture is not working"

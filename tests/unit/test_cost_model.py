@@ -37,5 +37,5 @@ def test_heartbeats_follow_the_agenda() -> None:
 
 def test_fixed_costs_count_the_templates_secrets_alarms_and_emitted_metrics() -> None:
     fixed = cost_model.fixed_monthly(load_template())
-    assert fixed["Secrets Manager"] == pytest.approx(4 * cost_model.SECRET_PER_MONTH)
+    assert fixed["Secrets Manager"] == pytest.approx(3 * cost_model.SECRET_PER_MONTH)
     assert len(emitted_metric_names()) == cost_model.CUSTOM_METRICS

@@ -39,7 +39,7 @@ def content_security_policy(html: str) -> str:
             "default-src 'none'",
             f"script-src {scripts}",
             f"style-src {styles}",
-            "connect-src 'self'",
+            "connect-src 'self' http://127.0.0.1:*",  # and the local stack's Cognito (moto, on loopback): the sign-in
             "form-action 'self'",
             "frame-ancestors 'none'",
             "base-uri 'none'",

@@ -1,18 +1,22 @@
 """The organiser's page at `/admin` as an organiser meets it: Debian's chromium, driven by Playwright (the browser and
-page fixtures of the registration page's test), against the local stack started as a process. The data is made over
-HTTP first: registrations paid through the Stripe stand-in's test route, the stack drained."""
+page fixtures of the registration page's test), against the local stack started as a process. Organisers sign in
+through the page's form with the local stack's Cognito accounts (`<group>@example.org`, in moto); the data is made
+over HTTP first: registrations paid through the Stripe stand-in's test route, the stack drained."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 import requests
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Request, Route, expect
 
 from infra.gateway import content_security_policy
 from infra.samples import individual
@@ -28,8 +32,40 @@ pytestmark = pytest.mark.e2e
 browser = registration_page.browser
 page = registration_page.page
 
-TOKEN = "local-admin-token"
-ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+# The local stack's organisers: one account per group, `<group>@example.org`, all with this password.
+LOCAL_PASSWORD = os.environ.get("LOCAL_ORGANISER_PASSWORD", "Local-organiser-1")
+ADMIN_EMAIL = "admin@example.org"
+
+
+def local_pool(stack: RunningStack) -> tuple[dict[str, Any], Any]:
+    """The local stack's organiser pool (`/_local/organisers`) and a Cognito client of its moto server."""
+    pool = requests.get(f"{stack.api}/_local/organisers", timeout=5).json()
+    cognito = boto3.client(
+        "cognito-idp",
+        endpoint_url=pool["cognito_endpoint"],
+        region_name="us-east-1",
+        aws_access_key_id="local",  # InitiateAuth is unsigned on AWS; moto wants some credentials
+        aws_secret_access_key="local",
+    )
+    return pool, cognito
+
+
+def organiser_token(stack: RunningStack, group: str) -> str:
+    """An access token of the local organiser in `group`, for the API calls a test makes itself."""
+    pool, cognito = local_pool(stack)
+    answer = cognito.initiate_auth(
+        AuthFlow="USER_PASSWORD_AUTH",
+        ClientId=pool["client_id"],
+        AuthParameters={"USERNAME": f"{group}@example.org", "PASSWORD": LOCAL_PASSWORD},
+    )
+    token: str = answer["AuthenticationResult"]["AccessToken"]
+    return token
+
+
+@pytest.fixture
+def admin(local_stack: RunningStack) -> dict[str, str]:
+    """The admin organiser's headers (a fresh access token per test)."""
+    return {"Authorization": f"Bearer {organiser_token(local_stack, 'admin')}"}
 
 
 def drain(stack: RunningStack) -> None:
@@ -57,11 +93,40 @@ def paid(local_stack: RunningStack) -> dict[str, str]:
     return registrations
 
 
-def sign_in(page: Page, token: str = TOKEN) -> None:
+def sign_in(page: Page, email: str = ADMIN_EMAIL, password: str = LOCAL_PASSWORD) -> None:
+    """Through the page's sign-in form, as an organiser does (the page asks Cognito for the tokens)."""
     page.goto("/admin")
-    expect(page.get_by_label("Admin token")).to_be_focused()
-    page.get_by_label("Admin token").fill(token)
-    page.get_by_role("button", name="Open the organiser tools").click()
+    form = page.locator("#signin-view")
+    expect(form.get_by_label("Email", exact=True)).to_be_focused()
+    form.get_by_label("Email", exact=True).fill(email)
+    form.get_by_label("Password", exact=True).fill(password)
+    form.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def signed_in(page: Page, email: str = ADMIN_EMAIL, password: str = LOCAL_PASSWORD) -> None:
+    """Signed in and the workspace open."""
+    sign_in(page, email, password)
+    expect(page.locator("#signin-view")).to_be_hidden()
+    expect(page.locator("#workspace")).to_be_visible()
+
+
+SESSION_KEY = "conference-admin-session"
+
+
+def kept_session(page: Page) -> dict[str, Any] | None:
+    """The tokens the page keeps in the tab's sessionStorage."""
+    kept: dict[str, Any] | None = page.evaluate("(key) => JSON.parse(sessionStorage.getItem(key))", SESSION_KEY)
+    return kept
+
+
+def change_session(page: Page, **changes: Any) -> None:
+    page.evaluate(
+        """([key, changes]) => {
+            const kept = JSON.parse(sessionStorage.getItem(key));
+            sessionStorage.setItem(key, JSON.stringify({ ...kept, ...changes }));
+        }""",
+        [SESSION_KEY, changes],
+    )
 
 
 def row_of(page: Page, registration_id: str) -> Locator:
@@ -77,28 +142,37 @@ def test_the_admin_page_is_served_with_a_strict_policy(local_stack: RunningStack
     assert policy == content_security_policy(response.text)  # exactly its own inline script and style
     assert re.search(r"script-src 'sha256-[A-Za-z0-9+/]+=*'(;|$)", policy)
     assert re.search(r"style-src 'sha256-[A-Za-z0-9+/]+=*'(;|$)", policy)
-    assert "default-src 'none'" in policy and "connect-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "default-src 'none'" in policy and "unsafe-inline" not in policy
+    # Fetch to this origin, and to the local stack's Cognito (moto, on loopback) for the sign-in.
+    assert "connect-src 'self' http://127.0.0.1:*;" in policy
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "<script src" not in response.text and "<link" not in response.text  # one self-contained file
     assert requests.head(f"{local_stack.api}/admin", timeout=5).headers["content-security-policy"] == policy
-    # The organiser's data still needs the token; the page itself holds none.
-    assert requests.get(f"{local_stack.api}/admin/registrations", timeout=5).status_code == 401
-    assert TOKEN not in response.text
+    # The organiser's data needs a signed-in organiser's access token; the page itself holds no account.
+    refused = requests.get(f"{local_stack.api}/admin/registrations", timeout=5)
+    assert refused.status_code == 401 and refused.json()["code"] == "unauthorized"
+    assert LOCAL_PASSWORD not in response.text and ADMIN_EMAIL not in response.text
 
 
-def test_a_wrong_token_is_refused_and_the_right_one_lists_filters_and_searches(
+def test_a_wrong_password_is_refused_and_the_right_one_lists_filters_and_searches(
     page: Page, local_stack: RunningStack, paid: dict[str, str]
 ) -> None:
-    sign_in(page, "not-the-token")
+    sign_in(page, ADMIN_EMAIL, "Not-the-password-1")
 
-    expect(page.locator("#token-error")).to_contain_text("The token is not right")
+    form = page.locator("#signin-view")
+    expect(page.locator("#signin-error")).to_have_text("The email or password is not right.")
     expect(page.locator("#workspace")).to_be_hidden()
-    expect(page.get_by_label("Admin token")).to_be_focused()
+    expect(form.get_by_label("Password", exact=True)).to_be_focused()
+    expect(form.get_by_label("Password", exact=True)).to_have_attribute("aria-invalid", "true")
 
-    page.get_by_label("Admin token").fill(TOKEN)
-    page.get_by_role("button", name="Open the organiser tools").click()
+    form.get_by_label("Password", exact=True).fill(LOCAL_PASSWORD)
+    form.get_by_role("button", name="Sign in", exact=True).click()
 
-    expect(page.locator("#token-view")).to_be_hidden()
+    expect(page.locator("#signin-view")).to_be_hidden()
+    expect(page.get_by_role("heading", name="Registrations")).to_be_focused()
+    expect(page.locator("#who-email")).to_have_text(ADMIN_EMAIL)
+    expect(page.locator("#who-groups")).to_have_text("Group: admin")
+    assert kept_session(page) is not None and page.evaluate("localStorage.length") == 0  # this tab only
     (first_email, first_id), _ = paid.items()
     row = row_of(page, first_id)
     expect(row).to_contain_text(first_email)
@@ -128,7 +202,7 @@ def test_a_wrong_token_is_refused_and_the_right_one_lists_filters_and_searches(
 
 def test_a_refund_from_the_page_ends_refunded(page: Page, local_stack: RunningStack, paid: dict[str, str]) -> None:
     _, (email, registration_id) = paid.items()
-    sign_in(page)
+    signed_in(page)
     row = row_of(page, registration_id)
     expect(row.locator(".status-word")).to_have_text("Paid")
     dialogs: list[str] = []
@@ -145,7 +219,7 @@ def test_a_refund_from_the_page_ends_refunded(page: Page, local_stack: RunningSt
     expect(row.get_by_role("button", name=re.compile("^Refund"))).to_be_disabled()
 
     drain(local_stack)  # Stripe's charge.refunded webhook, delivered in the background, finishes the change
-    page.reload()  # the token is kept for the tab
+    page.reload()  # the session is kept for the tab
 
     expect(row.locator(".status-word")).to_have_text("Refunded")
     expect(row).to_have_attribute("data-status", "refunded")
@@ -154,15 +228,14 @@ def test_a_refund_from_the_page_ends_refunded(page: Page, local_stack: RunningSt
 
 
 def test_issuing_certificates_shows_the_counts_and_an_export_downloads(
-    page: Page, local_stack: RunningStack, paid: dict[str, str]
+    page: Page, local_stack: RunningStack, paid: dict[str, str], admin: dict[str, str]
 ) -> None:
-    sign_in(page)
-    expect(page.locator("#token-view")).to_be_hidden()
+    signed_in(page)
 
     page.get_by_role("button", name="Issue certificates").click()
 
     expect(page.locator("#issue-result")).to_be_visible()
-    eligible = requests.post(f"{local_stack.api}/admin/certificates/issue", headers=ADMIN, timeout=10).json()
+    eligible = requests.post(f"{local_stack.api}/admin/certificates/issue", headers=admin, timeout=10).json()
     expect(page.locator("#issue-eligible")).to_have_text(str(eligible["eligible"]))
     expect(page.locator("#issue-queued")).to_have_text(re.compile(r"^\d+$"))
 
@@ -170,7 +243,7 @@ def test_issuing_certificates_shows_the_counts_and_an_export_downloads(
     page.get_by_label("Attendee id").fill("att_unknown")
     page.get_by_role("button", name="Reissue certificate").click()
     refused = requests.post(
-        f"{local_stack.api}/admin/attendees/att_unknown/certificate/reissue", headers=ADMIN, timeout=10
+        f"{local_stack.api}/admin/attendees/att_unknown/certificate/reissue", headers=admin, timeout=10
     ).json()
     expect(page.locator("#reissue-error")).to_have_text(refused["detail"])
 
@@ -181,7 +254,7 @@ def test_issuing_certificates_shows_the_counts_and_an_export_downloads(
     # Named after the event it is of (the featured one, selected by default).
     featured = next(
         e["id"]
-        for e in requests.get(f"{local_stack.api}/admin/events", headers=ADMIN, timeout=5).json()["items"]
+        for e in requests.get(f"{local_stack.api}/admin/events", headers=admin, timeout=5).json()["items"]
         if e["featured"]
     )
     assert download.suggested_filename == f"registrations-{featured}.csv"
@@ -191,16 +264,17 @@ def test_issuing_certificates_shows_the_counts_and_an_export_downloads(
     expect(page.locator("#exports-message")).to_contain_text(f"registrations-{featured}.csv downloaded")
 
 
-def test_a_person_s_data_is_downloaded_then_erased_from_the_page(page: Page, local_stack: RunningStack) -> None:
+def test_a_person_s_data_is_downloaded_then_erased_from_the_page(
+    page: Page, local_stack: RunningStack, admin: dict[str, str]
+) -> None:
     # Given a paid registrant of their own (the module's others are used by the other tests)
     email = f"admin.erase.{uuid.uuid4().hex[:8]}@example.org"
     registration_id = paid_registration(local_stack, email)
     drain(local_stack)
-    sign_in(page)
-    expect(page.locator("#token-view")).to_be_hidden()
+    signed_in(page)
 
     # When the organiser downloads their data
-    page.get_by_label("Email", exact=True).fill(email)
+    page.locator("#people").get_by_label("Email", exact=True).fill(email)
     with page.expect_download() as started:
         page.get_by_role("button", name="Download their data (JSON)").click()
     document = json.loads(Path(started.value.path()).read_text(encoding="utf-8"))
@@ -216,8 +290,200 @@ def test_a_person_s_data_is_downloaded_then_erased_from_the_page(page: Page, loc
 
     # Then the page says so and nothing is held about that email any more
     expect(page.locator("#person-message")).to_contain_text("Erased")
-    gone = requests.get(f"{local_stack.api}/admin/people/export", params={"email": email}, headers=ADMIN, timeout=5)
+    gone = requests.get(f"{local_stack.api}/admin/people/export", params={"email": email}, headers=admin, timeout=5)
     assert gone.status_code == 404
+
+
+# ---------- organisers: their groups, a first sign-in, the session ----------
+def test_a_viewer_sees_the_lists_and_exports_but_no_refund_erase_or_edit(
+    page: Page, local_stack: RunningStack, paid: dict[str, str]
+) -> None:
+    signed_in(page, "viewer@example.org")
+
+    expect(page.locator("#who-email")).to_have_text("viewer@example.org")
+    expect(page.locator("#who-groups")).to_have_text("Group: viewer")
+    (_, first_id), _ = paid.items()
+    expect(row_of(page, first_id).locator(".status-word")).to_have_text("Paid")
+    expect(page.locator("#registrations-rows").get_by_role("button")).to_have_count(0)  # no refund, no resend
+    expect(page.locator("#registrations-role")).to_have_text(
+        "Refunds need the finance or admin group; resending confirmations needs the support or admin group."
+    )
+    expect(page.get_by_role("button", name="Download registrations.csv")).to_be_visible()
+    for name in (
+        "Erase this person",
+        "Download their data (JSON)",
+        "Issue certificates",
+        "Reissue certificate",
+        "New event",
+        "Edit this event",
+        "Publish",
+        "Unpublish",
+        "Feature",
+        "Save event",
+        "Save anyway",
+        "Add a session",
+    ):
+        expect(page.get_by_role("button", name=name, exact=True)).to_have_count(0)
+    expect(page.locator("#people")).to_contain_text("needs the admin group")
+    expect(page.locator("#certificates")).to_contain_text("needs the support or admin group")
+    # The event is there to read, not to change.
+    expect(page.get_by_role("heading", name="Event details")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).not_to_have_value("")
+    expect(page.get_by_label("Name", exact=True)).to_be_disabled()
+
+    with page.expect_download() as started:
+        page.get_by_role("button", name="Download shipments.csv").click()
+    assert started.value.suggested_filename.startswith("shipments")
+
+
+def test_a_refusal_by_the_server_shows_its_detail(page: Page, local_stack: RunningStack, paid: dict[str, str]) -> None:
+    (_, first_id), _ = paid.items()
+    viewer = organiser_token(local_stack, "viewer")
+    refused = requests.post(
+        f"{local_stack.api}/admin/registrations/{first_id}/refund",
+        headers={"Authorization": f"Bearer {viewer}"},
+        timeout=10,
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+
+    # Finance is offered refunds (and not the support's resend).
+    signed_in(page, "finance@example.org")
+    row = row_of(page, first_id)
+    expect(row.get_by_role("button", name=re.compile("^Refund"))).to_be_visible()
+    expect(row.get_by_role("button", name=re.compile("^Resend"))).to_have_count(0)
+
+    # As if their group had changed since they signed in: the refund goes with a viewer's token.
+    def as_a_viewer(route: Route) -> None:
+        route.continue_(headers={**route.request.headers, "authorization": f"Bearer {viewer}"})
+
+    page.route("**/admin/registrations/*/refund", as_a_viewer)
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name=re.compile("^Refund")).click()
+
+    expect(page.locator("#registrations-error")).to_have_text(refused.json()["detail"])
+    expect(row.get_by_role("button", name=re.compile("^Refund"))).to_be_enabled()
+    expect(page.locator("#workspace")).to_be_visible()  # a 403 is not a sign-out
+
+
+def test_a_first_sign_in_sets_a_new_password_then_opens_the_page(page: Page, local_stack: RunningStack) -> None:
+    # Given an organiser an administrator has just created, with a temporary password, in the support group
+    pool, cognito = local_pool(local_stack)
+    email = f"new.organiser.{uuid.uuid4().hex[:8]}@example.org"
+    cognito.admin_create_user(
+        UserPoolId=pool["user_pool_id"],
+        Username=email,
+        TemporaryPassword="Temporary-pass-1",
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_add_user_to_group(UserPoolId=pool["user_pool_id"], Username=email, GroupName="support")
+
+    # When they sign in with it, Cognito asks for their own password: the page's next step, with the pool's rules
+    sign_in(page, email, "Temporary-pass-1")
+    new_password = page.get_by_label("New password", exact=True)
+    expect(new_password).to_be_focused()
+    expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+    expect(new_password).to_have_accessible_description(
+        re.compile("At least 12 characters.*uppercase.*lowercase.*digit.*symbol")
+    )
+    expect(page.locator("#signin-status")).to_contain_text("choose your own password")
+
+    # A password the pool would refuse is explained before it is sent
+    new_password.fill("tooshort")
+    page.get_by_label("New password again").fill("tooshort")
+    page.get_by_role("button", name="Set the password and sign in").click()
+    expect(page.locator("#signin-error")).to_have_text(
+        "The new password needs at least 12 characters, an uppercase letter, a digit, a symbol."
+    )
+    expect(new_password).to_have_attribute("aria-invalid", "true")
+    expect(new_password).to_be_focused()
+
+    new_password.fill("A-new-passphrase-2")
+    page.get_by_label("New password again").fill("A-new-passphrase-2")
+    page.get_by_role("button", name="Set the password and sign in").click()
+
+    # Then they land on the page, as themselves, offered what support may do
+    expect(page.locator("#signin-view")).to_be_hidden()
+    expect(page.get_by_role("heading", name="Registrations")).to_be_focused()
+    expect(page.locator("#who-email")).to_have_text(email)
+    expect(page.locator("#who-groups")).to_have_text("Group: support")
+    expect(page.get_by_role("button", name="Issue certificates")).to_be_visible()
+    expect(page.get_by_role("button", name="Erase this person")).to_have_count(0)
+    # and the new password is theirs now
+    signed = cognito.initiate_auth(
+        AuthFlow="USER_PASSWORD_AUTH",
+        ClientId=pool["client_id"],
+        AuthParameters={"USERNAME": email, "PASSWORD": "A-new-passphrase-2"},
+    )
+    assert "AccessToken" in signed["AuthenticationResult"]
+
+
+def test_an_access_token_is_refreshed_before_it_expires_and_once_when_refused(
+    page: Page, local_stack: RunningStack
+) -> None:
+    signed_in(page)
+    first = kept_session(page)
+    assert first is not None
+
+    # Due within the minute: the next call first gets a new access token with the refresh token
+    change_session(page, expiresAt=int(time.time() * 1000) + 30_000)
+    with page.expect_request(lambda r: "REFRESH_TOKEN_AUTH" in (r.post_data or "")):
+        page.get_by_role("button", name="Refresh", exact=True).click()
+    expect(page.locator("#registrations-count")).to_contain_text("loaded")
+    second = kept_session(page)
+    assert second is not None and second["access"] != first["access"] and second["refresh"] == first["refresh"]
+    assert second["expiresAt"] > time.time() * 1000 + 30 * 60_000
+
+    # Refused (401): renewed once and the call made again
+    change_session(page, access="not-a-token")
+    sent: list[str] = []
+
+    def note(request: Request) -> None:
+        if "/admin/registrations" in request.url:
+            sent.append(request.headers.get("authorization", ""))
+
+    page.on("request", note)
+    page.get_by_role("button", name="Refresh", exact=True).click()
+    expect(page.locator("#registrations-count")).to_contain_text("loaded")
+    renewed = kept_session(page)
+    assert renewed is not None and renewed["access"] not in {"not-a-token", second["access"]}
+    assert sent[0] == "Bearer not-a-token" and set(sent[1:]) == {f"Bearer {renewed['access']}"}
+    expect(page.locator("#workspace")).to_be_visible()
+
+    # A refresh token Cognito no longer takes: the session has ended
+    change_session(page, access="not-a-token", refresh="revoked")
+    page.get_by_role("button", name="Refresh", exact=True).click()
+    expect(page.locator("#signin-error")).to_have_text("Your session has ended. Sign in again.")
+    expect(page.locator("#workspace")).to_be_hidden()
+    expect(page.locator("#signin-view").get_by_label("Password", exact=True)).to_be_focused()
+    assert kept_session(page) is None
+
+
+def test_signing_out_ends_the_session_and_returns_to_the_form(page: Page, local_stack: RunningStack) -> None:
+    signed_in(page, "support@example.org")
+    expect(page.locator("#registrations-rows tr")).not_to_have_count(0)
+    kept = kept_session(page)
+    assert kept is not None
+
+    page.get_by_role("button", name="Sign out").click()
+
+    form = page.locator("#signin-view")
+    expect(form).to_be_visible()
+    expect(page.locator("#signin-status")).to_have_text("You are signed out.")
+    expect(form.get_by_label("Email", exact=True)).to_be_focused()
+    expect(form.get_by_label("Email", exact=True)).to_have_value("")
+    expect(page.locator("#workspace")).to_be_hidden()
+    expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
+    expect(page.locator("#registrations-rows tr")).to_have_count(0)  # nothing of theirs is left on the page
+    assert kept_session(page) is None
+    # Cognito ended the session (GlobalSignOut): its refresh token is refused
+    pool, cognito = local_pool(local_stack)
+    with pytest.raises(cognito.exceptions.NotAuthorizedException):
+        cognito.initiate_auth(
+            AuthFlow="REFRESH_TOKEN_AUTH", ClientId=pool["client_id"], AuthParameters={"REFRESH_TOKEN": kept["refresh"]}
+        )
+    page.reload()
+    expect(form.get_by_label("Email", exact=True)).to_be_focused()
 
 
 # ---------- events: the switcher and the editor ----------
@@ -225,26 +491,26 @@ SEED = Path(__file__).resolve().parents[2] / "shared" / "conference" / "nasro-20
 
 
 @pytest.fixture
-def new_event(local_stack: RunningStack) -> str:
+def new_event(local_stack: RunningStack, admin: dict[str, str]) -> str:
     """An unpublished event of its own (the seed's document under another name), so edits touch no other test."""
     document = json.loads(SEED.read_text(encoding="utf-8"))
     del document["id"]
     document["name"] = f"Editor test {uuid.uuid4().hex[:8]}"
-    created = requests.post(f"{local_stack.api}/admin/events", json=document, headers=ADMIN, timeout=10)
+    created = requests.post(f"{local_stack.api}/admin/events", json=document, headers=admin, timeout=10)
     assert created.status_code == 201, created.text
     event_id: str = created.json()["event_id"]
     return event_id
 
 
 def event_detail(stack: RunningStack, event_id: str) -> requests.Response:
-    detail = requests.get(f"{stack.api}/admin/events/{event_id}", headers=ADMIN, timeout=5)
+    headers = {"Authorization": f"Bearer {organiser_token(stack, 'viewer')}"}  # reading is every group's
+    detail = requests.get(f"{stack.api}/admin/events/{event_id}", headers=headers, timeout=5)
     assert detail.status_code == 200
     return detail
 
 
 def open_event(page: Page, event_id: str) -> None:
-    sign_in(page)
-    expect(page.locator("#token-view")).to_be_hidden()
+    signed_in(page)
     page.get_by_label("Event", exact=True).select_option(event_id)
     expect(page.locator("#editor-meta")).to_contain_text(f"Event id {event_id}, version")
 
@@ -256,7 +522,7 @@ def session_row(page: Page, index: int) -> Locator:
 def test_switching_events_lists_exports_and_edits_the_selected_one(
     page: Page, local_stack: RunningStack, paid: dict[str, str], new_event: str
 ) -> None:
-    sign_in(page)
+    signed_in(page)
     switcher = page.get_by_label("Event", exact=True)
     expect(switcher.locator(f'option[value="{new_event}"]')).to_contain_text("unpublished")
     expect(switcher.locator("option", has_text="featured")).to_have_count(1)
@@ -295,7 +561,7 @@ def test_a_session_s_new_time_and_join_link_are_saved_as_the_next_version(
 
 
 def test_saving_over_a_newer_version_says_the_event_changed_and_reloads_it(
-    page: Page, local_stack: RunningStack, new_event: str
+    page: Page, local_stack: RunningStack, new_event: str, admin: dict[str, str]
 ) -> None:
     open_event(page, new_event)
     current = event_detail(local_stack, new_event)
@@ -303,7 +569,7 @@ def test_saving_over_a_newer_version_says_the_event_changed_and_reloads_it(
     behind = requests.put(
         f"{local_stack.api}/admin/events/{new_event}",
         json=renamed,
-        headers={**ADMIN, "If-Match": current.headers["ETag"]},
+        headers={**admin, "If-Match": current.headers["ETag"]},
         timeout=10,
     )
     assert behind.status_code == 200, behind.text

@@ -134,7 +134,7 @@ class HistoryEntry(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     at: datetime
-    actor: str  # "stripe", "reconciler", "admin:<name>"
+    actor: str  # "stripe", "system" (the reconciler), or the organiser's email
     action: str
     from_status: RegistrationStatus | None = None
     to_status: RegistrationStatus | None = None

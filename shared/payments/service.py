@@ -85,7 +85,7 @@ class PaymentService:
                     discarded += 1
                 continue
             outcome = self._settle(
-                self._stripe_call(self._stripe.session_truth, registration.checkout.session_id), actor="reconciler"
+                self._stripe_call(self._stripe.session_truth, registration.checkout.session_id), actor="system"
             )
             if outcome.changes or outcome.findings:
                 settled.append(outcome)

@@ -165,7 +165,7 @@ class TestReconciler:
         assert report == {"examined": 2, "settled": 1, "discarded": 0}
         registration = stored(stack, created["registration_id"])
         assert registration.status == "paid"
-        assert [(h.actor, h.stripe_event_id) for h in registration.history] == [("reconciler", None)]
+        assert [(h.actor, h.stripe_event_id) for h in registration.history] == [("system", None)]
         assert stored(stack, still_open.json()["registration_id"]).history == []
 
 
@@ -190,7 +190,7 @@ class TestTheTable:
 
         # When another settlement is written from the same (now stale) read
         expired_session = replace(session, session_status="expired", payment_status="unpaid")
-        expired = settle(read, expired_session, expected_livemode=False, at=at, actor="reconciler")
+        expired = settle(read, expired_session, expected_livemode=False, at=at, actor="system")
         with pytest.raises(StaleWrite):
             table.save_settlement(read, expired)
 

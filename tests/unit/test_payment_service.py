@@ -419,7 +419,7 @@ class TestReconciler:
         # Then
         assert (report.examined, report.discarded) == (1, 0)
         (outcome,) = report.settled
-        assert steps(repository) == [("reconciler", Status.PENDING_PAYMENT, Status.PAID)]
+        assert steps(repository) == [("system", Status.PENDING_PAYMENT, Status.PAID)]
         assert outcome.changes == repository.registrations[REG].history
         assert outcome.changes[0].stripe_event_id is None and repository.events == {}
 

@@ -1,6 +1,6 @@
 """The HTTP side of the local stack: a WSGI app that serves the template's routes through the
-in-process API Gateway, the site's pages (the registration page at `/`, the organiser's page at `/admin`), plus the
-local-only routes (never deployed) under /_local."""
+in-process API Gateway, the site's pages (the registration page at `/`, the organiser's page at `/admin`, the
+attendee's page at `/attend`), plus the local-only routes (never deployed) under /_local."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from shared.clock import conference_clock
 SITE = Path(__file__).parent / "site"
 # Each page is one self-contained HTML file, served for GET and HEAD at its path. `/admin` is only the page: the
 # organiser's API lives under `/admin/...`, and its data needs the bearer token the page asks for.
-SITE_PAGES = {"/": SITE / "index.html", "/admin": SITE / "admin.html"}
+SITE_PAGES = {"/": SITE / "index.html", "/admin": SITE / "admin.html", "/attend": SITE / "attend.html"}
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
 
 

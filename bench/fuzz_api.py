@@ -53,6 +53,8 @@ KNOWN_CODES = frozenset(
         "version_conflict",
         "precondition_required",
         "change_refused",
+        # GET /me/certificate.
+        "not_issued",
     }
 )
 

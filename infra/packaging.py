@@ -35,13 +35,14 @@ TARGET_PLATFORM = (
 # (zoneinfo falls back to it where the image has no system zone files).
 BASE = ("boto3", "aws-lambda-powertools", "pydantic", "email-validator", "tzdata")
 # The libraries beyond those, only where they are used (tests/infra/test_function_imports.py holds the
-# imports): Stripe's SDK where Stripe is called; reportlab and segno (the QR code) where certificates are drawn.
+# imports): Stripe's SDK where Stripe is called; reportlab and segno (the QR code) where certificates are drawn,
+# icalendar where confirmations (and their calendar attachment) are written.
 EXTRA: dict[str, tuple[str, ...]] = {
     "RegistrationApiFunction": ("stripe",),
     "StripeWebhookFunction": ("stripe",),
     "PaymentReconcilerFunction": ("stripe",),
     "AdminApiFunction": ("stripe",),
-    "StreamDispatcherFunction": ("reportlab", "segno"),
+    "StreamDispatcherFunction": ("reportlab", "segno", "icalendar"),
     "AttendanceApiFunction": (),
     "CertificateApiFunction": (),
     "CertificateIssuerFunction": (),
@@ -49,7 +50,7 @@ EXTRA: dict[str, tuple[str, ...]] = {
 }
 # What each function imports of them when its container starts: the organiser's function loads Stripe only
 # with its first refund (shared/composition/admin.py), the stream dispatcher segno only with its first
-# certificate (shared/certificates/pdf.py).
+# certificate (shared/certificates/pdf.py) and icalendar only with its first confirmation (shared/email/calendar.py).
 IMPORTED_AT_COLD_START = EXTRA | {"AdminApiFunction": (), "StreamDispatcherFunction": ("reportlab",)}
 # The large ones: a package that bundles one it does not use is wrong too. (segno is small, 0.3 MB: only its
 # absence where it is used is a problem.)

@@ -6,10 +6,16 @@ import base64
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 # 100 random bits in five groups of four base32 characters (no 0/1/8/9 confusion, no whitespace):
 # typed by people from an email, and far beyond guessing even without the login throttle.
 _GROUPS, _GROUP = 5, 4
+# Beside the confirmation's code (or the organiser's latest resend), the codes an attendee asked for with
+# POST /access-codes keep working: the newest four, each for 30 days. So at most five codes open one seat, and a
+# code asked for weeks before the conference still works on its days (asking again sends another).
+REQUESTED_CODES_KEPT = 4
+REQUESTED_CODE_LIFETIME = timedelta(days=30)
 
 
 def new_access_code() -> str:

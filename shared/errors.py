@@ -120,6 +120,13 @@ class SessionSuperseded(DomainError):
     title = "This session was ended by a newer login"
 
 
+class NotIssued(DomainError):
+    """The attendee has no valid certificate (yet, or any more): GET /me/certificate."""
+
+    code = "not_issued"
+    title = "No certificate has been issued"
+
+
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
     title = "Too many failed attempts"

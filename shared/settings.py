@@ -48,6 +48,12 @@ class PaymentSettings(StripeSettings):
     stripe_webhook_secret_name: NonEmpty = Field(alias="STRIPE_WEBHOOK_SECRET_NAME")
 
 
+class AttendanceSettings(TableSettings):
+    """The attendance function: the table, and the bucket its attendees' certificates are read from."""
+
+    certificates_bucket: NonEmpty = Field(alias="CERTIFICATES_BUCKET")
+
+
 class ReactionSettings(TableSettings):
     """The stream dispatcher: where confirmation emails point people, and who they come from."""
 

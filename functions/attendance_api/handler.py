@@ -1,4 +1,5 @@
-"""AttendanceApi: POST /logins, POST /attendance/heartbeats, GET /me/attendance."""
+"""AttendanceApi: the attendee's side. POST /logins, POST /attendance/heartbeats, GET /me/attendance, GET /me,
+GET /me/sessions, GET /me/certificate, DELETE /me/session, POST /access-codes."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from pydantic import TypeAdapter
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, json_body
 from shared.api.responses import json_response
-from shared.attendance.models import HeartbeatRequest, LoginRequest
+from shared.attendance.models import AccessCodeRequest, HeartbeatRequest, LoginRequest
 from shared.attendance.service import AttendanceService
 from shared.composition.attendance import attendance_service
 from shared.observability import logger, metrics, tracer
-from shared.settings import TableSettings
+from shared.settings import AttendanceSettings
 
 app = APIGatewayHttpResolver()
 install_problem_responses(app)
@@ -27,7 +28,7 @@ NO_STORE = {"Cache-Control": "no-store"}  # answers carry tokens or personal pro
 
 @cache
 def attendance() -> AttendanceService:
-    return attendance_service(TableSettings.from_environment())
+    return attendance_service(AttendanceSettings.from_environment())
 
 
 def bearer_token() -> str:
@@ -59,6 +60,40 @@ def heartbeat() -> Response[str]:
 @app.get("/me/attendance")
 def my_attendance() -> Response[str]:
     return json_response(HTTPStatus.OK, attendance().my_attendance(bearer_token()), **NO_STORE)
+
+
+@app.get("/me")
+def me() -> Response[str]:
+    return json_response(HTTPStatus.OK, attendance().me(bearer_token()), **NO_STORE)
+
+
+@app.get("/me/sessions")
+def my_sessions() -> Response[str]:
+    return json_response(HTTPStatus.OK, attendance().my_sessions(bearer_token()), **NO_STORE)
+
+
+@app.get("/me/certificate")
+def my_certificate() -> Response[bytes]:
+    certificate = attendance().my_certificate(bearer_token())
+    disposition = f'attachment; filename="certificate-{certificate.certificate_id}.pdf"'
+    # bytes: Powertools answers them base64-encoded (isBase64Encoded), as API Gateway expects.
+    return Response(
+        HTTPStatus.OK, "application/pdf", certificate.pdf, headers=NO_STORE | {"Content-Disposition": disposition}
+    )
+
+
+@app.delete("/me/session")
+def sign_out() -> Response[str]:
+    attendance().sign_out(bearer_token())
+    return Response(HTTPStatus.NO_CONTENT, None, "", headers=NO_STORE)
+
+
+@app.post("/access-codes")
+def request_access_code() -> Response[str]:
+    request = json_body(app.current_event, TypeAdapter(AccessCodeRequest))
+    # The same answer for every well-formed email: the stream finds the seat, if any, and sends the code.
+    attendance().request_access_code(request.email)
+    return json_response(HTTPStatus.ACCEPTED, {}, **NO_STORE)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -98,7 +98,7 @@ class DynamoAdminRepository:
                     "email": f"{ERASED}+{attendee_id}@invalid",
                     "organization": ERASED,
                 },
-                remove="access_code_hash, current_session, session_expires_at",
+                remove="access_code_hash, requested_codes, current_session, session_expires_at",
                 condition="attribute_exists(pk)",
             )
         except StaleWrite:

@@ -7,6 +7,8 @@ Keys (see the README's table):
                                                       the set of credited conference minutes per agenda session
   ATTENDEE#<attendee_id> / SIGNAL#<kind>#<minute>     shared-login evidence
   THROTTLE#<email or ip digest> / WINDOW#<start>      failed logins in a 15-minute window (expires)
+  ACCESS_CODE_REQUEST#<request_id> / REQUEST          an access-code request (POST /access-codes), for the stream
+                                                      to answer; the email as keyed, expires via `ttl` (a day)
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from shared.adapters import aws
 from shared.adapters.dynamodb import DynamoRegistrationRepository, from_item, to_item, translated_errors
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository, attendee_key
-from shared.attendance.models import LoginSession
+from shared.attendance.models import AccessCodeAsked, LoginSession
 from shared.reactions.models import Attendee, AttendeeStatus
 from shared.registration.models import Registration
 from shared.registration.ports import StaleWrite
@@ -112,6 +114,45 @@ class DynamoAttendanceRepository:
             return None
         fields = {k: v for k, v in from_item(answer["Item"]).items() if k not in {"pk", "sk", "entity", "ttl"}}
         return LoginSession.model_validate(fields)
+
+    def end_session(self, attendee_id: str, token_hash: str) -> None:
+        session = _key(f"LOGIN#{token_hash}", "SESSION")
+        try:
+            with translated_errors():
+                # Together, so that no moment has the record gone but the attendee's item still crediting minutes
+                # to it, or the item cleared but the record there (which would read as a superseded session).
+                self._client.transact_write_items(
+                    TransactItems=[
+                        {"Delete": {"TableName": self._table, "Key": session}},
+                        {
+                            "Update": {
+                                "TableName": self._table,
+                                "Key": attendee_key(attendee_id),
+                                "UpdateExpression": "REMOVE current_session, session_expires_at",
+                                "ConditionExpression": "current_session = :session",
+                                "ExpressionAttributeValues": to_item({":session": token_hash}),
+                            }
+                        },
+                    ]
+                )
+        except StaleWrite:
+            # A newer login made another session current meanwhile: leave it, end this one's record.
+            with translated_errors():
+                self._client.delete_item(TableName=self._table, Key=session)
+
+    def add_access_code_request(self, request: AccessCodeAsked, expires: datetime) -> None:
+        with translated_errors():
+            self._client.put_item(
+                TableName=self._table,
+                Item=_key(f"ACCESS_CODE_REQUEST#{request.request_id}", "REQUEST")
+                | to_item(
+                    {
+                        "entity": "access_code_request",
+                        "ttl": int(expires.timestamp()),
+                        **request.model_dump(mode="json"),
+                    }
+                ),
+            )
 
     def credit_minute(self, attendee_id: str, token_hash: str, session_id: str, minute: int, now: datetime) -> bool:
         try:

@@ -3,11 +3,13 @@
 Keys (see the README's table):
   CERT#<certificate_id> / META          a certificate: name, hours, issue date, valid or revoked
   ATTENDEE#<attendee_id> / CERTIFICATE  the attendee's current certificate (one per attendee)
+(a certificate's `pdf_stored_at`: when the stream stored its PDF, certificates/<certificate_id>.pdf in the bucket)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters import aws
@@ -114,6 +116,19 @@ class DynamoCertificateRepository:
                 {"Put": {"TableName": self._table, "Item": outbox_item(email)}},
             ]
         )
+
+    def mark_pdf_stored(self, certificate_id: str, at: datetime) -> None:
+        try:
+            with translated_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=certificate_key(certificate_id),
+                    UpdateExpression="SET pdf_stored_at = :at",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues=to_item({":at": at.isoformat()}),
+                )
+        except StaleWrite:
+            pass  # no such certificate: nothing will ask for its PDF
 
     def revoke_current(self, attendee_id: str) -> bool:
         certificate_id = self.current_certificate(attendee_id)

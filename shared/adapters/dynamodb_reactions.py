@@ -1,10 +1,13 @@
 """Attendees, the email outbox and the coin mailing list in the main table.
 
 Keys (see the README's table):
-  ATTENDEE#<attendee_id> / META             an attendee: who may log in; the access code's digest
+  ATTENDEE#<attendee_id> / META             an attendee: who may log in; the access code's digest, and the
+                                             digests of the codes asked for (`requested_codes`)
   REG#<registration_id> / EMAIL#<kind>#<to>  an outbox entry, one per logical email
   REG#<registration_id> / SHIPMENT#COIN      the coin for an individual registrant
                                              (gsi1: SHIPMENTS#<event_id> / <created>#<id>)
+  THROTTLE#access_code#<attendee_id> / SENDS the last access-code emails asked for: one slot per email allowed
+                                             an hour (`slot<n>_at`, `slot<n>_by`), expires an hour after the last
 """
 
 from __future__ import annotations
@@ -15,13 +18,22 @@ from typing import TYPE_CHECKING, Any
 
 from shared.adapters import aws
 from shared.adapters.dynamodb import DynamoRegistrationRepository, from_item, to_item, translated_errors
-from shared.reactions.models import Attendee, AttendeeStatus, OutboxEmail, OutboxStatus, Shipment, ShipmentState
+from shared.reactions.models import (
+    Attendee,
+    AttendeeStatus,
+    OutboxEmail,
+    OutboxStatus,
+    RequestedCode,
+    Shipment,
+    ShipmentState,
+)
 from shared.registration.models import Registration
 from shared.registration.ports import StaleWrite
 from shared.registration.status import RegistrationStatus
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import UpdateItemInputTypeDef
 
 
 def shipments_index_key(event_id: str) -> str:
@@ -36,6 +48,10 @@ def email_key(registration_id: str, key: str) -> dict[str, Any]:
     return to_item({"pk": f"REG#{registration_id}", "sk": f"EMAIL#{key}"})
 
 
+def access_code_sends_key(attendee_id: str) -> dict[str, Any]:
+    return to_item({"pk": f"THROTTLE#access_code#{attendee_id}", "sk": "SENDS"})
+
+
 def shipment_key(registration_id: str) -> dict[str, Any]:
     return to_item({"pk": f"REG#{registration_id}", "sk": "SHIPMENT#COIN"})
 
@@ -46,6 +62,8 @@ def outbox_item(email: OutboxEmail) -> dict[str, Any]:
     )
 
 
+# Reserved words, named in expressions through placeholders.
+_NAMES = {"#status": "status", "#ttl": "ttl"}
 _KEYS = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", "email_key", "logins", "login_days"})
 
 
@@ -77,16 +95,19 @@ class DynamoReactionRepository:
 
     def _update(self, key: dict[str, Any], expression: str, condition: str, values: dict[str, Any]) -> bool:
         """A conditional update; False when the condition does not hold (the change is not ours to make)."""
+        request: UpdateItemInputTypeDef = {
+            "TableName": self._table,
+            "Key": key,
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": to_item(values),
+        }
+        names = {name: attribute for name, attribute in _NAMES.items() if name in expression + condition}
+        if names:  # DynamoDB refuses an empty map
+            request["ExpressionAttributeNames"] = names
         try:
             with translated_errors():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=key,
-                    UpdateExpression=expression,
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames={"#status": "status"} if "#status" in expression + condition else {},
-                    ExpressionAttributeValues=to_item(values),
-                )
+                self._client.update_item(**request)
         except StaleWrite:
             return False
         return True
@@ -100,13 +121,61 @@ class DynamoReactionRepository:
         fields = self._get(attendee_key(attendee_id))
         return Attendee.model_validate(fields) if fields else None
 
-    def set_access_code(self, attendee_id: str, code_hash: str, issued_at: datetime) -> None:
+    def set_access_code(
+        self, attendee_id: str, code_hash: str, issued_at: datetime, *, replaces_all: bool = False
+    ) -> None:
         self._update(
             attendee_key(attendee_id),
-            "SET access_code_hash = :hash, access_code_issued_at = :at",
+            "SET access_code_hash = :hash, access_code_issued_at = :at"
+            + (" REMOVE requested_codes" if replaces_all else ""),
             "attribute_exists(pk)",
             {":hash": code_hash, ":at": issued_at.isoformat()},
         )
+
+    def set_requested_codes(
+        self, attendee_id: str, codes: tuple[RequestedCode, ...], *, expected: tuple[RequestedCode, ...]
+    ) -> bool:
+        # The whole list, conditional on the list read: DynamoDB compares lists element by element.
+        values: dict[str, Any] = {":codes": [code.model_dump(mode="json") for code in codes]}
+        if expected:
+            values[":expected"] = [code.model_dump(mode="json") for code in expected]
+        return self._update(
+            attendee_key(attendee_id),
+            "SET requested_codes = :codes",
+            "attribute_exists(pk) AND "
+            + ("requested_codes = :expected" if expected else "attribute_not_exists(requested_codes)"),
+            values,
+        )
+
+    def seats_of(self, email_key: str) -> list[str]:
+        return self._registrations.seats_of(email_key)
+
+    def take_access_code_slot(
+        self, attendee_id: str, request_id: str, now: datetime, *, since: datetime, slots: int
+    ) -> bool:
+        key = access_code_sends_key(attendee_id)
+        sends = self._get(key) or {}
+        taken = {n: int(sends[f"slot{n}_at"]) for n in range(slots) if f"slot{n}_at" in sends}
+        if any(sends.get(f"slot{n}_by") == request_id and at > since.timestamp() for n, at in taken.items()):
+            return True  # a replayed record: this request holds its slot already
+        for n in range(slots):
+            if n in taken and taken[n] > since.timestamp():
+                continue  # taken within the hour (as read; the condition below checks it again)
+            # Each slot is claimed by its own conditional write: two requests at once never take one slot.
+            if self._update(
+                key,
+                f"SET slot{n}_at = :now, slot{n}_by = :request, #ttl = :expires, entity = :entity",
+                f"attribute_not_exists(slot{n}_at) OR slot{n}_at <= :since",
+                {
+                    ":now": int(now.timestamp()),
+                    ":request": request_id,
+                    ":since": int(since.timestamp()),
+                    ":expires": int((now + (now - since)).timestamp()),
+                    ":entity": "access_code_sends",
+                },
+            ):
+                return True
+        return False
 
     def revoke_attendee(self, attendee_id: str) -> None:
         self._update(

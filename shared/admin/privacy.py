@@ -108,7 +108,7 @@ class PrivacyService:
                 "history": [entry.as_record() for entry in registration.history],
             },
             "attendee": attendee.model_dump(
-                mode="json", exclude={"access_code_hash", "current_session", "session_expires_at"}
+                mode="json", exclude={"access_code_hash", "requested_codes", "current_session", "session_expires_at"}
             )
             if attendee
             else None,

@@ -206,13 +206,16 @@ class AdminService:
         registration = self._existing(registration_id)
         if registration.status not in REFUNDABLE:
             raise NotRefundable(f"Only a paid registration has confirmations; this one is {registration.status}.")
-        sent = [e for e in self._repository.emails(registration_id) if e.kind is EmailKind.CONFIRMATION]
+        # Each round is an access-code email per seat whose new code replaces every earlier one (rounds before
+        # this one sent confirmations again: they count too).
+        resent = {EmailKind.CONFIRMATION, EmailKind.ACCESS_CODE}
+        sent = [e for e in self._repository.emails(registration_id) if e.kind in resent]
         round_ = max((e.resend for e in sent), default=0) + 1
         self._repository.add_emails(
             [
                 OutboxEmail(
                     registration_id=registration_id,
-                    kind=EmailKind.CONFIRMATION,
+                    kind=EmailKind.ACCESS_CODE,
                     attendee_id=s.attendee_id,
                     resend=round_,
                 )
@@ -222,7 +225,7 @@ class AdminService:
         self._audit(registration_id, actor, HistoryAction.CONFIRMATION_RESENT, resend=round_)
         return Accepted(
             registration_id=registration_id,
-            detail=f"{len(registration.seats)} confirmation(s) with new access codes queued.",
+            detail=f"{len(registration.seats)} access code email(s) queued; each new code replaces the earlier ones.",
         )
 
     def _existing(self, registration_id: str) -> Registration:

@@ -10,7 +10,15 @@ from pydantic.json_schema import models_json_schema
 
 from shared.admin.privacy import PersonRequest
 from shared.admin.service import Accepted, RegistrationPage
-from shared.attendance.models import HeartbeatRequest, LoginAnswer, LoginRequest, MyAttendance
+from shared.attendance.models import (
+    AccessCodeRequest,
+    HeartbeatRequest,
+    LoginAnswer,
+    LoginRequest,
+    MyAttendance,
+    MyProfile,
+    MySession,
+)
 from shared.certificates.models import CertificateView, IssueResult, ReissueRequest, ReissueResult
 from shared.conference.models import ConferenceView, EventDocument
 from shared.events.models import EventDetail, EventList, EventSaved, PublicEvent
@@ -43,6 +51,7 @@ _REQUEST_MODELS: list[type[BaseModel]] = [
     GroupRegistrationRequest,
     LoginRequest,
     HeartbeatRequest,
+    AccessCodeRequest,
     ReissueRequest,
     PersonRequest,
     EventDocument,
@@ -53,6 +62,8 @@ _RESPONSE_MODELS: list[type[BaseModel]] = [
     RegistrationSummary,
     LoginAnswer,
     MyAttendance,
+    MyProfile,
+    MySession,
     CertificateView,
     IssueResult,
     ReissueResult,
@@ -352,7 +363,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/admin/registrations/{registration_id}/resend-confirmation": {
         "post": {
             "operationId": "resendConfirmation",
-            "summary": "New confirmation emails, each with a new access code that replaces the old one",
+            "summary": "A new access-code email per seat; each new code replaces every earlier one",
             "security": [{"adminToken": []}],
             "parameters": [_REGISTRATION_ID],
             "responses": {
@@ -439,6 +450,80 @@ PATHS: dict[str, dict[str, Any]] = {
             "responses": {
                 "200": _json("MyAttendance", "Attendance so far"),
                 "401": _problem("session_superseded or invalid_session"),
+            },
+        }
+    },
+    "/me": {
+        "get": {
+            "operationId": "getMe",
+            "summary": "Who the session token signs in: the attendee's names, organization and kind of registration",
+            "security": [{"sessionToken": []}],
+            "responses": {
+                "200": _json("MyProfile", "The attendee"),
+                "401": _problem("session_superseded (a newer login exists) or invalid_session"),
+            },
+        }
+    },
+    "/me/sessions": {
+        "get": {
+            "operationId": "getMySessions",
+            "summary": "The attendee's event's agenda, times in its zone; each session's stream link from 15 minutes "
+            "before its start until its end (null otherwise), live while it runs (conference time)",
+            "security": [{"sessionToken": []}],
+            "responses": {
+                "200": {
+                    "description": "Every session, in start order",
+                    "content": {"application/json": {"schema": {"type": "array", "items": _ref("MySession")}}},
+                },
+                "401": _problem("session_superseded or invalid_session"),
+            },
+        }
+    },
+    "/me/certificate": {
+        "get": {
+            "operationId": "getMyCertificate",
+            "summary": "The attendee's valid certificate of attendance, as the PDF that was emailed",
+            "security": [{"sessionToken": []}],
+            "responses": {
+                "200": {
+                    "description": "The PDF, as an attachment named certificate-<certificate id>.pdf (not cached)",
+                    "headers": {
+                        "Content-Disposition": {"schema": {"type": "string"}},
+                        "Cache-Control": {"schema": {"type": "string", "const": "no-store"}},
+                    },
+                    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                "401": _problem("session_superseded or invalid_session"),
+                "404": _problem("not_issued: no certificate yet (or its PDF is still being made), or it was revoked"),
+            },
+        }
+    },
+    "/me/session": {
+        "delete": {
+            "operationId": "signOut",
+            "summary": "Sign out: the session token stops working (401 invalid_session from then on)",
+            "security": [{"sessionToken": []}],
+            "responses": {
+                "204": {"description": "Signed out"},
+                "401": _problem("session_superseded or invalid_session"),
+            },
+        }
+    },
+    "/access-codes": {
+        "post": {
+            "operationId": "requestAccessCode",
+            "summary": "A new access code by email, for whoever holds a paid seat with this address; the answer is the "
+            "same for every address (the seat is looked up and the email sent afterwards, at most 3 an hour per "
+            "attendee); the new code works alongside the earlier ones",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AccessCodeRequest")}}},
+            "responses": {
+                "202": {
+                    "description": "Received (also for an address without a seat, and beyond the hourly limit)",
+                    "content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}},
+                },
+                "413": _problem("The body is over 64 KiB"),
+                "415": _problem("The body is not JSON"),
+                "422": _problem("Not an email address"),
             },
         }
     },

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.conference.models import SessionKind
 from shared.registration.models import Email
 
 
@@ -21,6 +22,24 @@ class HeartbeatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     session_id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class AccessCodeRequest(BaseModel):
+    """POST /access-codes: a new access code for whoever holds a paid seat with this email."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    email: Email
+
+
+class AccessCodeAsked(BaseModel):
+    """An access-code request as stored: the stream, not the request, finds the seat and sends the email."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    email_key: str  # the email as the seats' guards key it (casefolded)
+    requested_at: datetime
 
 
 class LoginAnswer(BaseModel):
@@ -56,3 +75,38 @@ class MyAttendance(BaseModel):
     eligible: bool
     reasons: list[str]
     hours: float
+
+
+class MyProfile(BaseModel):
+    """GET /me."""
+
+    attendee_id: str
+    first_name: str
+    last_name: str
+    organization: str
+    registration_kind: Literal["individual", "group"]
+
+
+class MySession(BaseModel):
+    """One session of GET /me/sessions: times in the event's zone; the stream link only around the session."""
+
+    id: str
+    title: str
+    kind: SessionKind
+    day: date
+    starts_at: datetime
+    ends_at: datetime
+    speakers: list[str]
+    live: bool = Field(description="The session is running now (conference time): starts_at <= now < ends_at.")
+    join_url: str | None = Field(
+        description="The session's stream link from 15 minutes before it starts until it ends; null otherwise."
+    )
+
+
+class CertificateFile(BaseModel):
+    """GET /me/certificate: the attendee's valid certificate as the PDF that was emailed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    certificate_id: str
+    pdf: bytes

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from shared.attendance.models import LoginSession
+from shared.attendance.models import AccessCodeAsked, LoginSession
+from shared.certificates.models import Certificate
 from shared.reactions.models import Attendee
 from shared.registration.models import Registration
 
@@ -29,6 +30,13 @@ class AttendanceRepository(Protocol):
 
     def session(self, token_hash: str) -> LoginSession | None: ...
 
+    def end_session(self, attendee_id: str, token_hash: str) -> None:
+        """Sign out: delete the session's record and, in the same transaction, clear the attendee's current session
+        if it is still this one (a newer login's is left alone; the record goes either way)."""
+
+    def add_access_code_request(self, request: AccessCodeAsked, expires: datetime) -> None:
+        """Store the request (the stream answers it); one write, whoever the email belongs to."""
+
     def credit_minute(self, attendee_id: str, token_hash: str, session_id: str, minute: int, now: datetime) -> bool:
         """Add the minute to the attendee's set for the agenda session (adding it again changes nothing), in
         one write conditional on `token_hash` being the attendee's current session, unexpired at `now`, and
@@ -43,3 +51,14 @@ class AttendanceRepository(Protocol):
         """Evidence of a shared login; one per kind and minute at most."""
 
     def signals(self, attendee_id: str) -> int: ...
+
+
+class CertificatePdfs(Protocol):
+    """The certificates' table side and the PDFs the stream stored (GET /me/certificate)."""
+
+    def current_certificate(self, attendee_id: str) -> str | None: ...
+
+    def certificate(self, certificate_id: str) -> Certificate | None: ...
+
+    def pdf(self, certificate_id: str) -> bytes | None:
+        """The stored PDF; None when there is none."""

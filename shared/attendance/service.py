@@ -1,5 +1,6 @@
-"""Individual logins (one active session per person), minutes credited per agenda session, and the
-evidence of shared logins that the certificate policy weighs."""
+"""Individual logins (one active session per person), minutes credited per agenda session, the evidence of
+shared logins that the certificate policy weighs, and the attendee's own conference: who they are, the agenda with
+its stream links around each session, their certificate, signing out, and asking for a new access code."""
 
 from __future__ import annotations
 
@@ -11,9 +12,19 @@ from typing import NoReturn
 
 from shared.access import hash_access_code
 from shared.attendance.facts import attendance_facts
-from shared.attendance.models import LoginAnswer, LoginSession, MyAttendance, SessionAttendance
+from shared.attendance.models import (
+    AccessCodeAsked,
+    CertificateFile,
+    LoginAnswer,
+    LoginSession,
+    MyAttendance,
+    MyProfile,
+    MySession,
+    SessionAttendance,
+)
 from shared.attendance.policy import evaluate
-from shared.attendance.ports import AttendanceRepository
+from shared.attendance.ports import AttendanceRepository, CertificatePdfs
+from shared.certificates.models import CertificateStatus
 from shared.clock import Clock
 from shared.conference.models import AgendaSession
 from shared.conference.ports import Conferences
@@ -23,10 +34,11 @@ from shared.errors import (
     InvalidRequest,
     InvalidSession,
     NotFound,
+    NotIssued,
     SessionSuperseded,
     TooManyAttempts,
 )
-from shared.ids import is_id
+from shared.ids import is_id, new_id
 from shared.reactions.models import Attendee, AttendeeStatus
 from shared.registration.models import normalize_email
 from shared.registration.status import RegistrationStatus
@@ -38,6 +50,10 @@ FAILURE_LIMIT = 10
 FAILURE_WINDOW = timedelta(minutes=15)
 HOLDS_ACCESS = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
 _NO_SUCH_CODE = hash_access_code("no-such-code")  # compared against when the email has no seat
+# A session's stream link is handed out from this long before it starts until it ends.
+JOIN_LINK_LEAD = timedelta(minutes=15)
+# An access-code request is kept only until the stream has answered it (DynamoDB's TTL removes it).
+ACCESS_CODE_REQUEST_KEPT = timedelta(days=1)
 
 
 def _digest(value: str) -> str:
@@ -46,10 +62,17 @@ def _digest(value: str) -> str:
 
 class AttendanceService:
     def __init__(
-        self, *, events: Conferences, repository: AttendanceRepository, conference_clock: Clock, wall_clock: Clock
+        self,
+        *,
+        events: Conferences,
+        repository: AttendanceRepository,
+        certificates: CertificatePdfs,
+        conference_clock: Clock,
+        wall_clock: Clock,
     ) -> None:
         self._events = events
         self._repository = repository
+        self._certificates = certificates
         self._conference_clock = conference_clock
         self._wall_clock = wall_clock
 
@@ -129,6 +152,66 @@ class AttendanceService:
             hours=eligibility.hours,
         )
 
+    def me(self, token: str) -> MyProfile:
+        attendee = self._authenticated(token)
+        kind = "group" if attendee.kind == "group" else "individual"
+        return MyProfile(
+            attendee_id=attendee.attendee_id,
+            first_name=attendee.first_name,
+            last_name=attendee.last_name,
+            organization=attendee.organization,
+            registration_kind=kind,
+        )
+
+    def my_sessions(self, token: str) -> list[MySession]:
+        """The attendee's event's agenda in its zone; a session's stream link from JOIN_LINK_LEAD before its start
+        until its end (conference time, as heartbeats count it), `live` while it runs."""
+        attendee = self._authenticated(token)
+        conference = self._events.conference(attendee.event_id)
+        now = self._conference_clock.now()
+        return [
+            MySession(
+                id=s.id,
+                title=s.title,
+                kind=s.kind,
+                day=s.day,
+                starts_at=s.starts_at.astimezone(conference.zone),
+                ends_at=s.ends_at.astimezone(conference.zone),
+                speakers=s.speakers,
+                live=s.starts_at <= now < s.ends_at,
+                join_url=s.join_url if s.starts_at - JOIN_LINK_LEAD <= now < s.ends_at else None,
+            )
+            for s in conference.sessions
+        ]
+
+    def my_certificate(self, token: str) -> CertificateFile:
+        """The attendee's valid certificate, as the PDF the stream stored when it emailed it."""
+        attendee = self._authenticated(token)
+        certificate_id = self._certificates.current_certificate(attendee.attendee_id)
+        certificate = self._certificates.certificate(certificate_id) if certificate_id else None
+        if certificate is None:
+            raise NotIssued("No certificate of attendance has been issued to you.")
+        if certificate.status is not CertificateStatus.VALID:
+            raise NotIssued("Your certificate of attendance was revoked.")
+        pdf = self._certificates.pdf(certificate.certificate_id) if certificate.pdf_stored_at else None
+        if pdf is None:
+            raise NotIssued("Your certificate of attendance is being prepared; it is emailed to you when it is ready.")
+        return CertificateFile(certificate_id=certificate.certificate_id, pdf=pdf)
+
+    def sign_out(self, token: str) -> None:
+        """End this session: afterwards the token is unknown (401 invalid_session) and credits nothing."""
+        attendee = self._authenticated(token)
+        _, _, token_hash = _credential(token)
+        self._repository.end_session(attendee.attendee_id, token_hash)
+
+    def request_access_code(self, email: str) -> None:
+        """Store the request, nothing more: whether the email holds a seat is looked up by the stream, which sends
+        the code (at most three an hour per attendee: shared/reactions/service.py). So the answer and the work done
+        here are the same for every email, registered or not."""
+        now = self._wall_clock.now()
+        request = AccessCodeAsked(request_id=new_id("acr"), email_key=normalize_email(email), requested_at=now)
+        self._repository.add_access_code_request(request, now + ACCESS_CODE_REQUEST_KEPT)
+
     def _agenda_session(self, event_id: str, session_id: str) -> AgendaSession | None:
         try:
             return self._events.conference(event_id).session(session_id)
@@ -137,7 +220,8 @@ class AttendanceService:
 
     def _attendee_for(self, email: str, code_hash: str) -> Attendee | None:
         """The attendee this email and code sign in: one person may hold a seat in several events, each with its
-        own code. Every candidate is compared in constant time, and one dummy when there is none."""
+        own code, and several codes may open one seat (the current one and those asked for lately). Every code of
+        every candidate is compared in constant time, and one dummy when there is none."""
         key = normalize_email(email)
         found: Attendee | None = None
         candidates: list[Attendee | None] = []
@@ -145,10 +229,11 @@ class AttendanceService:
             registration = self._repository.registration(registration_id)
             seat = next((s for s in registration.seats if s.email_key == key), None) if registration else None
             candidates.append(self._repository.attendee(seat.attendee_id) if seat else None)
+        now = self._wall_clock.now()
         for attendee in candidates or [None]:
-            stored = attendee.access_code_hash if attendee and attendee.access_code_hash else _NO_SUCH_CODE
-            if hmac.compare_digest(code_hash, stored) and attendee is not None:
-                found = attendee
+            for stored in (attendee.code_hashes(now) if attendee else None) or [_NO_SUCH_CODE]:
+                if hmac.compare_digest(code_hash, stored) and attendee is not None:
+                    found = attendee
         return found
 
     def _holds_access(self, attendee: Attendee) -> bool:

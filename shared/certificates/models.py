@@ -29,6 +29,8 @@ class Certificate(BaseModel):
     created_at: datetime
     status: CertificateStatus = CertificateStatus.VALID
     replaced_by: str | None = None
+    # When the stream stored its PDF (rendered as it is emailed): until then GET /me/certificate has none to give.
+    pdf_stored_at: datetime | None = None
 
 
 class CertificateView(BaseModel):

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
+from shared.adapters.dynamodb_certificates import DynamoCertificateRepository
+from shared.adapters.s3_certificates import S3CertificateFiles
 from shared.attendance.service import AttendanceService
 from shared.clock import conference_clock, wall_clock
 from shared.composition.common import event_catalog
-from shared.settings import TableSettings
+from shared.settings import AttendanceSettings
 
 
-def attendance_service(settings: TableSettings) -> AttendanceService:
+def attendance_service(settings: AttendanceSettings) -> AttendanceService:
     return AttendanceService(
         events=event_catalog(settings),
         repository=DynamoAttendanceRepository(settings.table_name),
+        certificates=S3CertificateFiles(settings.certificates_bucket, DynamoCertificateRepository(settings.table_name)),
         conference_clock=conference_clock,
         wall_clock=wall_clock,
     )

@@ -7,11 +7,13 @@ test) can tell the kinds apart by subject alone.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time
 from itertools import groupby
+from urllib.parse import quote
 
 from shared.conference.models import Conference, Money
+from shared.email.calendar import attend_url, conference_invite
 from shared.email.mime import Attachment, Mailbox
 from shared.email.render import (
     Block,
@@ -33,6 +35,7 @@ from shared.registration.models import Purchaser, Registration, Seat, ShippingAd
 # no email address (personal data) can ever become a tag.
 _TAG_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,256}")
 _COIN = "30th-anniversary conference coin"
+_INVITE = "invite.ics"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,19 +45,30 @@ class Email:
     text: str
     html: str
     attachments: tuple[Attachment, ...] = ()
-    kind: str  # confirmation | receipt | refund_notice here; what the outbox and the SES tags call it
+    kind: str  # confirmation | access_code | receipt | refund_notice | certificate: the outbox's and SES tags' name
     tags: dict[str, str]
     # The event's own name and address; None: the mailer's default sender.
     sender: Mailbox | None = None
 
 
+def sign_in_url(site_url: str, email: str, access_code: str) -> str:
+    """The attend page that signs this attendee in with one click: the email and code travel in the fragment,
+    which a browser never sends to a server (so no access log or proxy sees them)."""
+    return f"{attend_url(site_url)}#email={quote(email, safe='')}&code={quote(access_code, safe='')}"
+
+
 def confirmation(
-    conference: Conference, registration: Registration, seat: Seat, access_code: str, *, site_url: str
+    conference: Conference,
+    registration: Registration,
+    seat: Seat,
+    access_code: str,
+    *,
+    site_url: str,
+    sent_at: datetime,
 ) -> Email:
-    """To each attendee once the seat is paid: the access code, how to log in, the agenda."""
+    """To each attendee once the seat is paid: the access code, a one-click sign-in link, the agenda, and the
+    conference days as a calendar attachment."""
     _require_seat(registration, seat)
-    if not access_code or any(char.isspace() for char in access_code):
-        raise ValueError("an access code is one word: the confirmation's line must read back exactly")
     name = _full_name(seat)
     blocks: list[Block] = [
         Paragraph(f"Hello {name},"),
@@ -63,16 +77,7 @@ def confirmation(
             f"The conference runs from {long_date(conference.starts_on)} to {long_date(conference.ends_on)}, "
             f"online. All times are in the conference's time zone, {conference.timezone} ({_zone_name(conference)})."
         ),
-        Heading("How to log in"),
-        Paragraph("Log in at the conference site with this email address and your personal access code:"),
-        Field("Conference site", site_url, style="link"),
-        Field("Email", seat.email, style="code"),
-        Field("Access code", access_code, style="code"),
-        Paragraph(
-            "The access code is yours alone. Each person can have one active session at a time: logging in "
-            "again, on any device, ends the previous session. Only those who log in individually receive a "
-            "certificate of attendance."
-        ),
+        *_how_to_sign_in(site_url, seat, access_code),
     ]
     if registration.kind == "individual":
         blocks += [
@@ -83,9 +88,51 @@ def confirmation(
     else:
         purchaser = _purchaser(registration)
         blocks.append(Paragraph(f"Your seat was registered for you by {purchaser.organization} ({purchaser.name})."))
-    blocks += [*_agenda(conference), Paragraph("See you online."), Paragraph(conference.organizer)]
+    blocks += [
+        *_agenda(conference),
+        Paragraph(f"The attached {_INVITE} puts each conference day in your calendar."),
+        Paragraph("See you online."),
+        Paragraph(conference.organizer),
+    ]
     subject = f"Registration confirmed: {conference.name}"
-    return _email("confirmation", registration, Mailbox(name, seat.email), subject, blocks)
+    email = _email("confirmation", registration, Mailbox(name, seat.email), subject, blocks)
+    invite = conference_invite(conference, attendee_id=seat.attendee_id, site_url=site_url, sent_at=sent_at)
+    return replace(email, attachments=(invite,))
+
+
+def access_code(conference: Conference, registration: Registration, seat: Seat, code: str, *, site_url: str) -> Email:
+    """A new access code, asked for by the attendee (POST /access-codes) or sent by an organiser. Its subject says
+    "access code" and never "confirmed" (only a confirmation's does)."""
+    _require_seat(registration, seat)
+    name = _full_name(seat)
+    blocks: list[Block] = [
+        Paragraph(f"Hello {name},"),
+        Paragraph(f"Here is a new access code for the {conference.name}."),
+        *_how_to_sign_in(site_url, seat, code),
+        Paragraph("If you did not ask for a new code, you can ignore this email."),
+        Paragraph(conference.organizer),
+    ]
+    subject = f"Your new access code for the {conference.name}"
+    return _email("access_code", registration, Mailbox(name, seat.email), subject, blocks)
+
+
+def _how_to_sign_in(site_url: str, seat: Seat, access_code: str) -> list[Block]:
+    if not access_code or any(char.isspace() for char in access_code):
+        raise ValueError("an access code is one word: the email's line must read back exactly")
+    return [
+        Heading("How to log in"),
+        Paragraph("Sign in with one click:"),
+        Field("Sign in", sign_in_url(site_url, seat.email, access_code), style="link"),
+        Paragraph("Or log in at the conference site with this email address and your personal access code:"),
+        Field("Conference site", attend_url(site_url), style="link"),
+        Field("Email", seat.email, style="code"),
+        Field("Access code", access_code, style="code"),
+        Paragraph(
+            "The access code is yours alone. Each person can have one active session at a time: logging in "
+            "again, on any device, ends the previous session. Only those who log in individually receive a "
+            "certificate of attendance."
+        ),
+    ]
 
 
 def receipt(conference: Conference, registration: Registration, *, paid_amount: Money, paid_at: datetime) -> Email:

@@ -44,6 +44,8 @@ class Attachment:
     content: bytes
     maintype: str
     subtype: str
+    # Content-Type parameters beyond the type: a calendar's ("method", "PUBLISH"), ("charset", "utf-8").
+    params: tuple[tuple[str, str], ...] = ()
 
 
 def build_message(
@@ -66,6 +68,7 @@ def build_message(
             ("attachment filename", attachment.filename),
             ("attachment maintype", attachment.maintype),
             ("attachment subtype", attachment.subtype),
+            *((f"attachment parameter {name}", f"{name}={value}") for name, value in attachment.params),
         ]:
             _check_printable(label, value)
     if not _DOMAIN.fullmatch(message_id_domain):
@@ -88,6 +91,7 @@ def build_message(
             maintype=attachment.maintype,
             subtype=attachment.subtype,
             filename=attachment.filename,
+            params=dict(attachment.params),
         )
     return message
 

@@ -7,12 +7,22 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.access import REQUESTED_CODE_LIFETIME, REQUESTED_CODES_KEPT
 from shared.registration.models import Registration, Seat
 
 
 class AttendeeStatus(StrEnum):
     ACTIVE = "active"
     REVOKED = "revoked"  # refunded or dispute lost: cannot log in, earns no certificate
+
+
+class RequestedCode(BaseModel):
+    """An access code sent because the attendee asked (POST /access-codes): it works beside the current one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code_hash: str
+    issued_at: datetime
 
 
 class Attendee(BaseModel):
@@ -31,8 +41,20 @@ class Attendee(BaseModel):
     status: AttendeeStatus = AttendeeStatus.ACTIVE
     access_code_hash: str | None = None
     access_code_issued_at: datetime | None = None
+    # The codes sent on request, oldest first (at most REQUESTED_CODES_KEPT); the organiser's resend clears them.
+    requested_codes: tuple[RequestedCode, ...] = ()
     current_session: str | None = None  # the digest of the one live session token (attendance)
     session_expires_at: datetime | None = None  # when that session ends (heartbeats check it in their write)
+
+    def code_hashes(self, now: datetime) -> list[str]:
+        """The digests of every code that opens this seat now: the current one, and those asked for lately."""
+        requested = [c.code_hash for c in self.requested_codes if now - c.issued_at < REQUESTED_CODE_LIFETIME]
+        return ([self.access_code_hash] if self.access_code_hash else []) + requested
+
+    def with_requested_code(self, code_hash: str, now: datetime) -> tuple[RequestedCode, ...]:
+        """The requested codes once this one is added: expired ones dropped, the newest few kept."""
+        live = [c for c in self.requested_codes if now - c.issued_at < REQUESTED_CODE_LIFETIME]
+        return (*live, RequestedCode(code_hash=code_hash, issued_at=now))[-REQUESTED_CODES_KEPT:]
 
     @classmethod
     def of_seat(cls, registration: Registration, seat: Seat) -> Attendee:
@@ -54,6 +76,9 @@ class EmailKind(StrEnum):
     RECEIPT = "receipt"
     REFUND_NOTICE = "refund_notice"
     CERTIFICATE = "certificate"
+    # A new access code: asked for by the attendee (`request` set: it works beside the earlier ones) or sent by
+    # the organiser's resend (`resend` set: it replaces every earlier code).
+    ACCESS_CODE = "access_code"
 
 
 class OutboxStatus(StrEnum):
@@ -74,6 +99,7 @@ class OutboxEmail(BaseModel):
     attendee_id: str | None = None  # None for the purchaser's receipt
     certificate_id: str | None = None  # a reissue sends a second certificate email to the same attendee
     resend: int = 0  # the organiser's n-th resend of a confirmation (each one a new email with a new code)
+    request: str | None = None  # the attendee's access-code request this email answers (POST /access-codes)
     status: OutboxStatus = OutboxStatus.PENDING
     attempts: int = 0
     lease_until: datetime | None = None
@@ -84,6 +110,8 @@ class OutboxEmail(BaseModel):
     @property
     def key(self) -> str:
         target = f"{self.kind.value}#{self.certificate_id or self.attendee_id or 'purchaser'}"
+        if self.request:
+            return f"{target}#{self.request}"
         return f"{target}#resend{self.resend}" if self.resend else target
 
 

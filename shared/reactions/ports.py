@@ -8,7 +8,7 @@ from typing import Protocol
 
 from shared.certificates.models import Certificate
 from shared.email import Email
-from shared.reactions.models import Attendee, OutboxEmail, OutboxStatus, Shipment, ShipmentState
+from shared.reactions.models import Attendee, OutboxEmail, OutboxStatus, RequestedCode, Shipment, ShipmentState
 from shared.registration.models import Registration
 from shared.registration.status import RegistrationStatus
 
@@ -44,7 +44,26 @@ class ReactionRepository(Protocol):
 
     def attendee(self, attendee_id: str) -> Attendee | None: ...
 
-    def set_access_code(self, attendee_id: str, code_hash: str, issued_at: datetime) -> None: ...
+    def set_access_code(
+        self, attendee_id: str, code_hash: str, issued_at: datetime, *, replaces_all: bool = False
+    ) -> None:
+        """Make this the attendee's current code; `replaces_all` also ends the codes asked for (the organiser's
+        resend)."""
+
+    def set_requested_codes(
+        self, attendee_id: str, codes: tuple[RequestedCode, ...], *, expected: tuple[RequestedCode, ...]
+    ) -> bool:
+        """Replace the attendee's requested codes if they are still `expected`; False (nothing written) if not."""
+
+    def seats_of(self, email_key: str) -> list[str]:
+        """The registrations holding this email's seats (one per event)."""
+
+    def take_access_code_slot(
+        self, attendee_id: str, request_id: str, now: datetime, *, since: datetime, slots: int
+    ) -> bool:
+        """Take one of the attendee's `slots` access-code sends for this request: a slot never taken, or last taken
+        at or before `since`. True also when this request already holds one (a replayed record takes no second);
+        False when every slot was taken after `since`."""
 
     def revoke_attendee(self, attendee_id: str) -> None: ...
 

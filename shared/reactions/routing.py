@@ -14,13 +14,16 @@ class ReactionKind(StrEnum):
     SEATS_REFUNDED = "seats_refunded"
     DISPUTE_OPENED = "dispute_opened"
     SEND_EMAIL = "send_email"
+    ACCESS_CODE_REQUESTED = "access_code_requested"
 
 
 @dataclass(frozen=True)
 class Reaction:
     kind: ReactionKind
-    registration_id: str
-    email_key: str | None = None
+    registration_id: str  # empty for an access-code request, which names an email, not a registration
+    email_key: str | None = None  # the outbox entry to send
+    request_id: str | None = None  # an access-code request (POST /access-codes)...
+    requester: str | None = None  # ...and the email it asks for, as the seats' guards key it
 
 
 def route(event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> Reaction | None:
@@ -43,4 +46,8 @@ def route(event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | Non
         return None  # disputed -> paid keeps access as it was; expiry and cancellation owe nobody anything
     if entity == "outbox" and event_name == "INSERT":
         return Reaction(ReactionKind.SEND_EMAIL, str(new["registration_id"]), str(new["email_key"]))
+    if entity == "access_code_request" and event_name == "INSERT":
+        return Reaction(
+            ReactionKind.ACCESS_CODE_REQUESTED, "", request_id=str(new["request_id"]), requester=str(new["email_key"])
+        )
     return None

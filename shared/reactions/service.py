@@ -1,4 +1,5 @@
-"""Reactions to registration changes: attendees and access codes, the emails owed, the coin to mail.
+"""Reactions to registration changes: attendees and access codes, the emails owed, the coin to mail; and the
+answer to an attendee's access-code request (POST /access-codes), found and sent here rather than in the request.
 
 Driven by the table's stream, which delivers at least once and may replay from the start: every step
 is a conditional write that does nothing the second time, and every email goes through an outbox
@@ -12,7 +13,7 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from shared.access import hash_access_code, new_access_code
 from shared.certificates.models import CertificateStatus
@@ -20,13 +21,14 @@ from shared.certificates.pdf import CertificateContent, render_certificate
 from shared.clock import Clock
 from shared.conference.models import Conference
 from shared.conference.ports import Conferences
-from shared.email import Email, Mailbox, confirmation, receipt, refund_notice
+from shared.email import Email, Mailbox, access_code, confirmation, receipt, refund_notice
 from shared.email import certificate as certificate_email
 from shared.email.render import long_date
 from shared.errors import TemporarilyUnavailable
 from shared.payments.models import became
 from shared.reactions.models import (
     Attendee,
+    AttendeeStatus,
     EmailKind,
     OutboxEmail,
     OutboxStatus,
@@ -45,6 +47,12 @@ RECORD_ATTEMPTS = 3
 RECORD_PAUSE_SECONDS = 0.2
 # A seat refunded before its confirmation went out is owed no confirmation (its refund notice follows).
 STILL_HOLDS_SEATS = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
+# Access-code emails asked for (POST /access-codes) per attendee in any hour; more requests are answered the same
+# (202) and send nothing.
+ACCESS_CODES_PER_HOUR = 3
+ACCESS_CODE_WINDOW = timedelta(hours=1)
+# Adding a requested code is a read and a write conditional on what was read; two at once retry this often.
+CODE_WRITE_ATTEMPTS = 5
 
 
 class EmailBusy(Exception):
@@ -80,6 +88,9 @@ class ReactionService:
         self._site_url = site_url
 
     def react(self, reaction: Reaction) -> ReactionResult:
+        if reaction.kind is ReactionKind.ACCESS_CODE_REQUESTED:
+            assert reaction.request_id is not None and reaction.requester is not None
+            return ReactionResult(reaction.kind, self._access_code_requested(reaction.request_id, reaction.requester))
         registration = self._repository.registration(reaction.registration_id)
         if registration is None:
             return ReactionResult(reaction.kind, ["registration gone: nothing to do"])
@@ -142,6 +153,37 @@ class ReactionService:
             done.append("coin on the mailing list")
         return done
 
+    def _access_code_requested(self, request_id: str, email_key: str) -> list[str]:
+        """An access-code email to each paid seat this email holds (one per event), within the hourly limit; for an
+        email without one, nothing. Nothing of this reaches the requester: the request was answered already."""
+        now = self._wall_clock.now()
+        done: list[str] = []
+        for registration_id in self._repository.seats_of(email_key):
+            registration = self._repository.registration(registration_id)
+            seat = next((s for s in registration.seats if s.email_key == email_key), None) if registration else None
+            if registration is None or seat is None or registration.status not in STILL_HOLDS_SEATS:
+                continue  # a seat freed or never paid, or refunded: no access to give
+            attendee = self._repository.attendee(seat.attendee_id)
+            if attendee is None or attendee.status is not AttendeeStatus.ACTIVE:
+                continue
+            if not self._repository.take_access_code_slot(
+                seat.attendee_id, request_id, now, since=now - ACCESS_CODE_WINDOW, slots=ACCESS_CODES_PER_HOUR
+            ):
+                done.append("hourly limit reached: no email")
+                continue
+            self._repository.add_emails(
+                [
+                    OutboxEmail(
+                        registration_id=registration_id,
+                        kind=EmailKind.ACCESS_CODE,
+                        attendee_id=seat.attendee_id,
+                        request=request_id,
+                    )
+                ]
+            )
+            done.append("access code email queued")
+        return done or ["no paid seat for this email: nothing sent"]
+
     def _seats_refunded(self, registration: Registration) -> list[str]:
         done = []
         for seat in registration.seats:
@@ -199,7 +241,8 @@ class ReactionService:
         return "sent"
 
     def _not_owed(self, registration: Registration, entry: OutboxEmail) -> str | None:
-        if entry.kind is EmailKind.CONFIRMATION and registration.status not in STILL_HOLDS_SEATS:
+        owes_access = entry.kind in {EmailKind.CONFIRMATION, EmailKind.ACCESS_CODE}
+        if owes_access and registration.status not in STILL_HOLDS_SEATS:
             return f"registration {registration.status}"
         if entry.kind is EmailKind.CERTIFICATE:
             certificate = self._certificates.certificate(entry.certificate_id or "")
@@ -231,10 +274,28 @@ class ReactionService:
             return self._certificate_email(conference, registration, seat, entry.certificate_id or "")
         if entry.kind is EmailKind.REFUND_NOTICE:
             return refund_notice(conference, registration, seat)
-        # A fresh code per send: only its digest is kept, so a resent confirmation replaces the code.
-        code = new_access_code()
-        self._repository.set_access_code(seat.attendee_id, hash_access_code(code), self._wall_clock.now())
-        return confirmation(conference, registration, seat, code, site_url=self._site_url)
+        # A fresh code per send: only its digest is kept. A confirmation's becomes the current code; an access code
+        # asked for works beside the earlier ones; the organiser's resend replaces every earlier code.
+        code, now = new_access_code(), self._wall_clock.now()
+        if entry.kind is EmailKind.ACCESS_CODE:
+            if entry.request:
+                self._add_requested_code(seat.attendee_id, hash_access_code(code), now)
+            else:
+                self._repository.set_access_code(seat.attendee_id, hash_access_code(code), now, replaces_all=True)
+            return access_code(conference, registration, seat, code, site_url=self._site_url)
+        self._repository.set_access_code(seat.attendee_id, hash_access_code(code), now)
+        return confirmation(conference, registration, seat, code, site_url=self._site_url, sent_at=now)
+
+    def _add_requested_code(self, attendee_id: str, code_hash: str, now: datetime) -> None:
+        for _ in range(CODE_WRITE_ATTEMPTS):
+            attendee = self._repository.attendee(attendee_id)
+            if attendee is None:
+                return
+            codes = attendee.with_requested_code(code_hash, now)
+            if self._repository.set_requested_codes(attendee_id, codes, expected=attendee.requested_codes):
+                return
+        # Nothing is sent: the claim goes back and the record is retried.
+        raise TemporarilyUnavailable("The attendee's access codes kept changing; the email will be retried.")
 
     def _certificate_email(
         self, conference: Conference, registration: Registration, seat: Seat, certificate_id: str

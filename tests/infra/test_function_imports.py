@@ -16,10 +16,12 @@ from infra.template import load_template
 
 # The Stripe SDK where Stripe is called, the PDF library where certificates are rendered; nowhere else
 # (the organiser's function loads Stripe with its first refund, the stream dispatcher the QR encoder, segno,
-# with its first certificate). The deployment packages bundle these (infra/packaging.py), so a function never
+# with its first certificate, and icalendar with its first confirmation). The deployment packages bundle these (infra/packaging.py), so a function never
 # imports what it lacks.
 EXPECTED = {function: set(extra) for function, extra in IMPORTED_AT_COLD_START.items()}
-HEAVY = ("stripe", "reportlab", "segno", "crhelper", "pypdf", "moto", "samtranslator", "werkzeug", "pytest")
+HEAVY = (
+    "stripe", "reportlab", "segno", "icalendar", "crhelper", "pypdf", "moto", "samtranslator", "werkzeug", "pytest",
+)  # fmt: skip
 FUNCTIONS = {
     name: resource["Properties"]["Handler"].rpartition(".")[0]
     for name, resource in load_template()["Resources"].items()
@@ -45,18 +47,36 @@ def test_every_package_bundles_what_its_function_imports_at_cold_start() -> None
     assert all(set(IMPORTED_AT_COLD_START[function]) <= set(extra) for function, extra in EXTRA.items())
 
 
-def test_the_stream_dispatcher_bundles_what_it_loads_to_draw_a_certificate() -> None:
-    # Given a fresh interpreter with the stream dispatcher's handler imported
-    probe = (
-        f"import sys, {FUNCTIONS['StreamDispatcherFunction']}\n"
-        "from shared.certificates.pdf import CertificateContent, render_certificate\n"
-        "render_certificate(CertificateContent('Ana', 'Conf', 'Org', '5 May', 1.0, '5 May', 'crt_1', 'https://x.org/c/1'))\n"
-        f"print(','.join(n for n in {HEAVY!r} if n in sys.modules))"
-    )
+def loaded_after(function: str, work: str) -> set[str]:
+    """The heavy packages a fresh interpreter has loaded once the function's handler is imported and `work` ran."""
+    probe = f"import sys, {FUNCTIONS[function]}\n{work}\nprint(','.join(n for n in {HEAVY!r} if n in sys.modules))"
     environment = dict(os.environ) | {"POWERTOOLS_TRACE_DISABLED": "true"}
-    # When it renders a certificate (which loads segno, for the QR code)
     loaded = subprocess.run(
         [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
     ).stdout.strip()
-    # Then what it has loaded is exactly what its package bundles
-    assert set(filter(None, loaded.split(","))) == set(EXTRA["StreamDispatcherFunction"]) == {"reportlab", "segno"}
+    return set(filter(None, loaded.split(",")))
+
+
+def test_the_stream_dispatcher_bundles_what_it_loads_to_draw_a_certificate() -> None:
+    # Given the stream dispatcher's handler, When it renders a certificate (which loads segno, for the QR code)
+    loaded = loaded_after(
+        "StreamDispatcherFunction",
+        "from shared.certificates.pdf import CertificateContent, render_certificate\n"
+        "render_certificate(CertificateContent('Ana', 'Conf', 'Org', '5 May', 1.0, '5 May', 'crt_1', 'https://x.org/c/1'))",
+    )
+    # Then what it has loaded is in its package
+    assert loaded == {"reportlab", "segno"} <= set(EXTRA["StreamDispatcherFunction"])
+
+
+def test_the_stream_dispatcher_bundles_what_it_loads_to_write_a_confirmation() -> None:
+    # Given the stream dispatcher's handler, When it writes a confirmation's calendar (which loads icalendar)
+    loaded = loaded_after(
+        "StreamDispatcherFunction",
+        "from datetime import datetime, UTC\n"
+        "from shared.conference import load_conference\n"
+        "from shared.email.calendar import conference_invite\n"
+        "conference_invite(load_conference(), attendee_id='att_1', site_url='https://x.org', sent_at=datetime.now(UTC))",
+    )
+    # Then what it has loaded is in its package, and all its package's libraries are used
+    assert loaded == {"reportlab", "icalendar"}
+    assert set(EXTRA["StreamDispatcherFunction"]) == {"reportlab", "segno", "icalendar"}

@@ -142,6 +142,7 @@ class InMemoryAdminTable(InMemoryAdmin):
                 "email": f"{ERASED}+{attendee_id}@invalid",
                 "organization": ERASED,
                 "access_code_hash": None,
+                "requested_codes": (),
                 "current_session": None,
                 "session_expires_at": None,
             }

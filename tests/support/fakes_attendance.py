@@ -1,14 +1,17 @@
 """An in-memory AttendanceRepository with the adapter's conditional semantics (shared/adapters/dynamodb_attendance.py):
 one current session per attendee, minutes as sets, a heartbeat's write conditional on the session, signals at most
-one per kind and minute, and times kept as the table keeps them (session ends in whole epoch seconds)."""
+one per kind and minute, sign-out clearing the current session only if it is still the one signed out, and times
+kept as the table keeps them (session ends in whole epoch seconds). `InMemoryCertificatePdfs` is the certificates' side GET /me/certificate reads."""
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from shared.access import hash_access_code
-from shared.attendance.models import LoginSession
+from shared.attendance.models import AccessCodeAsked, LoginSession
+from shared.certificates.models import Certificate, CertificateStatus
 from shared.conference.models import Money
 from shared.reactions.models import Attendee, AttendeeStatus
 from shared.registration.models import Checkout, Registration, Seat, normalize_email
@@ -31,6 +34,7 @@ class InMemoryAttendance:
         self.logins: dict[str, int] = {}
         self.days: dict[str, set[str]] = {}
         self.signal_records: dict[tuple[str, str, str], str] = {}  # (attendee, kind, minute) -> source
+        self.access_code_requests: list[tuple[AccessCodeAsked, datetime]] = []
         self._lock = threading.Lock()
 
     # -- seeding: what payment and its reactions leave in the table --------------------------------------------
@@ -115,6 +119,18 @@ class InMemoryAttendance:
     def session(self, token_hash: str) -> LoginSession | None:
         return self.sessions.get(token_hash)
 
+    def end_session(self, attendee_id: str, token_hash: str) -> None:
+        with self._lock:
+            self.sessions.pop(token_hash, None)  # the record goes either way
+            attendee = self.attendees.get(attendee_id)
+            if attendee is not None and attendee.current_session == token_hash:  # the transaction's condition
+                self.attendees[attendee_id] = attendee.model_copy(
+                    update={"current_session": None, "session_expires_at": None}
+                )
+
+    def add_access_code_request(self, request: AccessCodeAsked, expires: datetime) -> None:
+        self.access_code_requests.append((request, expires))
+
     def credit_minute(self, attendee_id: str, token_hash: str, session_id: str, minute: int, now: datetime) -> bool:
         with self._lock:
             attendee = self.attendees.get(attendee_id)
@@ -142,3 +158,41 @@ class InMemoryAttendance:
 
     def signals(self, attendee_id: str) -> int:
         return sum(1 for (owner, _, _) in self.signal_records if owner == attendee_id)
+
+
+class InMemoryCertificatePdfs:
+    """The CertificatePdfs port: certificates, the attendees' pointers to them, and the PDFs the stream stored."""
+
+    def __init__(self) -> None:
+        self.certificates: dict[str, Certificate] = {}
+        self.pointers: dict[str, str] = {}
+        self.pdfs: dict[str, bytes] = {}
+
+    def issue(self, attendee: Any, certificate_id: str, *, stored: bytes | None = b"%PDF-1.4 stored") -> Certificate:
+        """A valid certificate for the attendee, made current; `stored`: its PDF as the stream stored it (None: not
+        yet)."""
+        at = datetime(2020, 8, 7, 19, tzinfo=UTC)
+        certificate = Certificate(
+            certificate_id=certificate_id, attendee_id=attendee.attendee_id, registration_id=attendee.registration_id,
+            attendee_name="Ana Lopez", conference="NASRO", hours=10.0, issued_at=date(2020, 8, 7), created_at=at,
+            pdf_stored_at=at if stored is not None else None,
+        )  # fmt: skip
+        self.certificates[certificate_id] = certificate
+        self.pointers[attendee.attendee_id] = certificate_id
+        if stored is not None:
+            self.pdfs[certificate_id] = stored
+        return certificate
+
+    def revoke(self, certificate_id: str) -> None:
+        self.certificates[certificate_id] = self.certificates[certificate_id].model_copy(
+            update={"status": CertificateStatus.REVOKED}
+        )
+
+    def current_certificate(self, attendee_id: str) -> str | None:
+        return self.pointers.get(attendee_id)
+
+    def certificate(self, certificate_id: str) -> Certificate | None:
+        return self.certificates.get(certificate_id)
+
+    def pdf(self, certificate_id: str) -> bytes | None:
+        return self.pdfs.get(certificate_id)

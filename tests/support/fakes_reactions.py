@@ -22,7 +22,15 @@ from shared.conference import load_conference
 from shared.conference.models import Conference
 from shared.email import Email
 from shared.errors import TemporarilyUnavailable
-from shared.reactions.models import Attendee, AttendeeStatus, OutboxEmail, OutboxStatus, Shipment, ShipmentState
+from shared.reactions.models import (
+    Attendee,
+    AttendeeStatus,
+    OutboxEmail,
+    OutboxStatus,
+    RequestedCode,
+    Shipment,
+    ShipmentState,
+)
 from shared.reactions.ports import MailRejected, MailThrottled
 from shared.registration.models import Purchaser, Registration, Seat, ShippingAddress
 from shared.registration.ports import StaleWrite
@@ -62,6 +70,7 @@ class InMemoryTable(Interruptions):
         self.attendees: dict[str, Attendee] = {}
         self.outbox: dict[tuple[str, str], OutboxEmail] = {}
         self.shipments: dict[str, Shipment] = {}
+        self.access_code_sends: dict[str, dict[int, tuple[datetime, str]]] = {}  # attendee -> slot -> (at, request)
 
     def save(self, registration: Registration) -> Registration:
         """What the registration and payment services wrote (not part of the port)."""
@@ -92,9 +101,45 @@ class InMemoryTable(Interruptions):
         if current is not None:  # attribute_exists(pk): a missing attendee is not created
             self.attendees[attendee_id] = current.model_copy(update=fields)
 
-    def set_access_code(self, attendee_id: str, code_hash: str, issued_at: datetime) -> None:
+    def set_access_code(
+        self, attendee_id: str, code_hash: str, issued_at: datetime, *, replaces_all: bool = False
+    ) -> None:
         self._interrupt("set_access_code")
-        self._update_attendee(attendee_id, access_code_hash=code_hash, access_code_issued_at=issued_at)
+        others = {"requested_codes": ()} if replaces_all else {}
+        self._update_attendee(attendee_id, access_code_hash=code_hash, access_code_issued_at=issued_at, **others)
+
+    def set_requested_codes(
+        self, attendee_id: str, codes: tuple[RequestedCode, ...], *, expected: tuple[RequestedCode, ...]
+    ) -> bool:
+        self._interrupt("set_requested_codes")
+        current = self.attendees.get(attendee_id)
+        if current is None or current.requested_codes != expected:  # the list compared with the one read
+            return False
+        self.attendees[attendee_id] = current.model_copy(update={"requested_codes": codes})
+        return True
+
+    def seats_of(self, email_key: str) -> list[str]:
+        """The email guards: each registration (not expired or cancelled) with a seat of this email."""
+        self._interrupt("seats_of")
+        freed = {RegistrationStatus.EXPIRED, RegistrationStatus.CANCELLED}
+        return [
+            r.registration_id
+            for r in self.registrations.values()
+            if r.status not in freed and any(s.email_key == email_key for s in r.seats)
+        ]
+
+    def take_access_code_slot(
+        self, attendee_id: str, request_id: str, now: datetime, *, since: datetime, slots: int
+    ) -> bool:
+        self._interrupt("take_access_code_slot")
+        taken = self.access_code_sends.setdefault(attendee_id, {})
+        if any(by == request_id and at > since for at, by in taken.values()):
+            return True
+        for slot in range(slots):
+            if slot not in taken or taken[slot][0] <= since:  # each slot its own conditional write
+                taken[slot] = (now, request_id)
+                return True
+        return False
 
     def revoke_attendee(self, attendee_id: str) -> None:
         self._interrupt("revoke_attendee")
@@ -242,6 +287,11 @@ class InMemoryCertificateFiles(Interruptions):
     def store_pdf(self, certificate_id: str, pdf: bytes) -> None:
         self._interrupt("store_pdf")
         self.stored.setdefault(certificate_id, []).append(pdf)
+        stored = self._certificates.certificates.get(certificate_id)
+        if stored is not None:  # the adapter records it on the certificate's item
+            self._certificates.certificates[certificate_id] = stored.model_copy(
+                update={"pdf_stored_at": datetime.now(UTC)}
+            )
 
 
 class RecordingMailer:

@@ -17,7 +17,7 @@ from shared.conference import load_conference
 from shared.conference.models import Money
 from shared.errors import InvalidRequest, NotFound, NotRefundable, PaymentProviderUnavailable
 from shared.payments.models import HistoryAction, PaymentFacts
-from shared.reactions.models import Attendee, AttendeeStatus, EmailKind
+from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, OutboxEmail
 from shared.registration.models import Checkout, Purchaser, Registration, Seat, ShippingAddress
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_admin import FakeRefunds, InMemoryAdminTable
@@ -327,10 +327,22 @@ class TestResendingConfirmations:
         answer = service.resend_confirmation("reg_1", actor="admin:token")
         service.resend_confirmation("reg_1", actor="admin:token")
 
-        # Then each round is a new email per seat (a new code each), none replacing another in the outbox
-        assert answer.detail == "2 confirmation(s) with new access codes queued."
-        queued = sorted((e.attendee_id, e.resend) for e in table.emails("reg_1") if e.kind is EmailKind.CONFIRMATION)
+        # Then each round is a new access-code email per seat (a new code each), none replacing another in the outbox
+        assert answer.detail == "2 access code email(s) queued; each new code replaces the earlier ones."
+        queued = sorted((e.attendee_id, e.resend) for e in table.emails("reg_1") if e.kind is EmailKind.ACCESS_CODE)
         assert queued == [("att_1_0", 1), ("att_1_0", 2), ("att_1_1", 1), ("att_1_1", 2)]
+
+    def test_a_round_follows_the_confirmations_resent_before(self, service, table) -> None:
+        # Given a registration whose confirmations were resent once, before resends became access-code emails
+        store(table, registration(1))
+        table.add_emails(
+            [OutboxEmail(registration_id="reg_1", kind=EmailKind.CONFIRMATION, attendee_id="att_1_0", resend=1)]
+        )
+        # When the organiser resends  Then that is round 2, a new entry
+        service.resend_confirmation("reg_1", actor="admin:token")
+        assert sorted((e.kind, e.resend) for e in table.emails("reg_1") if e.resend) == [
+            (EmailKind.ACCESS_CODE, 2), (EmailKind.CONFIRMATION, 1)
+        ]  # fmt: skip
 
     @pytest.mark.parametrize("status", [RegistrationStatus.PENDING_PAYMENT, RegistrationStatus.REFUNDED])
     def test_only_a_paid_registration_has_confirmations_to_resend(self, service, table, status) -> None:

@@ -15,7 +15,7 @@ from shared.clock import FixedClock
 from shared.conference import load_conference
 from shared.conference.models import Conference
 from shared.registration.status import RegistrationStatus
-from tests.support.fakes_attendance import InMemoryAttendance
+from tests.support.fakes_attendance import InMemoryAttendance, InMemoryCertificatePdfs
 from tests.support.fakes_events import catalog_of
 
 CONFERENCE = load_conference()
@@ -107,6 +107,7 @@ def test_credited_minutes_are_the_distinct_in_window_minutes_of_any_schedule(off
     service = AttendanceService(
         events=catalog_of(CONFERENCE),
         repository=repository,
+        certificates=InMemoryCertificatePdfs(),
         conference_clock=clock,
         wall_clock=FixedClock(datetime.now(UTC)),
     )

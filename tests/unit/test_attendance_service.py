@@ -1,21 +1,40 @@
-"""Attendance's rules: individual logins, one live session per person, minutes per agenda session, and the
-evidence of shared logins; on an in-memory repository with the adapter's conditions."""
+"""Attendance's rules: individual logins (with every code that opens the seat), one live session per person, minutes
+per agenda session, the evidence of shared logins, and the attendee's own routes (who they are, the agenda with its
+stream links around each session, the certificate, signing out, asking for a code); on an in-memory repository with
+the adapter's conditions."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from shared.attendance.service import FAILURE_LIMIT, FAILURE_WINDOW, SESSION_LIFETIME, AttendanceService
+from shared.access import REQUESTED_CODE_LIFETIME, hash_access_code
+from shared.attendance.service import (
+    ACCESS_CODE_REQUEST_KEPT,
+    FAILURE_LIMIT,
+    FAILURE_WINDOW,
+    SESSION_LIFETIME,
+    AttendanceService,
+)
 from shared.clock import FixedClock
 from shared.conference import load_conference
-from shared.errors import InvalidCredentials, InvalidRequest, InvalidSession, SessionSuperseded, TooManyAttempts
+from shared.errors import (
+    InvalidCredentials,
+    InvalidRequest,
+    InvalidSession,
+    NotIssued,
+    SessionSuperseded,
+    TooManyAttempts,
+)
+from shared.reactions.models import RequestedCode
 from shared.registration.status import RegistrationStatus
-from tests.support.fakes_attendance import InMemoryAttendance
+from tests.support.fakes_attendance import InMemoryAttendance, InMemoryCertificatePdfs
 from tests.support.fakes_events import catalog_of
 
 CONFERENCE = load_conference()
@@ -47,9 +66,18 @@ def conference_time() -> FixedClock:
 
 
 @pytest.fixture
-def service(repository, wall, conference_time) -> AttendanceService:
+def certificates() -> InMemoryCertificatePdfs:
+    return InMemoryCertificatePdfs()
+
+
+@pytest.fixture
+def service(repository, certificates, wall, conference_time) -> AttendanceService:
     return AttendanceService(
-        events=catalog_of(CONFERENCE), repository=repository, conference_clock=conference_time, wall_clock=wall
+        events=catalog_of(CONFERENCE),
+        repository=repository,
+        certificates=certificates,
+        conference_clock=conference_time,
+        wall_clock=wall,
     )
 
 
@@ -351,3 +379,239 @@ class TestMyAttendance:
         assert (keynote.minutes_attended, keynote.minutes_scheduled) == (1, 75)
         assert any("You attended 1 of 930 scheduled minutes" in reason for reason in attendance.reasons)
         assert any("logged in with your own access code on 1 day." in reason for reason in attendance.reasons)
+
+
+SECOND_CODE = "ZYXW-VUTS-RQPO-NMLK-JIHG"
+
+
+def with_requested_code(repository: InMemoryAttendance, attendee_id: str, code: str, issued_at: datetime) -> None:
+    """What the stream leaves when it sends an access code the attendee asked for."""
+    attendee = repository.attendees[attendee_id]
+    requested = (*attendee.requested_codes, RequestedCode(code_hash=hash_access_code(code), issued_at=issued_at))
+    repository.attendees[attendee_id] = attendee.model_copy(update={"requested_codes": requested})
+
+
+class TestSeveralCodes:
+    def test_a_code_asked_for_works_alongside_the_current_one(self, service, repository, seat, wall) -> None:
+        # Given a code sent on request an hour ago, beside the confirmation's
+        with_requested_code(repository, seat.attendee_id, SECOND_CODE, wall.now() - timedelta(hours=1))
+
+        # When / Then both log in, and a code of neither does not
+        assert log_in(service, code=CODE)
+        assert log_in(service, code=SECOND_CODE.lower())
+        with pytest.raises(InvalidCredentials):
+            log_in(service, code="AAAA-BBBB-CCCC-DDDD-EEEE")
+
+    @pytest.mark.parametrize(("age", "logs_in"), [(REQUESTED_CODE_LIFETIME - timedelta(seconds=1), True),
+                                                  (REQUESTED_CODE_LIFETIME, False)])  # fmt: skip
+    def test_a_code_asked_for_works_for_thirty_days(self, service, repository, seat, wall, age, logs_in) -> None:
+        with_requested_code(repository, seat.attendee_id, SECOND_CODE, wall.now() - age)
+        if logs_in:
+            assert log_in(service, code=SECOND_CODE)
+        else:
+            with pytest.raises(InvalidCredentials):
+                log_in(service, code=SECOND_CODE)
+        assert log_in(service, code=CODE)  # the current code, whatever its age
+
+    def test_a_requested_code_opens_only_its_own_seat(self, service, repository, seat, wall) -> None:
+        other = repository.add_paid_seat("someone.else@example.org", "ZZZZ-ZZZZ-ZZZZ-ZZZZ-ZZZZ", number=2)
+        with_requested_code(repository, other.attendee_id, SECOND_CODE, wall.now())
+        with pytest.raises(InvalidCredentials):
+            log_in(service, code=SECOND_CODE)
+
+
+class Recording:
+    """The repository, with the name of every method called through it kept in order."""
+
+    def __init__(self, inner: InMemoryAttendance) -> None:
+        self.inner, self.called = inner, list[str]()
+
+    def __getattr__(self, name: str) -> Any:
+        self.called.append(name)
+        return getattr(self.inner, name)
+
+
+class TestAccessCodeRequests:
+    def test_a_request_is_stored_for_the_stream_and_an_unknown_email_does_exactly_the_same(
+        self, repository, certificates, wall, conference_time, seat
+    ) -> None:
+        # Given the service over a repository that records what is asked of it
+        recording = Recording(repository)
+        service = AttendanceService(
+            events=catalog_of(CONFERENCE), repository=recording, certificates=certificates,
+            conference_clock=conference_time, wall_clock=wall,
+        )  # fmt: skip
+
+        # When a seat's email (in another case) and an email without a seat ask for a code
+        service.request_access_code("Watcher@EXAMPLE.org")
+        known = list(recording.called)
+        service.request_access_code("nobody@example.org")
+
+        # Then each is one write of the request and nothing else: no read that depends on the email
+        assert known == ["add_access_code_request"]
+        assert recording.called == ["add_access_code_request", "add_access_code_request"]
+        (first, first_expires), (second, second_expires) = repository.access_code_requests
+        assert (first.email_key, second.email_key) == (EMAIL, "nobody@example.org")
+        assert first.request_id != second.request_id and first.request_id.startswith("acr_")
+        assert (
+            first.requested_at == wall.now()
+            and first_expires == second_expires == wall.now() + ACCESS_CODE_REQUEST_KEPT
+        )
+        # and no code changed: the stream sends it, if the email holds a seat
+        assert repository.attendees[seat.attendee_id].requested_codes == ()
+
+
+class TestMe:
+    def test_the_token_s_attendee_as_they_registered(self, service, seat) -> None:
+        me = service.me(log_in(service))
+        assert me.model_dump() == {
+            "attendee_id": seat.attendee_id, "first_name": "Ana", "last_name": "Lopez", "organization": "PD",
+            "registration_kind": "individual",
+        }  # fmt: skip
+
+    def test_a_superseded_or_unknown_token_is_refused(self, service, seat) -> None:
+        first = log_in(service)
+        log_in(service)
+        with pytest.raises(SessionSuperseded):
+            service.me(first)
+        with pytest.raises(InvalidSession):
+            service.me(f"{seat.attendee_id}.nasro-2020.forged")
+
+
+JOIN = "https://zoom.example.org/j/keynote"
+WITH_A_LINK = CONFERENCE.model_copy(
+    update={
+        "sessions": [s.model_copy(update={"join_url": JOIN}) if s.id == KEYNOTE else s for s in CONFERENCE.sessions]
+    }
+)
+
+
+class TestMySessions:
+    @pytest.fixture
+    def service(self, repository, certificates, wall, conference_time) -> AttendanceService:
+        return AttendanceService(
+            events=catalog_of(WITH_A_LINK), repository=repository, certificates=certificates,
+            conference_clock=conference_time, wall_clock=wall,
+        )  # fmt: skip
+
+    @pytest.mark.parametrize(
+        ("moment", "join_url", "live"),
+        [
+            ("2020-08-05T11:14:59-05:00", None, False),  # a second before the link opens
+            ("2020-08-05T11:15:00-05:00", JOIN, False),  # 15 minutes before the start: the link, not yet live
+            ("2020-08-05T11:30:00-05:00", JOIN, True),  # the start
+            ("2020-08-05T12:44:59-05:00", JOIN, True),  # its last second
+            ("2020-08-05T12:45:00-05:00", None, False),  # the end: over, no link
+            ("2020-08-05T17:15:00+00:00", JOIN, True),  # the same rules whatever zone the clock says (12:15 CDT)
+        ],
+    )
+    def test_the_stream_link_from_15_minutes_before_the_start_until_the_end(
+        self, service, seat, conference_time, moment, join_url, live
+    ) -> None:
+        # Given
+        token = log_in(service)
+        conference_time.moment = datetime.fromisoformat(moment)
+
+        # When
+        sessions = {s.id: s for s in service.my_sessions(token)}
+
+        # Then
+        assert (sessions[KEYNOTE].join_url, sessions[KEYNOTE].live) == (join_url, live)
+        assert [s.id for s in sessions.values() if s.id != KEYNOTE and s.join_url] == []  # they have none set
+
+    def test_the_agenda_in_the_event_s_zone_with_speakers_and_no_link_where_none_is_set(
+        self, service, seat, conference_time
+    ) -> None:
+        # Given a session without a stream link, while it runs
+        token = log_in(service)
+        conference_time.moment = datetime.fromisoformat("2020-08-05T09:10:00-05:00")
+
+        # When
+        sessions = json.loads("[" + ",".join(s.model_dump_json() for s in service.my_sessions(token)) + "]")
+
+        # Then every session in order, times with the event's offset (CDT), and the running one live without a link
+        assert [s["id"] for s in sessions] == [s.id for s in CONFERENCE.sessions]
+        assert sessions[0] == {
+            "id": "d1-welcome", "title": "Welcome and State of SRO Programs", "kind": "opening", "day": "2020-08-05",
+            "starts_at": "2020-08-05T09:00:00-05:00", "ends_at": "2020-08-05T09:30:00-05:00",
+            "speakers": ["Mo Canady, Executive Director, NASRO"], "live": True, "join_url": None,
+        }  # fmt: skip
+
+    def test_an_ended_session_is_refused(self, service, seat, wall) -> None:
+        token = log_in(service)
+        wall.advance(SESSION_LIFETIME)
+        with pytest.raises(InvalidSession):
+            service.my_sessions(token)
+
+
+class TestMyCertificate:
+    def test_the_valid_certificate_s_stored_pdf(self, service, certificates, seat) -> None:
+        certificates.issue(seat, "crt_one", stored=b"%PDF-1.4 the one emailed")
+        answer = service.my_certificate(log_in(service))
+        assert (answer.certificate_id, answer.pdf) == ("crt_one", b"%PDF-1.4 the one emailed")
+
+    def test_not_issued_before_it_is_issued(self, service, seat) -> None:
+        with pytest.raises(NotIssued, match="No certificate of attendance has been issued"):
+            service.my_certificate(log_in(service))
+
+    def test_not_issued_while_its_pdf_is_still_being_made(self, service, certificates, seat) -> None:
+        certificates.issue(seat, "crt_one", stored=None)
+        with pytest.raises(NotIssued, match="being prepared"):
+            service.my_certificate(log_in(service))
+
+    def test_not_issued_after_it_is_revoked(self, service, certificates, seat) -> None:
+        certificates.issue(seat, "crt_one")
+        certificates.revoke("crt_one")
+        with pytest.raises(NotIssued, match="revoked"):
+            service.my_certificate(log_in(service))
+
+    def test_a_reissued_certificate_answers_the_new_one(self, service, certificates, seat) -> None:
+        certificates.issue(seat, "crt_old", stored=b"old")
+        certificates.revoke("crt_old")
+        certificates.issue(seat, "crt_new", stored=b"new")
+        assert service.my_certificate(log_in(service)).pdf == b"new"
+
+    def test_the_session_is_checked_first(self, service, certificates, seat) -> None:
+        certificates.issue(seat, "crt_one")
+        with pytest.raises(InvalidSession):
+            service.my_certificate(f"{seat.attendee_id}.nasro-2020.forged")
+
+
+class TestSignOut:
+    def test_the_token_stops_working_everywhere_and_it_is_not_evidence(
+        self, service, repository, seat, conference_time
+    ) -> None:
+        # Given a session, inside the keynote
+        conference_time.moment = AT_KEYNOTE
+        token = log_in(service)
+
+        # When the attendee signs out
+        service.sign_out(token)
+
+        # Then the token is unknown: no route answers it, no minute is credited, nothing is recorded as sharing
+        for use in (service.my_attendance, service.me, service.my_sessions, service.sign_out):
+            with pytest.raises(InvalidSession, match="unknown or has expired"):
+                use(token)
+        with pytest.raises(InvalidSession):
+            service.heartbeat(token, KEYNOTE)
+        assert repository.minutes(seat.attendee_id) == {}
+        assert repository.sessions == {} and repository.attendees[seat.attendee_id].current_session is None
+        assert repository.signals(seat.attendee_id) == 0
+        # and logging in again works
+        assert service.heartbeat(log_in(service), KEYNOTE)
+
+    def test_a_superseded_token_cannot_end_the_newer_session(self, service, seat, conference_time) -> None:
+        conference_time.moment = AT_KEYNOTE
+        first = log_in(service)
+        second = log_in(service)
+        with pytest.raises(SessionSuperseded):
+            service.sign_out(first)
+        assert service.heartbeat(second, KEYNOTE)
+
+    def test_ending_a_session_that_is_no_longer_current_leaves_the_current_one(self, repository, seat) -> None:
+        # The port's rule, as the adapter's transaction has it: a newer login made another session current
+        # between the check and the write; the old record goes, the newer session stays.
+        service_token = "digest-of-the-old-token"
+        repository.attendees[seat.attendee_id] = seat.model_copy(update={"current_session": "digest-of-the-newer"})
+        repository.end_session(seat.attendee_id, service_token)
+        assert repository.attendees[seat.attendee_id].current_session == "digest-of-the-newer"

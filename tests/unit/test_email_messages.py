@@ -7,12 +7,15 @@ import re
 from datetime import UTC, date, datetime
 from email import policy
 from email.message import EmailMessage
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
+from icalendar import Calendar
 
 from shared.conference import load_conference
 from shared.conference.models import Conference, Money
-from shared.email import Email, Mailbox, build_message, confirmation, receipt, refund_notice, to_bytes
+from shared.email import Email, Mailbox, access_code, build_message, confirmation, receipt, refund_notice, to_bytes
 from shared.email.render import date_and_time, long_date, money
 from shared.registration.models import Purchaser, Registration, Seat, ShippingAddress
 from shared.registration.status import RegistrationStatus
@@ -73,11 +76,13 @@ def every_email(conference: Conference = CONFERENCE) -> list[Email]:
     """Each kind, for an individual registration and for a group's seats."""
     alone, team = individual(), group()
     return [
-        confirmation(conference, alone, alone.seats[0], CODE, site_url=SITE),
+        confirmation(conference, alone, alone.seats[0], CODE, site_url=SITE, sent_at=AT),
         refund_notice(conference, alone, alone.seats[0]),
-        *(confirmation(conference, team, member, CODE, site_url=SITE) for member in team.seats),
+        *(confirmation(conference, team, member, CODE, site_url=SITE, sent_at=AT) for member in team.seats),
         *(refund_notice(conference, team, member) for member in team.seats),
         receipt(conference, team, paid_amount=team.amount, paid_at=AT),
+        access_code(conference, alone, alone.seats[0], CODE, site_url=SITE),
+        *(access_code(conference, team, member, CODE, site_url=SITE) for member in team.seats),
     ]
 
 
@@ -119,7 +124,7 @@ def test_only_confirmation_subjects_say_confirmed() -> None:
         assert ("confirmed" in message.subject.lower()) == (message.kind == "confirmation"), message.subject
         # And no subject reads as a certificate's
         assert "certificate" not in message.subject.lower()
-    assert {message.kind for message in emails} == {"confirmation", "receipt", "refund_notice"}
+    assert {message.kind for message in emails} == {"confirmation", "receipt", "refund_notice", "access_code"}
 
 
 def test_each_subject_names_the_conference_and_the_refund_notice_mentions_the_refund() -> None:
@@ -139,7 +144,7 @@ def test_the_access_code_line_appears_exactly_once_also_after_mime() -> None:
     # Given a paid individual registration
     alone = individual()
     # When its confirmation is written and sent
-    message = confirmation(CONFERENCE, alone, alone.seats[0], CODE, site_url=SITE)
+    message = confirmation(CONFERENCE, alone, alone.seats[0], CODE, site_url=SITE, sent_at=AT)
     lines = plain_lines(sent(message))
     # Then the text part has exactly one line "Access code: <code>", as POST /logins takes it
     assert lines.count(f"Access code: {CODE}") == 1
@@ -152,7 +157,7 @@ def test_the_confirmation_says_who_when_and_how_to_log_in() -> None:
     # Given a paid individual registration
     alone = individual()
     # When its confirmation is written
-    text = squeezed(confirmation(CONFERENCE, alone, alone.seats[0], CODE, site_url=SITE).text)
+    text = squeezed(confirmation(CONFERENCE, alone, alone.seats[0], CODE, site_url=SITE, sent_at=AT).text)
     # Then it names the attendee, the dates and the time zone
     assert "Ana Lopez" in text
     assert "Wednesday 5 August 2020" in text
@@ -166,11 +171,118 @@ def test_the_confirmation_says_who_when_and_how_to_log_in() -> None:
     assert "Only those who log in individually receive a certificate of attendance" in text
 
 
+def sign_in_line(parsed: EmailMessage) -> str:
+    (line,) = [line for line in plain_lines(parsed) if line.startswith("Sign in: ")]
+    return line.removeprefix("Sign in: ")
+
+
+@pytest.mark.parametrize("kind", ["confirmation", "access code"])
+def test_the_sign_in_line_opens_the_attend_page_with_email_and_code_in_the_fragment_only(kind: str) -> None:
+    # Given an attendee whose address has characters a URL must encode
+    alone = individual(seat(1).model_copy(update={"email": "ana+conf@example.org"}))
+    # When the email is written and sent
+    if kind == "confirmation":
+        message = confirmation(CONFERENCE, alone, alone.seats[0], CODE, site_url=SITE, sent_at=AT)
+    else:
+        message = access_code(CONFERENCE, alone, alone.seats[0], CODE, site_url=SITE)
+    parsed = sent(message)
+    # Then one "Sign in:" line: the attend page, nothing personal before the fragment, the email encoded in it
+    url = urlsplit(sign_in_line(parsed))
+    assert (url.scheme, url.netloc, url.path, url.query) == ("https", "conference.example.org", "/attend", "")
+    assert url.fragment == f"email=ana%2Bconf%40example.org&code={CODE}"
+    assert parse_qs(url.fragment) == {"email": ["ana+conf@example.org"], "code": [CODE]}
+    # and beside it the same "Access code:" line as ever, and the link in the HTML part
+    assert plain_lines(parsed).count(f"Access code: {CODE}") == 1
+    assert (
+        f'href="https://conference.example.org/attend#email=ana%2Bconf%40example.org&amp;code={CODE}"' in message.html
+    )
+
+
+def test_an_access_code_email_says_access_code_not_confirmed() -> None:
+    alone = individual()
+    message = access_code(CONFERENCE, alone, alone.seats[0], CODE, site_url=SITE)
+    assert "access code" in message.subject and "confirmed" not in message.subject.lower()
+    assert CONFERENCE.name in message.subject
+    assert (message.kind, message.to, message.attachments) == (
+        "access_code",
+        Mailbox("Ana Lopez", "attendee1@example.org"),
+        (),
+    )
+
+
+def invite_of(parsed: EmailMessage) -> tuple[EmailMessage, bytes]:
+    (part,) = [part for part in parsed.iter_attachments() if part.get_content_type() == "text/calendar"]
+    payload = part.get_payload(decode=True)
+    assert isinstance(part, EmailMessage) and isinstance(payload, bytes)
+    return part, payload
+
+
+def test_the_confirmation_carries_one_calendar_event_per_conference_day_in_the_event_s_zone() -> None:
+    # Given a confirmation, as the attendee's client receives it
+    alone = individual()
+    parsed = sent(confirmation(CONFERENCE, alone, alone.seats[0], CODE, site_url=SITE, sent_at=AT))
+
+    # When its calendar attachment is read back with icalendar
+    part, payload = invite_of(parsed)
+    calendar = Calendar.from_ical(payload)
+
+    # Then it is invite.ics, text/calendar; method=PUBLISH, with the event's zone as a VTIMEZONE
+    assert part.get_filename() == "invite.ics" and part.get_param("method") == "PUBLISH"
+    assert calendar["METHOD"] == "PUBLISH" and calendar["VERSION"] == "2.0"
+    assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == ["America/Chicago"]
+    # and one event per day, from its first session's start to its last session's end, in Chicago time
+    events = calendar.walk("VEVENT")
+    chicago = ZoneInfo("America/Chicago")
+    assert [(e.decoded("DTSTART"), e.decoded("DTEND")) for e in events] == [
+        (datetime(2020, 8, 5, 9, 0, tzinfo=chicago), datetime(2020, 8, 5, 16, 30, tzinfo=chicago)),
+        (datetime(2020, 8, 6, 9, 0, tzinfo=chicago), datetime(2020, 8, 6, 15, 45, tzinfo=chicago)),
+        (datetime(2020, 8, 7, 9, 0, tzinfo=chicago), datetime(2020, 8, 7, 15, 0, tzinfo=chicago)),
+    ]
+    for event in events:
+        assert event["DTSTART"].params["TZID"] == event["DTEND"].params["TZID"] == "America/Chicago"
+        # the attend page (no email or code: calendars get shared and synced), and a UID per attendee and day
+        assert str(event["LOCATION"]) == str(event["URL"]) == "https://conference.example.org/attend"
+        assert CODE not in event.to_ical().decode() and "attendee1" not in event.to_ical().decode()
+    assert [str(e["UID"]) for e in events] == [
+        f"nasro-2020-2020-08-0{day}-att_1@conference.example.org" for day in (5, 6, 7)
+    ]
+    assert [str(e["SUMMARY"]) for e in events] == [f"{CONFERENCE.name}, day {n}" for n in (1, 2, 3)]
+
+
+def test_the_calendar_s_uids_stay_the_same_when_the_confirmation_is_sent_again() -> None:
+    alone = individual()
+
+    def uids(code: str, at: datetime) -> list[str]:
+        _, payload = invite_of(sent(confirmation(CONFERENCE, alone, alone.seats[0], code, site_url=SITE, sent_at=at)))
+        return [str(e["UID"]) for e in Calendar.from_ical(payload).walk("VEVENT")]
+
+    assert uids(CODE, AT) == uids("ZZZZ-YYYY", datetime(2020, 7, 30, tzinfo=UTC))
+
+
+def _session_bounds() -> dict[date, tuple[datetime, datetime]]:
+    days: dict[date, tuple[datetime, datetime]] = {}
+    for session in CONFERENCE.sessions:
+        first, last = days.get(session.day, (session.starts_at, session.ends_at))
+        days[session.day] = (min(first, session.starts_at), max(last, session.ends_at))
+    return days
+
+
+def test_the_calendar_follows_the_agenda_whatever_the_event() -> None:
+    # Given an event in another zone, with a day whose sessions are far apart
+    moved = CONFERENCE.model_copy(update={"timezone": "Europe/Berlin", "id": "berlin-2020"})
+    alone = individual()
+    _, payload = invite_of(sent(confirmation(moved, alone, alone.seats[0], CODE, site_url=SITE, sent_at=AT)))
+    events = Calendar.from_ical(payload).walk("VEVENT")
+    # Then the events are the agenda's days, their times as placed (the sessions keep their instants)
+    assert [(e.decoded("DTSTART"), e.decoded("DTEND")) for e in events] == list(_session_bounds().values())
+    assert {e["DTSTART"].params["TZID"] for e in events} == {"Europe/Berlin"}
+
+
 def test_an_individual_confirmation_promises_the_coin_at_the_shipping_address() -> None:
     # Given a paid individual registration with a shipping address
     alone = individual()
     # When its confirmation is written
-    message = confirmation(CONFERENCE, alone, alone.seats[0], CODE, site_url=SITE)
+    message = confirmation(CONFERENCE, alone, alone.seats[0], CODE, site_url=SITE, sent_at=AT)
     # Then it says the 30th-anniversary coin will be mailed, and to which address
     text = message.text
     assert "30th-anniversary conference coin will be mailed" in text
@@ -184,7 +296,7 @@ def test_a_group_confirmation_names_who_registered_them_and_promises_no_coin() -
     team = group()
     # When each attendee's confirmation is written
     for member in team.seats:
-        message = confirmation(CONFERENCE, team, member, CODE, site_url=SITE)
+        message = confirmation(CONFERENCE, team, member, CODE, site_url=SITE, sent_at=AT)
         # Then it goes to that attendee, says who registered them, and says nothing about a coin
         assert message.to.address == member.email
         assert "registered for you by Springfield PD (Chief Ray Park)" in message.text
@@ -198,7 +310,7 @@ def test_the_agenda_lists_all_13_sessions_by_day_with_local_times() -> None:
     assert len(CONFERENCE.sessions) == 13
     alone = individual()
     # When a confirmation is written
-    message = confirmation(CONFERENCE, alone, alone.seats[0], CODE, site_url=SITE)
+    message = confirmation(CONFERENCE, alone, alone.seats[0], CODE, site_url=SITE, sent_at=AT)
     lines = message.text.splitlines()
     # Then each session is listed once, on one line with its local start and end time, in both parts
     for session in CONFERENCE.sessions:
@@ -225,9 +337,13 @@ def test_a_confirmation_refuses_a_code_with_whitespace_or_a_seat_from_elsewhere(
     alone = individual()
     # Then no confirmation is written: the code line would not read back, or would reach a stranger
     with pytest.raises(ValueError, match="access code"):
-        confirmation(CONFERENCE, alone, alone.seats[0], "K7Q2 9XMP", site_url=SITE)
+        confirmation(CONFERENCE, alone, alone.seats[0], "K7Q2 9XMP", site_url=SITE, sent_at=AT)
+    with pytest.raises(ValueError, match="access code"):
+        access_code(CONFERENCE, alone, alone.seats[0], "K7Q2 9XMP", site_url=SITE)
     with pytest.raises(ValueError, match="seat"):
-        confirmation(CONFERENCE, alone, seat(9, "Eve", "Stranger"), CODE, site_url=SITE)
+        access_code(CONFERENCE, alone, seat(9, "Eve", "Stranger"), CODE, site_url=SITE)
+    with pytest.raises(ValueError, match="seat"):
+        confirmation(CONFERENCE, alone, seat(9, "Eve", "Stranger"), CODE, site_url=SITE, sent_at=AT)
     with pytest.raises(ValueError, match="seat"):
         refund_notice(CONFERENCE, alone, seat(9, "Eve", "Stranger"))
 
@@ -309,8 +425,8 @@ def test_every_value_is_escaped_in_html_and_verbatim_in_text() -> None:
     )
     alone = individual(marked)
     messages = [
-        confirmation(CONFERENCE, alone, marked, CODE, site_url=SITE),
-        confirmation(CONFERENCE, team, marked, CODE, site_url=SITE),
+        confirmation(CONFERENCE, alone, marked, CODE, site_url=SITE, sent_at=AT),
+        confirmation(CONFERENCE, team, marked, CODE, site_url=SITE, sent_at=AT),
         refund_notice(CONFERENCE, alone, marked),
         refund_notice(CONFERENCE, team, marked),
         receipt(CONFERENCE, team, paid_amount=team.amount, paid_at=AT),

@@ -14,7 +14,15 @@ from shared.clock import FixedClock
 from shared.conference.models import Money
 from shared.errors import NotFound, TemporarilyUnavailable
 from shared.payments.models import HistoryAction, HistoryEntry, PaymentFacts
-from shared.reactions.models import Attendee, EmailKind, OutboxEmail, OutboxStatus, Shipment, ShipmentState
+from shared.reactions.models import (
+    Attendee,
+    EmailKind,
+    OutboxEmail,
+    OutboxStatus,
+    RequestedCode,
+    Shipment,
+    ShipmentState,
+)
 from shared.registration.models import Checkout, Purchaser, Registration, Seat, ShippingAddress
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_admin import InMemoryAdminTable
@@ -64,6 +72,7 @@ def paid(registration_id: str, seats: list[Seat], *, purchaser: Purchaser | None
 def attendee(r: Registration, s: Seat) -> Attendee:
     signed_in = {
         "access_code_hash": hash_access_code("ABCD-EFGH"),
+        "requested_codes": (RequestedCode(code_hash=hash_access_code("WXYZ-WXYZ"), issued_at=AT),),
         "current_session": "digest-of-the-token",
         "session_expires_at": AT + timedelta(hours=1),
     }
@@ -145,7 +154,9 @@ class TestExport:
         assert held["amount"] == {"amount": 20000, "currency": "usd"}
         assert [entry["action"] for entry in held["history"]] == ["registration.status_changed"]
         assert document["attendee"]["email"] == EMAIL
-        assert not {"access_code_hash", "current_session", "session_expires_at"} & set(document["attendee"])
+        assert not {"access_code_hash", "requested_codes", "current_session", "session_expires_at"} & set(
+            document["attendee"]
+        )
         assert document["attendance"] == {
             "minutes_by_session": {"d1-implicit-bias": 3},
             "logins": 2,
@@ -199,6 +210,7 @@ class TestErasure:
         assert after.seats[0].job_title is None and after.seats[0].phone is None
         assert after.shipping_address is not None and after.shipping_address.country == "ZZ"
         assert table.attendees["att_ind"].access_code_hash is None
+        assert table.attendees["att_ind"].requested_codes == ()
         assert table.attendees["att_ind"].current_session is None
         assert table.shipments["reg_ind"].shipment_state is ShipmentState.CANCELLED
         assert table.certificates["crt_1"].status is CertificateStatus.REVOKED

@@ -50,3 +50,11 @@ def test_a_new_outbox_entry_is_sent_and_its_later_changes_are_not() -> None:
     entry = {"entity": "outbox", "registration_id": REG, "email_key": "confirmation#att_1", "status": "pending"}
     assert route("INSERT", None, entry) == Reaction(ReactionKind.SEND_EMAIL, REG, "confirmation#att_1")
     assert route("MODIFY", entry, entry | {"status": "sent"}) is None
+
+
+def test_a_new_access_code_request_is_answered_and_its_expiry_is_not() -> None:
+    request = {"entity": "access_code_request", "request_id": "acr_1", "email_key": "ana@example.org", "ttl": 1}
+    assert route("INSERT", None, request) == Reaction(
+        ReactionKind.ACCESS_CODE_REQUESTED, "", request_id="acr_1", requester="ana@example.org"
+    )
+    assert route("REMOVE", request, None) is None  # DynamoDB's TTL deleting it

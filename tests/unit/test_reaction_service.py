@@ -12,18 +12,33 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from shared.access import access_code_matches
+from shared.access import REQUESTED_CODES_KEPT, access_code_matches, hash_access_code
 from shared.certificates.models import Certificate, CertificateStatus
 from shared.clock import FixedClock
 from shared.email import Email
 from shared.email.render import date_and_time
 from shared.errors import TemporarilyUnavailable
 from shared.payments.models import HistoryAction, HistoryEntry
-from shared.reactions.models import AttendeeStatus, EmailKind, OutboxEmail, OutboxStatus, ShipmentState
+from shared.reactions.models import (
+    Attendee,
+    AttendeeStatus,
+    EmailKind,
+    OutboxEmail,
+    OutboxStatus,
+    RequestedCode,
+    ShipmentState,
+)
 from shared.reactions.ports import MailThrottled
 from shared.reactions.routing import Reaction, ReactionKind
-from shared.reactions.service import RECORD_ATTEMPTS, SEND_LEASE, EmailBusy, ReactionService
-from shared.registration.models import Registration
+from shared.reactions.service import (
+    ACCESS_CODE_WINDOW,
+    ACCESS_CODES_PER_HOUR,
+    RECORD_ATTEMPTS,
+    SEND_LEASE,
+    EmailBusy,
+    ReactionService,
+)
+from shared.registration.models import Registration, normalize_email
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_events import catalog_of
 from tests.support.fakes_reactions import (
@@ -324,6 +339,180 @@ class TestSending:
         assert mailer.attempts == 0
 
 
+def asked(service: ReactionService, email: str, request_id: str = "acr_1") -> list[str]:
+    """An access-code request's INSERT record processed (POST /access-codes stored it)."""
+    reaction = Reaction(ReactionKind.ACCESS_CODE_REQUESTED, "", request_id=request_id, requester=normalize_email(email))
+    return service.react(reaction).done
+
+
+def access_code_entries(table: InMemoryTable, registration: Registration) -> list[OutboxEmail]:
+    return [e for e in table.emails(registration.registration_id) if e.kind is EmailKind.ACCESS_CODE]
+
+
+class TestAccessCodeRequests:
+    def test_a_paid_seat_s_email_gets_a_new_code_that_works_alongside_the_earlier_one(
+        self, service, table, mailer, wall
+    ) -> None:
+        # Given a paid seat whose confirmation went out
+        registration = paid(service, table, individual(email="ana.lopez@example.org"))
+        (seat,) = registration.seats
+        send(service, registration, confirmation_key(registration))
+
+        # When its email (in another case) asks for a code, and the stream sends what that queued
+        assert asked(service, "Ana.Lopez@EXAMPLE.org") == ["access code email queued"]
+        (entry,) = access_code_entries(table, registration)
+        assert (entry.attendee_id, entry.request, entry.key) == (
+            seat.attendee_id,
+            "acr_1",
+            f"access_code#{seat.attendee_id}#acr_1",
+        )
+        assert send(service, registration, entry.key) == ["sent"]
+
+        # Then that attendee alone gets an access-code email, and both codes open the seat
+        first, second = mailer.sent
+        assert (second.kind, second.to.address) == ("access_code", seat.email)
+        assert "access code" in second.subject and "confirmed" not in second.subject
+        attendee = table.attendee(seat.attendee_id)
+        assert attendee is not None and code_in(first) != code_in(second)
+        assert [hash_access_code(code_in(m)) for m in (first, second)] == attendee.code_hashes(wall.now())
+        assert attendee.requested_codes == (RequestedCode(code_hash=hash_access_code(code_in(second)), issued_at=NOW),)
+
+    @pytest.mark.parametrize(
+        "holder", ["nobody", "refunded", "pending_payment", "expired", "revoked attendee", "attendee not yet made"]
+    )
+    def test_an_email_without_an_active_paid_seat_is_sent_nothing(self, service, table, mailer, holder) -> None:
+        # Given an email that holds no seat, or one that gives no access (now)
+        email = "someone@example.org"
+        if holder in {"refunded", "pending_payment", "expired"}:
+            table.save(individual(status=RegistrationStatus(holder), email=email))
+        elif holder == "revoked attendee":
+            registration = paid(service, table, individual(email=email))
+            table.revoke_attendee(registration.seats[0].attendee_id)
+        elif holder == "attendee not yet made":
+            table.save(individual(email=email))  # paid, its paid record not processed yet
+
+        # When it asks for a code  Then nothing is queued or sent
+        assert asked(service, email) == ["no paid seat for this email: nothing sent"]
+        assert [e for e in table.outbox.values() if e.kind is EmailKind.ACCESS_CODE] == []
+        assert mailer.sent == []
+
+    def test_at_most_three_an_hour_for_one_attendee_then_one_more_as_each_hour_passes(
+        self, service, table, wall
+    ) -> None:
+        # Given a paid seat
+        registration = paid(service, table, individual(email="ana@example.org"))
+
+        # When it asks four times within minutes
+        answers = []
+        for n in range(ACCESS_CODES_PER_HOUR + 1):
+            answers += asked(service, "ana@example.org", f"acr_{n}")
+            wall.advance(timedelta(minutes=10))
+
+        # Then three are queued, the fourth is not (the request was answered the same: it sends nothing)
+        assert answers == ["access code email queued"] * ACCESS_CODES_PER_HOUR + ["hourly limit reached: no email"]
+        assert len(access_code_entries(table, registration)) == ACCESS_CODES_PER_HOUR
+        # and within an hour of the first, still nothing; an hour after it, one more (any hour holds at most three)
+        wall.moment = NOW + ACCESS_CODE_WINDOW - timedelta(seconds=1)
+        assert asked(service, "ana@example.org", "acr_late") == ["hourly limit reached: no email"]
+        wall.moment = NOW + ACCESS_CODE_WINDOW
+        assert asked(service, "ana@example.org", "acr_next") == ["access code email queued"]
+        assert asked(service, "ana@example.org", "acr_after") == ["hourly limit reached: no email"]
+        assert len(access_code_entries(table, registration)) == ACCESS_CODES_PER_HOUR + 1
+
+    def test_the_limit_is_per_attendee(self, service, table) -> None:
+        one = paid(service, table, individual(email="one@example.org"))
+        other = paid(service, table, individual(email="other@example.org"))
+        for n in range(ACCESS_CODES_PER_HOUR):
+            asked(service, "one@example.org", f"acr_{n}")
+        assert asked(service, "other@example.org", "acr_other") == ["access code email queued"]
+        assert (len(access_code_entries(table, one)), len(access_code_entries(table, other))) == (3, 1)
+
+    def test_a_replayed_request_record_queues_nothing_new_and_uses_no_second_send(self, service, table) -> None:
+        registration = paid(service, table, individual(email="ana@example.org"))
+        assert asked(service, "ana@example.org", "acr_1") == ["access code email queued"]
+        assert asked(service, "ana@example.org", "acr_1") == ["access code email queued"]  # the stream's replay
+        assert len(access_code_entries(table, registration)) == 1
+        assert asked(service, "ana@example.org", "acr_2") == ["access code email queued"]
+        assert asked(service, "ana@example.org", "acr_3") == ["access code email queued"]
+
+    def test_one_person_with_seats_in_two_events_gets_a_code_for_each(self, service, table) -> None:
+        first = paid(service, table, individual(email="ana@example.org"))
+        second = table.save(individual(email="ana@example.org").model_copy(update={"event_id": "spring-2021"}))
+        table.add_attendees([Attendee.of_seat(second, second.seats[0])])  # as its paid record left it
+        assert asked(service, "ana@example.org") == ["access code email queued"] * 2
+        assert [len(access_code_entries(table, r)) for r in (first, second)] == [1, 1]
+
+    def test_only_the_newest_requested_codes_are_kept(self, service, table, mailer, wall) -> None:
+        # Given a paid seat that asks for six codes over three hours, each sent
+        registration = paid(service, table, individual(email="ana@example.org"))
+        send(service, registration, confirmation_key(registration))
+        for n in range(REQUESTED_CODES_KEPT + 2):
+            wall.moment = NOW + n * timedelta(minutes=30)
+            asked(service, "ana@example.org", f"acr_{n}")
+            send(service, registration, f"access_code#{registration.seats[0].attendee_id}#acr_{n}")
+
+        # Then the confirmation's code and the four newest open the seat; the two oldest asked for no longer do
+        confirmation, *requested = (code_in(m) for m in mailer.sent)
+        attendee = table.attendee(registration.seats[0].attendee_id)
+        assert attendee is not None
+        valid = attendee.code_hashes(wall.now())
+        assert [hash_access_code(code) in valid for code in requested] == [False, False, True, True, True, True]
+        assert hash_access_code(confirmation) in valid and len(valid) == 1 + REQUESTED_CODES_KEPT
+
+    def test_two_codes_added_at_once_are_both_kept(self, service, table, mailer) -> None:
+        # Given two requests queued for one seat
+        registration = paid(service, table, individual(email="ana@example.org"))
+        attendee_id = registration.seats[0].attendee_id
+        asked(service, "ana@example.org", "acr_1")
+        asked(service, "ana@example.org", "acr_2")
+
+        # When the second is sent between the first's read of the codes and its write
+        table.before("set_requested_codes", lambda: send(service, registration, f"access_code#{attendee_id}#acr_2"))
+        send(service, registration, f"access_code#{attendee_id}#acr_1")
+
+        # Then the first's conditional write was refused, it read again, and both codes work
+        attendee = table.attendee(attendee_id)
+        assert attendee is not None
+        assert sorted(c.code_hash for c in attendee.requested_codes) == sorted(
+            hash_access_code(code_in(m)) for m in mailer.sent
+        )
+
+    def test_the_organiser_s_resend_sends_an_access_code_that_replaces_every_earlier_one(
+        self, service, table, mailer, wall
+    ) -> None:
+        # Given a seat with its confirmation's code and one asked for
+        registration = paid(service, table, individual(email="ana@example.org"))
+        (seat,) = registration.seats
+        send(service, registration, confirmation_key(registration))
+        asked(service, "ana@example.org")
+        send(service, registration, f"access_code#{seat.attendee_id}#acr_1")
+
+        # When the organiser resends (as the admin service queues it)
+        resend = OutboxEmail(
+            registration_id=registration.registration_id, kind=EmailKind.ACCESS_CODE, attendee_id=seat.attendee_id,
+            resend=1,
+        )  # fmt: skip
+        table.add_emails([resend])
+        send(service, registration, resend.key)
+
+        # Then an access-code email whose code alone opens the seat
+        latest = mailer.sent[-1]
+        assert latest.kind == "access_code" and "access code" in latest.subject
+        attendee = table.attendee(seat.attendee_id)
+        assert attendee is not None
+        assert attendee.code_hashes(wall.now()) == [hash_access_code(code_in(latest))]
+        assert attendee.requested_codes == ()
+
+    def test_an_access_code_for_a_seat_refunded_before_it_went_out_is_skipped(self, service, table, mailer) -> None:
+        registration = paid(service, table, individual(email="ana@example.org"))
+        asked(service, "ana@example.org")
+        table.save(registration.model_copy(update={"status": RegistrationStatus.REFUNDED}))
+        (entry,) = access_code_entries(table, registration)
+        assert send(service, registration, entry.key) == ["skipped: registration refunded"]
+        assert mailer.sent == []
+        assert table.attendee(registration.seats[0].attendee_id).requested_codes == ()
+
+
 class TestRefunds:
     def test_a_refund_revokes_every_seat_cancels_the_unshipped_coin_and_owes_one_notice_per_seat(
         self, service, table, mailer
@@ -567,6 +756,7 @@ class TestCertificateEmails:
         assert email.kind == "certificate" and email.to.address == registration.seats[0].email
         (attachment,) = email.attachments
         assert files.stored[certificate.certificate_id] == [attachment.content]
+        assert certificates.certificates[certificate.certificate_id].pdf_stored_at is not None  # GET /me/certificate
         assert attachment.content.startswith(b"%PDF-")
         assert f"{SITE}certificates/{certificate.certificate_id}" in email.text
         assert "Łukasz Nguyễn" in email.text

@@ -51,6 +51,9 @@ BUDGETS: dict[str, Budget] = {
     "webhook checkout.session.completed": Budget(dynamodb=4, stripe_reads=1, other_aws=1, status=200),
     "heartbeat": Budget(dynamodb=1, status=204),
     "heartbeat, malformed token (401)": Budget(dynamodb=0, status=401),
+    # One write whoever the email belongs to: the stream looks the seat up and sends the code.
+    "access code request, a paid seat's email (202)": Budget(dynamodb=1, status=202),
+    "access code request, an unknown email (202)": Budget(dynamodb=1, status=202),
 }
 
 
@@ -220,4 +223,10 @@ def run_operations(api: Api, standin: StripeStandIn, drain: Callable[[], None]) 
     with recorder.operation("heartbeat, superseded token (401)") as calls:
         calls.status = beat(token)
     assert newer.status == 200
+    for name, email in [
+        ("access code request, a paid seat's email (202)", person),
+        ("access code request, an unknown email (202)", f"nobody.{person}"),
+    ]:
+        with recorder.operation(name) as calls:
+            calls.status = api.request("POST", "/access-codes", headers=JSON, body=encoded({"email": email})).status
     return recorder.results

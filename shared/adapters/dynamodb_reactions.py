@@ -135,16 +135,17 @@ class DynamoReactionRepository:
     def set_requested_codes(
         self, attendee_id: str, codes: tuple[RequestedCode, ...], *, expected: tuple[RequestedCode, ...]
     ) -> bool:
-        # The whole list, conditional on the list read: DynamoDB compares lists element by element.
+        # The whole list, conditional on the list read (DynamoDB compares lists element by element); an attendee
+        # written with none has an empty list, or (erased, or written before requested codes) no attribute.
         values: dict[str, Any] = {":codes": [code.model_dump(mode="json") for code in codes]}
         if expected:
             values[":expected"] = [code.model_dump(mode="json") for code in expected]
+            unchanged = "requested_codes = :expected"
+        else:
+            values[":none"] = 0
+            unchanged = "(attribute_not_exists(requested_codes) OR size(requested_codes) = :none)"
         return self._update(
-            attendee_key(attendee_id),
-            "SET requested_codes = :codes",
-            "attribute_exists(pk) AND "
-            + ("requested_codes = :expected" if expected else "attribute_not_exists(requested_codes)"),
-            values,
+            attendee_key(attendee_id), "SET requested_codes = :codes", f"attribute_exists(pk) AND {unchanged}", values
         )
 
     def seats_of(self, email_key: str) -> list[str]:

@@ -1,5 +1,6 @@
 """Exact external calls per operation stay within their budgets (bench/call_budgets.py): registration (with
-and without an Idempotency-Key), the payment webhook, a heartbeat and refused requests. Counts, never times."""
+and without an Idempotency-Key), the payment webhook, a heartbeat, refused requests and access-code requests.
+Counts, never times."""
 
 from __future__ import annotations
 
@@ -32,3 +33,8 @@ def test_every_operation_stays_within_its_call_budget(
     assert (webhook.stripe_reads, webhook.stripe_writes) == (1, 0)
     # A superseded token is refused too (its code, session_superseded, is tested in test_attendance)
     assert counted["heartbeat, superseded token (401)"].status == 401
+    # Asking for an access code is the same one write whether or not the email holds a seat: nothing to measure
+    known, unknown = (
+        counted[f"access code request, {who} (202)"] for who in ("a paid seat's email", "an unknown email")
+    )
+    assert known.aws == unknown.aws == {"dynamodb.PutItem": 1}

@@ -32,11 +32,10 @@ def handle_record(record: DynamoDBRecord) -> None:
     if reaction is None:
         return
     result = reactions().react(reaction)
-    # Ids and what was done only: the images hold names, emails and addresses.
-    logger.info(
-        "reacted",
-        extra={"reaction": result.reaction.value, "registration_id": reaction.registration_id, "done": result.done},
-    )
+    # Ids and what was done only: the images hold names, emails and addresses (an access-code request's email too).
+    ids = {"registration_id": reaction.registration_id} if reaction.registration_id else {}
+    ids |= {"request_id": reaction.request_id} if reaction.request_id else {}
+    logger.info("reacted", extra={"reaction": result.reaction.value, **ids, "done": result.done})
     if "sent" in result.done:
         metrics.add_metric(name="EmailSent", unit=MetricUnit.Count, value=1)
     if "rejected for good" in result.done:

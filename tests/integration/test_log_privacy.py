@@ -1,5 +1,5 @@
 """No log line carries personal data or a secret: a whole flow with known names, emails, phones, addresses,
-access codes and session tokens, every log line the functions write captured (the Powertools logger's JSON,
+access codes (also one asked for by email) and session tokens, every log line the functions write captured (the Powertools logger's JSON,
 every other logger at the level Lambda runs them, and anything printed), none containing any of those values."""
 
 from __future__ import annotations
@@ -117,8 +117,22 @@ def test_a_whole_flow_logs_no_personal_data_codes_or_tokens(
             == 204
         )
         assert api.request("GET", "/me/attendance", headers=bearer).status == 200
+        assert api.request("GET", "/me", headers=bearer).status == 200
+        assert api.request("GET", "/me/sessions", headers=bearer).status == 200
+        assert api.request("GET", "/me/certificate", headers=bearer).status == 404
     stale = JSON | {"authorization": f"Bearer {tokens[0]}x"}
     assert api.request("GET", "/me/attendance", headers=stale).status == 401
+    # The individual asks for a new code (and someone for an email with no seat, and a malformed one), then signs out
+    for asked in (PERSON["email"], "nobody.flurbo@privacy-example.org", f"{PERSON['email']} x"):
+        api.request("POST", "/access-codes", headers=JSON, body=encoded({"email": asked}))
+    drain(stripe_standin, stream)
+    (requested,) = [
+        re.findall(r"^Access code: (\S+)\r?$", email.raw.decode(), re.MULTILINE)[0]
+        for email in mailbox.emails()[before:]
+        if "access code" in email.subject
+    ]
+    signed_in = JSON | {"authorization": f"Bearer {tokens[0]}"}
+    assert api.request("DELETE", "/me/session", headers=signed_in).status == 204
 
     # The organiser looks people up, exports, refunds the group and erases the individual
     query = f"email={PERSON['email']}"
@@ -139,6 +153,8 @@ def test_a_whole_flow_logs_no_personal_data_codes_or_tokens(
         PURCHASER["email"],
         *(part for colleague in COLLEAGUES for part in colleague),
         *codes.values(),
+        requested,
+        "nobody.flurbo@privacy-example.org",
         *tokens,
         ADMIN["authorization"].removeprefix("Bearer "),
     ]

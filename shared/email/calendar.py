@@ -51,9 +51,9 @@ def conference_invite(conference: Conference, *, attendee_id: str, site_url: str
         event.add("description", f"Sign in at {page} with your email and access code.\n\n{agenda}")
         event.add("transp", "OPAQUE")
         calendar.add_component(event)
-    if days:
-        # Only the transitions around the conference: a VTIMEZONE of a few lines, not fifty years of them.
-        calendar.add_missing_timezones(first_date=date(days[0].year, 1, 1), last_date=date(days[-1].year + 1, 1, 1))
+    # Only the transitions around the conference (an agenda has at least one session): a VTIMEZONE of a few lines,
+    # not fifty years of them.
+    calendar.add_missing_timezones(first_date=date(days[0].year, 1, 1), last_date=date(days[-1].year + 1, 1, 1))
     return Attachment(
         INVITE_FILENAME, calendar.to_ical(), "text", "calendar", params=(("method", "PUBLISH"), ("charset", "utf-8"))
     )

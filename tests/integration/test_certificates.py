@@ -243,3 +243,22 @@ class TestTheCertificateTable:
         files = S3CertificateFiles("no-such-bucket", repository)
         with pytest.raises(TemporarilyUnavailable):
             files.store_pdf("crt_1", b"%PDF-1.7")
+
+    def test_a_stored_pdf_is_read_back_and_recorded_on_its_certificate(self, clean_tables) -> None:
+        repository = DynamoCertificateRepository(clean_tables.resources["MainTable"])
+        files = S3CertificateFiles(clean_tables.resources["CertificatesBucket"], repository)
+        repository.issue(certificate("crt_1"), email_for("crt_1"))
+        assert files.pdf("crt_1") is None and files.certificate("crt_1").pdf_stored_at is None
+
+        files.store_pdf("crt_1", b"%PDF-1.7 one")
+        files.store_pdf("crt_missing", b"%PDF-1.7 two")  # a certificate item gone: nothing to record it on
+
+        assert files.pdf("crt_1") == b"%PDF-1.7 one"
+        assert files.certificate("crt_1").pdf_stored_at is not None
+        assert files.current_certificate("att_1") == "crt_1"
+        assert files.certificate("crt_missing") is None
+
+    def test_a_pdf_the_bucket_will_not_give_is_temporarily_unavailable(self, clean_tables) -> None:
+        repository = DynamoCertificateRepository(clean_tables.resources["MainTable"])
+        with pytest.raises(TemporarilyUnavailable):
+            S3CertificateFiles("no-such-bucket", repository).pdf("crt_1")

@@ -28,7 +28,15 @@ from infra.stripe_standin import StripeStandIn
 from shared.access import access_code_matches
 from shared.adapters import aws as aws_clients
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
-from shared.reactions.models import Attendee, EmailKind, OutboxEmail, OutboxStatus, Shipment, ShipmentState
+from shared.reactions.models import (
+    Attendee,
+    EmailKind,
+    OutboxEmail,
+    OutboxStatus,
+    RequestedCode,
+    Shipment,
+    ShipmentState,
+)
 from shared.reactions.service import SEND_LEASE
 from tests.integration.conftest import ADMIN, drain
 from tests.support.aws_faults import failing
@@ -184,6 +192,50 @@ class TestTheReactionTable:
 
         # Then
         assert repository.attendee("att_missing") is None
+
+    def test_access_code_slots_are_taken_once_each_an_hour_and_a_replay_takes_none(self, clean_tables) -> None:
+        # Given an attendee's three slots, taken by three requests
+        repository, hour = reactions(clean_tables), timedelta(hours=1)
+
+        def take(request: str, at: datetime) -> bool:
+            return repository.take_access_code_slot("att_1", request, at, since=at - hour, slots=3)
+
+        assert [take(f"acr_{n}", NOW + timedelta(minutes=n)) for n in range(3)] == [True, True, True]
+
+        # When a fourth asks within the hour, the second's record is replayed, and a fifth asks an hour after the first
+        fourth = take("acr_3", NOW + timedelta(minutes=30))
+        replayed = take("acr_1", NOW + timedelta(minutes=31))
+        fifth = take("acr_4", NOW + hour)
+
+        # Then the fourth gets none, the replay its own slot again, the fifth the first's slot (its hour is over)
+        assert (fourth, replayed, fifth) == (False, True, True)
+        assert take("acr_5", NOW + hour) is False
+
+    def test_requested_codes_are_written_only_over_the_list_read(self, clean_tables) -> None:
+        # Given an attendee written as paid seats are (an empty list of requested codes)
+        repository = reactions(clean_tables)
+        repository.add_attendees([Attendee(
+            attendee_id="att_1", registration_id="reg_1", event_id="nasro-2020", kind="individual",
+            first_name="Ana", last_name="Lopez", email="ana@example.org", organization="Springfield PD",
+        )])  # fmt: skip
+        one = (RequestedCode(code_hash="digest-1", issued_at=NOW),)
+        two = (*one, RequestedCode(code_hash="digest-2", issued_at=NOW + timedelta(minutes=1)))
+
+        # When codes are written over the list read, and over a list that is no longer there
+        first = repository.set_requested_codes("att_1", one, expected=())
+        second = repository.set_requested_codes("att_1", two, expected=one)
+        stale = repository.set_requested_codes("att_1", one, expected=())
+        missing = repository.set_requested_codes("att_nobody", one, expected=())
+
+        # Then only the writes over what is stored happen, and the codes read back
+        assert (first, second, stale, missing) == (True, True, False, False)
+        stored = repository.attendee("att_1")
+        assert stored is not None and stored.requested_codes == two
+        assert stored.code_hashes(NOW + timedelta(minutes=2)) == ["digest-1", "digest-2"]
+        # and the organiser's resend ends them with the new current code
+        repository.set_access_code("att_1", "digest-new", NOW, replaces_all=True)
+        stored = repository.attendee("att_1")
+        assert stored is not None and stored.code_hashes(NOW) == ["digest-new"]
 
     def test_a_coin_changes_state_only_from_the_state_expected(self, clean_tables) -> None:
         # Given a coin on the mailing list

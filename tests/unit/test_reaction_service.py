@@ -33,6 +33,7 @@ from shared.reactions.routing import Reaction, ReactionKind
 from shared.reactions.service import (
     ACCESS_CODE_WINDOW,
     ACCESS_CODES_PER_HOUR,
+    CODE_WRITE_ATTEMPTS,
     RECORD_ATTEMPTS,
     SEND_LEASE,
     EmailBusy,
@@ -476,6 +477,26 @@ class TestAccessCodeRequests:
         assert sorted(c.code_hash for c in attendee.requested_codes) == sorted(
             hash_access_code(code_in(m)) for m in mailer.sent
         )
+
+    def test_codes_that_keep_changing_send_nothing_and_give_the_claim_back(self, service, table, mailer) -> None:
+        # Given a queued access code whose every write of the codes finds them changed by someone else
+        registration = paid(service, table, individual(email="ana@example.org"))
+        attendee_id = registration.seats[0].attendee_id
+        asked(service, "ana@example.org")
+
+        def another_send(n: int) -> None:
+            current = table.attendees[attendee_id]
+            other = RequestedCode(code_hash=f"another-{n}", issued_at=NOW)
+            table.attendees[attendee_id] = current.model_copy(update={"requested_codes": (other,)})
+
+        for n in range(CODE_WRITE_ATTEMPTS):
+            table.before("set_requested_codes", lambda n=n: another_send(n))
+
+        # When it is sent  Then the record fails (to be retried), nothing went out, and the entry is pending again
+        with pytest.raises(TemporarilyUnavailable):
+            send(service, registration, f"access_code#{attendee_id}#acr_1")
+        assert mailer.sent == []
+        assert table.email(registration.registration_id, f"access_code#{attendee_id}#acr_1").status == "pending"
 
     def test_the_organiser_s_resend_sends_an_access_code_that_replaces_every_earlier_one(
         self, service, table, mailer, wall

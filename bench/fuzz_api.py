@@ -38,7 +38,7 @@ KNOWN_CODES = frozenset(
         "invalid_credentials",
         "invalid_session",
         "session_superseded",
-        "too_many_attempts",
+        "too_many_requests",
         "already_registered",
         "registration_in_progress",
         "registration_closed",

@@ -127,9 +127,11 @@ class NotIssued(DomainError):
     title = "No certificate has been issued"
 
 
-class TooManyAttempts(DomainError):
-    code = "too_many_attempts"
-    title = "Too many failed attempts"
+class TooManyRequests(DomainError):
+    """One client (source address) over a per-client limit: failed sign-ins for now."""
+
+    code = "too_many_requests"
+    title = "Too many requests from this address"
 
 
 class NotRefundable(DomainError):

@@ -52,6 +52,9 @@ class AttendanceSettings(TableSettings):
     """The attendance function: the table, and the bucket its attendees' certificates are read from."""
 
     certificates_bucket: NonEmpty = Field(alias="CERTIFICATES_BUCKET")
+    sign_in_failures_per_address: Annotated[int, Field(ge=1, le=10000)] = Field(
+        default=20, alias="SIGN_IN_FAILURES_PER_ADDRESS"
+    )
 
 
 class ReactionSettings(TableSettings):

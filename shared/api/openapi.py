@@ -425,7 +425,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 "200": _json("LoginAnswer", "A session token (one active session per person)"),
                 "401": _problem("invalid_credentials: any wrong pair, or a seat no longer held"),
                 "422": _problem("Invalid fields"),
-                "429": _problem("too_many_attempts: failed logins throttled per email and per address"),
+                "429": _problem("too_many_requests: too many failed sign-ins from this address (never per email)"),
             },
         }
     },

@@ -36,7 +36,7 @@ from shared.errors import (
     NotFound,
     NotIssued,
     SessionSuperseded,
-    TooManyAttempts,
+    TooManyRequests,
 )
 from shared.ids import is_id, new_id
 from shared.reactions.models import Attendee, AttendeeStatus
@@ -44,9 +44,10 @@ from shared.registration.models import normalize_email
 from shared.registration.status import RegistrationStatus
 
 SESSION_LIFETIME = timedelta(hours=12)
-# Failed logins allowed per email and per source address in one window, before both are refused for
-# the rest of it. Counted whether or not the email exists, so the answer reveals nothing.
-FAILURE_LIMIT = 10
+# Failed sign-ins allowed per source address in one window (the template's SignInFailuresPerAddress), before
+# that address is refused for the rest of it. Counted per address only, never per email: a count per email let
+# anyone lock an attendee out with wrong guesses, and the codes (100 bits) need no such guard.
+FAILURE_LIMIT = 20
 FAILURE_WINDOW = timedelta(minutes=15)
 HOLDS_ACCESS = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
 _NO_SUCH_CODE = hash_access_code("no-such-code")  # compared against when the email has no seat
@@ -69,7 +70,9 @@ class AttendanceService:
         certificates: CertificatePdfs,
         conference_clock: Clock,
         wall_clock: Clock,
+        failure_limit: int = FAILURE_LIMIT,
     ) -> None:
+        self._failure_limit = failure_limit
         self._events = events
         self._repository = repository
         self._certificates = certificates
@@ -81,9 +84,9 @@ class AttendanceService:
         window = datetime.fromtimestamp(
             now.timestamp() // FAILURE_WINDOW.total_seconds() * FAILURE_WINDOW.total_seconds(), now.tzinfo
         )
-        throttle_keys = [f"email#{_digest(normalize_email(email))}", f"ip#{_digest(source_ip)}"]
-        if self._repository.failures(throttle_keys, window) >= FAILURE_LIMIT:
-            raise TooManyAttempts("Too many failed attempts; wait 15 minutes and try again.")
+        throttle_keys = [f"ip#{_digest(source_ip)}"]
+        if self._repository.failures(throttle_keys, window) >= self._failure_limit:
+            raise TooManyRequests("Too many failed sign-ins from this address; wait 15 minutes and try again.")
         attendee = self._attendee_for(email, hash_access_code(access_code))
         if attendee is None or not self._holds_access(attendee):
             self._repository.record_failure(throttle_keys, window, window + 2 * FAILURE_WINDOW)

@@ -16,4 +16,5 @@ def attendance_service(settings: AttendanceSettings) -> AttendanceService:
         certificates=S3CertificateFiles(settings.certificates_bucket, DynamoCertificateRepository(settings.table_name)),
         conference_clock=conference_clock,
         wall_clock=wall_clock,
+        failure_limit=settings.sign_in_failures_per_address,
     )

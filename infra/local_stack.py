@@ -84,8 +84,8 @@ class LocalSettings:
 
 
 def _conference() -> Conference:
-    """The conference the functions serve (the data file CONFERENCE_FILE names, else NASRO 2020), so that the
-    clock starts and is shown in its time zone; its schedules (certificates) are placed when the stack starts."""
+    """The seed conference (the data file CONFERENCE_FILE names, else NASRO 2020): the clock starts two weeks
+    before it and is shown in its time zone (the seed itself is loaded by `seed_events`)."""
     return load_conference(
         TableSettings.model_validate({"TABLE_NAME": "-", **os.environ}).conference_file or DEFAULT_CONFERENCE_FILE
     )

@@ -266,7 +266,7 @@ def test_erasing_while_the_registration_changes_re_reads_and_erases(api, stripe_
     privacy = PrivacyService(repository=repository, attendance=DynamoAttendanceRepository(table), wall_clock=wall_clock)
 
     # When
-    erased = privacy.erase(email, actor="admin:token")
+    erased = privacy.erase(email, actor="admin@example.org")
 
     # Then the erasure lost once, re-read and won: the seat is erased and the concurrent change is kept
     assert repository.raced and erased["registration_id"] == created["registration_id"]
@@ -294,7 +294,7 @@ def test_an_audit_entry_moves_the_version_so_an_erasure_that_read_before_it_re_r
 
     # When the erasure writes what it read
     erased = HistoryEntry(
-        at=wall_clock.now(), actor="admin:token", action=HistoryAction.PERSONAL_DATA_ERASED, attendee_id="att_x"
+        at=wall_clock.now(), actor="admin@example.org", action=HistoryAction.PERSONAL_DATA_ERASED, attendee_id="att_x"
     )
     try:
         repository.replace_personal_data(read, {}, erased)

@@ -76,6 +76,17 @@ def status_index_key(event_id: str, status: RegistrationStatus) -> str:
     return f"STATUS#{event_id}#{status.value}"
 
 
+def query_items(client: DynamoDBClient, **query: Any) -> Iterator[Item]:
+    """Every item a Query matches, page after page (each page read as the previous one is used up)."""
+    while True:
+        with translated_errors():
+            page = client.query(**query)
+        yield from (from_item(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return
+        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
     """The one place where DynamoDB's error codes become domain errors."""
@@ -283,22 +294,17 @@ class DynamoRegistrationRepository:
         values: dict[str, Any] = {":listing": status_index_key(event_id, status)}
         if created_before:
             values[":before"] = created_before.isoformat()
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": to_item(values),
-        }
-        while True:
-            with translated_errors():
-                page = self._client.query(**kwargs)
-            for item in page.get("Items", []):
-                registration = self.get(str(from_item(item)["pk"]).removeprefix("REG#"))
-                if registration is not None and registration.status == status:
-                    yield registration
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        listed = query_items(
+            self._client,
+            TableName=self._table,
+            IndexName=STATUS_INDEX,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=to_item(values),
+        )
+        for item in listed:
+            registration = self.get(str(item["pk"]).removeprefix("REG#"))
+            if registration is not None and registration.status == status:
+                yield registration
 
     def append_history(self, registration_id: str, entry: HistoryEntry) -> None:
         """An audit entry for an action that changes nothing else (an organiser's refund request, a resend).

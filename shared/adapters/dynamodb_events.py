@@ -17,7 +17,14 @@ from collections.abc import Collection, Iterator
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters import aws
-from shared.adapters.dynamodb import STATUS_INDEX, DynamoRegistrationRepository, from_item, to_item, translated_errors
+from shared.adapters.dynamodb import (
+    STATUS_INDEX,
+    DynamoRegistrationRepository,
+    from_item,
+    query_items,
+    to_item,
+    translated_errors,
+)
 from shared.adapters.dynamodb_attendance import MINUTES_PREFIX
 from shared.adapters.dynamodb_reactions import attendee_key
 from shared.conference.models import EventDocument
@@ -54,20 +61,14 @@ class DynamoEventRepository:
         return _record(from_item(answer["Item"])) if "Item" in answer else None
 
     def all(self) -> list[EventRecord]:
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": "gsi1pk = :events",
-            "ExpressionAttributeValues": to_item({":events": EVENTS_INDEX_KEY}),
-        }
-        records = []
-        while True:
-            with translated_errors():
-                page = self._client.query(**kwargs)
-            records += [_record(from_item(item)) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return records
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        listed = query_items(
+            self._client,
+            TableName=self._table,
+            IndexName=STATUS_INDEX,
+            KeyConditionExpression="gsi1pk = :events",
+            ExpressionAttributeValues=to_item({":events": EVENTS_INDEX_KEY}),
+        )
+        return [_record(item) for item in listed]
 
     def create(self, record: EventRecord, change: EventChange) -> None:
         self._write(record, change, "attribute_not_exists(pk)", {})

@@ -17,7 +17,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters import aws
-from shared.adapters.dynamodb import DynamoRegistrationRepository, from_item, to_item, translated_errors
+from shared.adapters.dynamodb import (
+    STATUS_INDEX,
+    DynamoRegistrationRepository,
+    from_item,
+    query_items,
+    to_item,
+    translated_errors,
+)
 from shared.reactions.models import (
     Attendee,
     AttendeeStatus,
@@ -68,7 +75,11 @@ _KEYS = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", "email_key", "login
 
 
 def _fields(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in from_item(item).items() if name not in _KEYS}
+    return _without_keys(from_item(item))
+
+
+def _without_keys(fields: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in fields.items() if name not in _KEYS}
 
 
 class DynamoReactionRepository:
@@ -260,19 +271,14 @@ class DynamoReactionRepository:
 
     def shipments(self, event_id: str) -> Iterator[Shipment]:
         """The event's whole mailing list, oldest first, a page at a time."""
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :list",
-            "ExpressionAttributeValues": to_item({":list": shipments_index_key(event_id)}),
-        }
-        while True:
-            with translated_errors():
-                page = self._client.query(**kwargs)
-            yield from (Shipment.model_validate(_fields(item)) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        listed = query_items(
+            self._client,
+            TableName=self._table,
+            IndexName=STATUS_INDEX,
+            KeyConditionExpression="gsi1pk = :list",
+            ExpressionAttributeValues=to_item({":list": shipments_index_key(event_id)}),
+        )
+        return (Shipment.model_validate(_without_keys(item)) for item in listed)
 
     def set_shipment_state(self, registration_id: str, expected: ShipmentState, state: ShipmentState) -> bool:
         return self._update(

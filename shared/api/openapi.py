@@ -109,6 +109,26 @@ _EVENT_QUERY = {
     "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{1,62}$"},
 }
 _ADMIN: list[dict[str, list[str]]] = [{"adminToken": []}]
+
+
+def _event_action(operation_id: str, summary: str) -> dict[str, Any]:
+    """POST /admin/events/{event_id}/<action>: publish, unpublish, feature all answer alike."""
+    return {
+        "post": {
+            "operationId": operation_id,
+            "summary": summary,
+            "security": _ADMIN,
+            "parameters": [_EVENT_ID],
+            "responses": {
+                "200": _json("EventSaved", "Done (also when it already was)"),
+                "401": _problem("unauthorized"),
+                "404": _problem("No event has this id"),
+                "409": _problem("change_refused"),
+            },
+        }
+    }
+
+
 _IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -203,48 +223,15 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         },
     },
-    "/admin/events/{event_id}/publish": {
-        "post": {
-            "operationId": "publishEvent",
-            "summary": "Publish the event (GET /events lists it, registrations open)",
-            "security": _ADMIN,
-            "parameters": [_EVENT_ID],
-            "responses": {
-                "200": _json("EventSaved", "Done (also when it already was)"),
-                "401": _problem("unauthorized"),
-                "404": _problem("No event has this id"),
-                "409": _problem("change_refused"),
-            },
-        }
-    },
-    "/admin/events/{event_id}/unpublish": {
-        "post": {
-            "operationId": "unpublishEvent",
-            "summary": "Unpublish the event (hidden; its attendees keep working)",
-            "security": _ADMIN,
-            "parameters": [_EVENT_ID],
-            "responses": {
-                "200": _json("EventSaved", "Done (also when it already was)"),
-                "401": _problem("unauthorized"),
-                "404": _problem("No event has this id"),
-                "409": _problem("change_refused"),
-            },
-        }
-    },
-    "/admin/events/{event_id}/feature": {
-        "post": {
-            "operationId": "featureEvent",
-            "summary": "Make this published event the one GET /conference answers",
-            "security": _ADMIN,
-            "parameters": [_EVENT_ID],
-            "responses": {
-                "200": _json("EventSaved", "Done (also when it already was)"),
-                "401": _problem("unauthorized"),
-                "404": _problem("No event has this id"),
-                "409": _problem("change_refused"),
-            },
-        }
-    },
+    "/admin/events/{event_id}/publish": _event_action(
+        "publishEvent", "Publish the event (GET /events lists it, registrations open)"
+    ),
+    "/admin/events/{event_id}/unpublish": _event_action(
+        "unpublishEvent", "Unpublish the event (hidden; its attendees keep working)"
+    ),
+    "/admin/events/{event_id}/feature": _event_action(
+        "featureEvent", "Make this published event the one GET /conference answers"
+    ),
     "/registrations": {
         "post": {
             "operationId": "createRegistration",

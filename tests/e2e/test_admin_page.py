@@ -13,12 +13,12 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
 import requests
 from playwright.sync_api import Locator, Page, Request, Route, expect
 
 from infra.gateway import content_security_policy
+from infra.organiser_sign_in import local_pool, organiser_token
 from infra.samples import individual
 from tests.e2e import test_registration_page as registration_page
 
@@ -37,35 +37,10 @@ LOCAL_PASSWORD = os.environ.get("LOCAL_ORGANISER_PASSWORD", "Local-organiser-1")
 ADMIN_EMAIL = "admin@example.org"
 
 
-def local_pool(stack: RunningStack) -> tuple[dict[str, Any], Any]:
-    """The local stack's organiser pool (`/_local/organisers`) and a Cognito client of its moto server."""
-    pool = requests.get(f"{stack.api}/_local/organisers", timeout=5).json()
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=pool["cognito_endpoint"],
-        region_name="us-east-1",
-        aws_access_key_id="local",  # InitiateAuth is unsigned on AWS; moto wants some credentials
-        aws_secret_access_key="local",
-    )
-    return pool, cognito
-
-
-def organiser_token(stack: RunningStack, group: str) -> str:
-    """An access token of the local organiser in `group`, for the API calls a test makes itself."""
-    pool, cognito = local_pool(stack)
-    answer = cognito.initiate_auth(
-        AuthFlow="USER_PASSWORD_AUTH",
-        ClientId=pool["client_id"],
-        AuthParameters={"USERNAME": f"{group}@example.org", "PASSWORD": LOCAL_PASSWORD},
-    )
-    token: str = answer["AuthenticationResult"]["AccessToken"]
-    return token
-
-
 @pytest.fixture
 def admin(local_stack: RunningStack) -> dict[str, str]:
     """The admin organiser's headers (a fresh access token per test)."""
-    return {"Authorization": f"Bearer {organiser_token(local_stack, 'admin')}"}
+    return {"Authorization": f"Bearer {organiser_token(local_stack.api, 'admin')}"}
 
 
 def drain(stack: RunningStack) -> None:
@@ -338,7 +313,7 @@ def test_a_viewer_sees_the_lists_and_exports_but_no_refund_erase_or_edit(
 
 def test_a_refusal_by_the_server_shows_its_detail(page: Page, local_stack: RunningStack, paid: dict[str, str]) -> None:
     (_, first_id), _ = paid.items()
-    viewer = organiser_token(local_stack, "viewer")
+    viewer = organiser_token(local_stack.api, "viewer")
     refused = requests.post(
         f"{local_stack.api}/admin/registrations/{first_id}/refund",
         headers={"Authorization": f"Bearer {viewer}"},
@@ -367,7 +342,7 @@ def test_a_refusal_by_the_server_shows_its_detail(page: Page, local_stack: Runni
 
 def test_a_first_sign_in_sets_a_new_password_then_opens_the_page(page: Page, local_stack: RunningStack) -> None:
     # Given an organiser an administrator has just created, with a temporary password, in the support group
-    pool, cognito = local_pool(local_stack)
+    pool, cognito = local_pool(local_stack.api)
     email = f"new.organiser.{uuid.uuid4().hex[:8]}@example.org"
     cognito.admin_create_user(
         UserPoolId=pool["user_pool_id"],
@@ -477,7 +452,7 @@ def test_signing_out_ends_the_session_and_returns_to_the_form(page: Page, local_
     expect(page.locator("#registrations-rows tr")).to_have_count(0)  # nothing of theirs is left on the page
     assert kept_session(page) is None
     # Cognito ended the session (GlobalSignOut): its refresh token is refused
-    pool, cognito = local_pool(local_stack)
+    pool, cognito = local_pool(local_stack.api)
     with pytest.raises(cognito.exceptions.NotAuthorizedException):
         cognito.initiate_auth(
             AuthFlow="REFRESH_TOKEN_AUTH", ClientId=pool["client_id"], AuthParameters={"REFRESH_TOKEN": kept["refresh"]}
@@ -503,7 +478,7 @@ def new_event(local_stack: RunningStack, admin: dict[str, str]) -> str:
 
 
 def event_detail(stack: RunningStack, event_id: str) -> requests.Response:
-    headers = {"Authorization": f"Bearer {organiser_token(stack, 'viewer')}"}  # reading is every group's
+    headers = {"Authorization": f"Bearer {organiser_token(stack.api, 'viewer')}"}  # reading is every group's
     detail = requests.get(f"{stack.api}/admin/events/{event_id}", headers=headers, timeout=5)
     assert detail.status_code == 200
     return detail

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -67,6 +68,28 @@ def json_answer(body: Any, status: int = 200) -> HttpResponse:
     return HttpResponse(status, {"content-type": "application/json"}, json.dumps(body).encode())
 
 
+LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+
+
+def caller_address(request: Request) -> str:
+    """The caller's address as API Gateway reports it (`sourceIp`). A loopback peer is a proxy or a test playing
+    many clients, so its `X-Forwarded-For` names the client: the first valid address in it, as a proxy in front of
+    API Gateway would pass it on. Anything else is the connection's own address."""
+    peer = request.remote_addr or "127.0.0.1"
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    try:
+        from_loopback = ipaddress.ip_address(peer) in LOOPBACK
+    except ValueError:
+        from_loopback = False
+    if from_loopback and forwarded:
+        first = forwarded.split(",", 1)[0].strip()
+        try:
+            return str(ipaddress.ip_address(first))
+        except ValueError:
+            return peer
+    return peer
+
+
 class LocalGateway:
     def __init__(self, api: LocalHttpApi, zone: tzinfo, local_routes: list[LocalRoute] | None = None) -> None:
         self._api = api
@@ -102,7 +125,7 @@ class LocalGateway:
                 query=request.query_string.decode("latin-1"),
                 headers=dict(request.headers.items()),
                 body=request.get_data(),
-                source_ip=request.remote_addr or "127.0.0.1",
+                source_ip=caller_address(request),
             )
         response = Response(answer.body, status=answer.status, headers=list(answer.headers.items()))
         for cookie in answer.cookies:

@@ -25,7 +25,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from shared.certificates.pdf import CertificateContent, render_certificate, render_certificate_naively
+from shared.certificates.pdf import CertificateContent, SessionRow, render_certificate, render_certificate_naively
+from shared.conference import load_conference
 
 RESULTS = Path(__file__).parent / "results" / "certificates.json"
 
@@ -43,7 +44,18 @@ _NAMES = (
 
 
 def sample_contents() -> list[CertificateContent]:
-    """A few realistic certificates, different names (so different font subsets) and ids."""
+    """A few realistic certificates, different names (so different font subsets) and ids, each with the table of the
+    seed conference's sessions (most attendees attended all but one or two), an organization and a licence id."""
+    conference = load_conference()
+    rows = [
+        SessionRow(
+            date=f"{s.day.day} Aug {s.day.year}",
+            title=s.title,
+            speakers=", ".join(s.speakers),
+            minutes=s.scheduled_minutes,
+        )
+        for s in conference.sessions
+    ]
     contents = []
     for index, name in enumerate(_NAMES):
         certificate_id = f"crt_abcdefghijklmnop_{index + 1}qrstuvwxyz234567"
@@ -56,7 +68,12 @@ def sample_contents() -> list[CertificateContent]:
                 hours=15.5 - index * 0.25,
                 issued_on="7 August 2020",
                 certificate_id=certificate_id,
-                verification_url=f"https://conference.example.org/certificates/{certificate_id}",
+                verification_url=f"https://conference.example.org/verify/{certificate_id}",
+                organization=f"Springfield Police Department, District {index + 1}",
+                license_id=f"IL-{index + 1:05d}",
+                sessions=tuple(row for position, row in enumerate(rows) if position % len(_NAMES) != index),
+                signatory_name="Mo Canady",
+                signatory_title="Executive Director",
             )
         )
     return contents

@@ -16,6 +16,18 @@ class CertificateStatus(StrEnum):
     REVOKED = "revoked"  # replaced by a reissue, or the seat was refunded
 
 
+class CertifiedSession(BaseModel):
+    """One row of the certificate's table: a session attended, as the agenda named it when it was issued."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    title: str
+    speakers: tuple[str, ...] = ()
+    day: date
+    minutes: int  # credited, at most the session's scheduled minutes
+
+
 class Certificate(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -29,6 +41,12 @@ class Certificate(BaseModel):
     created_at: datetime
     status: CertificateStatus = CertificateStatus.VALID
     replaced_by: str | None = None
+    revoked_at: datetime | None = None  # unknown (None) for one revoked before this was recorded
+    # What it certifies, fixed when issued (a later agenda edit or correction does not change a certificate); a
+    # certificate issued before these were kept has none, and its PDF shows no table.
+    organization: str = ""
+    license_id: str | None = None
+    sessions: tuple[CertifiedSession, ...] = ()
     # When the stream stored its PDF (rendered as it is emailed): until then GET /me/certificate has none to give.
     pdf_stored_at: datetime | None = None
 

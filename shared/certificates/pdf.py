@@ -1,4 +1,12 @@
-"""The certificate of attendance as a one-page PDF (landscape US Letter), drawn with reportlab.
+"""The certificate of attendance as a PDF (portrait US Letter, one page; two or more only when the table of sessions
+needs them), drawn with reportlab.
+
+What a training board asks for: the attendee, their organization and licence or officer id, the conference, its
+organiser and dates, a table of the sessions attended (date, title, speakers, minutes credited), the total contact
+hours, who signs, the issue date, the certificate id and the verification URL with its QR code. The text is drawn
+in reading order (top to bottom, left to right; the QR code last) and the document's language is set, so a screen
+reader or a text extractor reads it as a person would. reportlab writes no structure tree (tags), so the file does
+not claim to be tagged.
 
 Pure: content in, PDF bytes out; no AWS, no clock, no randomness. The same content gives the same bytes
 (reportlab's invariant mode fixes the timestamps and the document id).
@@ -9,7 +17,7 @@ registered once per process: parsing a TrueType file is most of what a certifica
 (see `render_certificate_naively` and `make bench`). Each document embeds only the subset of glyphs it uses,
 with a ToUnicode map, so the text is selectable and extractable and renders on any viewer.
 
-The QR code of the verification URL: segno's (level M), drawn as one path.
+The QR code of the verification URL: segno's (level M, its mask chosen faster: `qr.py`), drawn as one path.
 """
 
 from __future__ import annotations
@@ -27,11 +35,13 @@ from pathlib import Path
 
 from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor, black
-from reportlab.lib.pagesizes import landscape, letter
+from reportlab.lib.pagesizes import letter
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+
+from shared.certificates.qr import qr_matrix
 
 FONTS_DIR = Path(__file__).parent / "fonts"
 _REGULAR_FILE = FONTS_DIR / "DejaVuSans.ttf"
@@ -41,24 +51,38 @@ _BOLD_FILE = FONTS_DIR / "DejaVuSans-Bold.ttf"
 REGULAR_FONT = "Certificate-DejaVuSans"
 BOLD_FONT = "Certificate-DejaVuSans-Bold"
 
-PAGE_WIDTH, PAGE_HEIGHT = landscape(letter)  # 792 x 612 points
+PAGE_WIDTH, PAGE_HEIGHT = letter  # 612 x 792 points, portrait: a table reads down the page
 _CENTRE_X = PAGE_WIDTH / 2
 _OUTER_INSET = 24.0  # the heavy border
 _INNER_INSET = 32.0  # the fine border inside it; nothing is drawn outside it
-_TEXT_WIDTH = PAGE_WIDTH - 2 * 88.0  # the centred text block
+_LEFT = 56.0  # the text block's edges
+_RIGHT = PAGE_WIDTH - 56.0
+_TEXT_WIDTH = _RIGHT - _LEFT
 _QR_SIZE = 100.0  # points, quiet zone included (about 35 mm)
 _QR_QUIET_ZONE = 4  # modules of white around the code, as the QR standard asks
 _QR_X = PAGE_WIDTH - _INNER_INSET - 16.0 - _QR_SIZE
 _QR_Y = _INNER_INSET + 16.0
-_FOOTER_X = 88.0
-_FOOTER_WIDTH = _QR_X - 24.0 - _FOOTER_X  # the footer lines stop short of the QR code
+_FOOTER_X = _LEFT
+_FOOTER_WIDTH = _QR_X - 16.0 - _FOOTER_X  # the footer lines stop short of the QR code
+_FOOTER_TOP = 182.0  # the table stops above this
+
+# The table of sessions: the date, the session (title, then its speakers in smaller type) and the minutes.
+_DATE_X = _LEFT
+_SESSION_X = _LEFT + 72.0
+_MINUTES_RIGHT = _RIGHT
+_SESSION_WIDTH = _MINUTES_RIGHT - 56.0 - _SESSION_X
+_TITLE_SIZE, _TITLE_LEADING = 8.5, 10.0
+_SPEAKER_SIZE, _SPEAKER_LEADING = 7.0, 8.5
+_ROW_PADDING = 2.5
+_HEADER_ROW = 16.0
+_TOTAL_ROW = 20.0
 
 _INK = HexColor("#222222")
 _ACCENT = HexColor("#1F3A5F")
 _MUTED = HexColor("#555555")
+_RULE = HexColor("#BBBBBB")
 
 TITLE = "Certificate of Attendance"
-
 # Two process-wide reportlab settings, both read when a document is saved (nothing else in the process draws
 # PDFs). The same content still gives the same bytes.
 #
@@ -82,6 +106,20 @@ pdfdoc.PDFZCompress = _FastFlate()
 
 
 @dataclass(frozen=True)
+class SessionRow:
+    """One session attended, as the table prints it."""
+
+    date: str  # e.g. "5 Aug 2020"
+    title: str
+    speakers: str  # "" when the agenda names none
+    minutes: int
+
+    def __post_init__(self) -> None:
+        if self.minutes < 0:
+            raise ValueError("minutes must not be negative")
+
+
+@dataclass(frozen=True)
 class CertificateContent:
     attendee_name: str  # any Latin script
     conference_name: str
@@ -91,6 +129,11 @@ class CertificateContent:
     issued_on: str  # e.g. "7 August 2020"
     certificate_id: str
     verification_url: str  # printed and encoded in the QR code
+    organization: str = ""
+    license_id: str | None = None  # the licence or officer id given at registration
+    sessions: tuple[SessionRow, ...] = ()  # no table when empty (a certificate issued before they were kept)
+    signatory_name: str | None = None
+    signatory_title: str | None = None
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.hours) or self.hours < 0:
@@ -174,6 +217,19 @@ def _fit(
         size -= 0.5
 
 
+@functools.lru_cache(maxsize=2048)
+def _wrapped(text: str, font: str, size: float, width: float, max_lines: int) -> tuple[str, ...]:
+    """`text` broken at spaces into lines of `width`, at most `max_lines` (the last one shortened with an ellipsis).
+    Cached: every attendee's table repeats the same agenda, and measuring text is pure Python."""
+    lines = simpleSplit(text, font, size, width) or [""]
+    if len(lines) <= max_lines:
+        return tuple(lines)
+    last = " ".join(lines[max_lines - 1 :])
+    while last and pdfmetrics.stringWidth(last + "\u2026", font, size) > width:
+        last = last[:-1]
+    return (*lines[: max_lines - 1], last.rstrip() + "\u2026")
+
+
 def _centred_lines(canvas: Canvas, lines: list[str], font: str, size: float, top: float, leading: float) -> None:
     canvas.setFont(font, size)
     for index, line in enumerate(lines):
@@ -187,10 +243,52 @@ def _left_line(canvas: Canvas, text: str, font: str, largest: float, y: float, c
     canvas.drawString(_FOOTER_X, y, text)
 
 
+@dataclass(frozen=True)
+class _Row:
+    date: str
+    title: tuple[str, ...]
+    speakers: tuple[str, ...]
+    minutes: str
+
+    @property
+    def height(self) -> float:
+        return 2 * _ROW_PADDING + len(self.title) * _TITLE_LEADING + len(self.speakers) * _SPEAKER_LEADING
+
+
+def _rows(sessions: tuple[SessionRow, ...], regular: str) -> list[_Row]:
+    return [
+        _Row(
+            date=_nfc(session.date),
+            title=_wrapped(_nfc(session.title), regular, _TITLE_SIZE, _SESSION_WIDTH, 2),
+            speakers=_wrapped(_nfc(session.speakers), regular, _SPEAKER_SIZE, _SESSION_WIDTH, 2)
+            if session.speakers
+            else (),
+            minutes=str(session.minutes),
+        )
+        for session in sessions
+    ]
+
+
+def _paginate(rows: list[_Row], first_top: float, next_top: float) -> list[list[_Row]]:
+    """The rows page by page, each page's rows above the footer; the total row after the last row, on the same page
+    when it fits. Always at least one page."""
+    pages: list[list[_Row]] = [[]]
+    room = first_top - _HEADER_ROW - _FOOTER_TOP
+    for row in rows:
+        if row.height > room and pages[-1]:
+            pages.append([])
+            room = next_top - _HEADER_ROW - _FOOTER_TOP
+        pages[-1].append(row)
+        room -= row.height
+    if rows and room < _TOTAL_ROW:
+        pages.append([])  # the total alone on a last page, under the table's header
+    return pages
+
+
 def _render(content: CertificateContent, regular: str, bold: str) -> bytes:
     name = _nfc(content.attendee_name.strip())
     sentence = _nfc(
-        f"attended {content.conference_name} organised by {content.organizer}, {content.dates}, "
+        f"attended {content.conference_name}, organised by {content.organizer}, {content.dates}, "
         f"for {format_hours(content.hours)}."
     )
     buffer = io.BytesIO()
@@ -199,98 +297,184 @@ def _render(content: CertificateContent, regular: str, bold: str) -> bytes:
         pagesize=(PAGE_WIDTH, PAGE_HEIGHT),
         invariant=1,
         pageCompression=1,
-        lang="en",
+        lang="en",  # the document's language, for screen readers
         initialFontName=regular,  # otherwise reportlab adds an unused, unembedded Helvetica
         initialFontSize=12,
     )
-    # Metadata: what the certificate is, never who it is for.
+    # Metadata: what the certificate is, never who it is for; viewers show the title rather than the file name.
     canvas.setTitle(f"{TITLE}: {_nfc(content.conference_name)}")
     canvas.setAuthor(_nfc(content.organizer))
     canvas.setSubject(f"{TITLE} {content.certificate_id}")
     canvas.setCreator("conference-backend")
+    canvas.setViewerPreference("DisplayDocTitle", "true")
 
-    # Borders: a heavy one and a fine one inside it.
+    # Everything above the table on the first page, measured before anything is drawn.
+    name_size, name_lines = _fit(name, bold, largest=24, width=_TEXT_WIDTH, max_lines=2, wrap_below=16)
+    name_leading = name_size * 1.2
+    name_bottom = 652 - (len(name_lines) - 1) * name_leading
+    held = [_nfc(content.organization.strip())] if content.organization.strip() else []
+    if content.license_id:
+        held.append(f"License or officer ID: {_nfc(content.license_id)}")
+    detail_y = name_bottom - 32
+    sentence_top = detail_y - (22 if held else 0)
+    sentence_size, sentence_lines = _fit(
+        sentence, regular, largest=11, width=_TEXT_WIDTH, max_lines=3, wrap_below=math.inf
+    )
+    sentence_leading = sentence_size * 1.4
+    table_top = sentence_top - (len(sentence_lines) - 1) * sentence_leading - 26
+
+    rows = _rows(content.sessions, regular)
+    pages = _paginate(rows, table_top, 700.0) if rows else [[]]
+    qr = _qr_path(content.verification_url)
+
+    for number, page_rows in enumerate(pages, start=1):
+        _draw_borders(canvas)
+        if number == 1:
+            canvas.setFillColor(_MUTED)
+            canvas.setFont(regular, 10)
+            canvas.drawCentredString(_CENTRE_X, 744, _nfc(content.organizer))
+            canvas.setFillColor(_ACCENT)
+            canvas.setFont(bold, 26)
+            canvas.drawCentredString(_CENTRE_X, 712, TITLE)
+            canvas.setStrokeColor(_ACCENT)
+            canvas.setLineWidth(1.5)
+            canvas.line(_CENTRE_X - 60, 700, _CENTRE_X + 60, 700)
+            canvas.setFillColor(_MUTED)
+            canvas.setFont(regular, 11)
+            canvas.drawCentredString(_CENTRE_X, 680, "This certifies that")
+            canvas.setFillColor(_INK)
+            _centred_lines(canvas, name_lines, bold, name_size, 652, name_leading)
+            canvas.setStrokeColor(_MUTED)
+            canvas.setLineWidth(0.5)
+            canvas.line(_CENTRE_X - 200, name_bottom - 12, _CENTRE_X + 200, name_bottom - 12)
+            if held:
+                text = "  \u00b7  ".join(held)
+                size, _ = _fit(text, regular, largest=10, width=_TEXT_WIDTH, max_lines=1, wrap_below=0)
+                canvas.setFillColor(_INK)
+                canvas.setFont(regular, size)
+                canvas.drawCentredString(_CENTRE_X, detail_y, text)
+            canvas.setFillColor(_INK)
+            _centred_lines(canvas, sentence_lines, regular, sentence_size, sentence_top, sentence_leading)
+            top = table_top
+        else:
+            canvas.setFillColor(_ACCENT)
+            canvas.setFont(bold, 14)
+            canvas.drawString(_LEFT, 728, f"{TITLE} (continued)")
+            size, _ = _fit(name, regular, largest=10, width=_TEXT_WIDTH, max_lines=1, wrap_below=0)
+            canvas.setFillColor(_INK)
+            canvas.setFont(regular, size)
+            canvas.drawString(_LEFT, 712, name)
+            top = 700.0
+        if rows:
+            last = number == len(pages)
+            _draw_table(canvas, page_rows, top, regular, bold, total=_total_row(content) if last else None)
+        _draw_footer(canvas, content, regular, bold, qr, page=(number, len(pages)))
+        canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _total_row(content: CertificateContent) -> str:
+    minutes = sum(session.minutes for session in content.sessions)
+    return f"{format_hours(content.hours)} ({minutes} minutes)"
+
+
+def _draw_borders(canvas: Canvas) -> None:
     canvas.setStrokeColor(_ACCENT)
     canvas.setLineWidth(3)
     canvas.rect(_OUTER_INSET, _OUTER_INSET, PAGE_WIDTH - 2 * _OUTER_INSET, PAGE_HEIGHT - 2 * _OUTER_INSET)
     canvas.setLineWidth(0.75)
     canvas.rect(_INNER_INSET, _INNER_INSET, PAGE_WIDTH - 2 * _INNER_INSET, PAGE_HEIGHT - 2 * _INNER_INSET)
 
-    # Title and a short rule under it.
+
+def _draw_table(canvas: Canvas, rows: list[_Row], top: float, regular: str, bold: str, *, total: str | None) -> None:
+    """The column headings, the rows (date, title over speakers, minutes right-aligned), a hairline under each, and
+    on the last page the total contact hours."""
     canvas.setFillColor(_ACCENT)
-    canvas.setFont(bold, 36)
-    canvas.drawCentredString(_CENTRE_X, 466, TITLE)
-    canvas.setLineWidth(1.5)
-    canvas.line(_CENTRE_X - 70, 448, _CENTRE_X + 70, 448)
+    canvas.setFont(bold, 8.5)
+    baseline = top - 11
+    canvas.drawString(_DATE_X, baseline, "Date")
+    canvas.drawString(_SESSION_X, baseline, "Session attended and speakers")
+    canvas.drawRightString(_MINUTES_RIGHT, baseline, "Minutes")
+    canvas.setStrokeColor(_ACCENT)
+    canvas.setLineWidth(0.75)
+    y = top - _HEADER_ROW
+    canvas.line(_LEFT, y, _RIGHT, y)
+    canvas.setLineWidth(0.25)
+    for row in rows:
+        baseline = y - _ROW_PADDING - _TITLE_SIZE
+        canvas.setFillColor(_INK)
+        canvas.setFont(regular, _TITLE_SIZE)
+        canvas.drawString(_DATE_X, baseline, row.date)
+        for index, line in enumerate(row.title):
+            canvas.drawString(_SESSION_X, baseline - index * _TITLE_LEADING, line)
+        if row.speakers:
+            canvas.setFillColor(_MUTED)
+            canvas.setFont(regular, _SPEAKER_SIZE)
+            speaker_top = baseline - len(row.title) * _TITLE_LEADING + (_TITLE_LEADING - _SPEAKER_LEADING)
+            for index, line in enumerate(row.speakers):
+                canvas.drawString(_SESSION_X, speaker_top - index * _SPEAKER_LEADING, line)
+            canvas.setFillColor(_INK)
+            canvas.setFont(regular, _TITLE_SIZE)
+        # Drawn last in its row: a reader reads the date, the session and its speakers, then the minutes.
+        canvas.drawRightString(_MINUTES_RIGHT, baseline, row.minutes)
+        y -= row.height
+        canvas.setStrokeColor(_RULE)
+        canvas.line(_LEFT, y, _RIGHT, y)
+    if total is not None:
+        canvas.setFillColor(_INK)
+        canvas.setFont(bold, 9.5)
+        canvas.drawString(_SESSION_X, y - 14, "Total contact hours")
+        canvas.drawRightString(_MINUTES_RIGHT, y - 14, total)
 
-    canvas.setFillColor(_MUTED)
-    canvas.setFont(regular, 15)
-    canvas.drawCentredString(_CENTRE_X, 400, "This certifies that")
 
-    # The name: large and centred; smaller for a long name, on two lines only when one would be too small.
-    size, lines = _fit(name, bold, largest=34, width=_TEXT_WIDTH, max_lines=2, wrap_below=20)
-    leading = size * 1.2
-    name_top = 346 + (len(lines) - 1) * leading / 2
-    canvas.setFillColor(_INK)
-    _centred_lines(canvas, lines, bold, size, name_top, leading)
-    canvas.setStrokeColor(_MUTED)
+def _draw_footer(
+    canvas: Canvas, content: CertificateContent, regular: str, bold: str, qr: str, *, page: tuple[int, int]
+) -> None:
+    """Left: who signs, the issue date, the id and the verification URL; right: the URL's QR code. On every page, so
+    each page of a two-page certificate can be verified on its own."""
+    canvas.setStrokeColor(_INK)
     canvas.setLineWidth(0.5)
-    canvas.line(_CENTRE_X - 220, 318, _CENTRE_X + 220, 318)
+    canvas.line(_FOOTER_X, _QR_Y + 112, _FOOTER_X + 200, _QR_Y + 112)
+    signed_by = _nfc(content.signatory_name) if content.signatory_name else _nfc(content.organizer)
+    _left_line(canvas, signed_by, bold, 9.5, _QR_Y + 101, _INK)
+    if content.signatory_name and content.signatory_title:
+        _left_line(
+            canvas, f"{_nfc(content.signatory_title)}, {_nfc(content.organizer)}", regular, 8.5, _QR_Y + 90, _MUTED
+        )
+    _left_line(canvas, f"Issued on {_nfc(content.issued_on)}", regular, 9, _QR_Y + 62, _INK)
+    _left_line(canvas, f"Certificate ID: {content.certificate_id}", regular, 9, _QR_Y + 48, _INK)
+    _left_line(canvas, "Verify this certificate at:", regular, 8, _QR_Y + 28, _MUTED)
+    _left_line(canvas, content.verification_url, regular, 9, _QR_Y + 16, _ACCENT)
+    number, pages = page
+    if pages > 1:
+        canvas.setFillColor(_MUTED)
+        canvas.setFont(regular, 8)
+        canvas.drawRightString(_QR_X + _QR_SIZE, _QR_Y + _QR_SIZE + 8, f"Page {number} of {pages}")
+    canvas.setFillColor(black)
+    canvas.addLiteral(qr)
 
-    # What they attended, wrapped into at most four lines.
-    size, lines = _fit(sentence, regular, largest=15, width=_TEXT_WIDTH, max_lines=4, wrap_below=math.inf)
-    canvas.setFillColor(_INK)
-    _centred_lines(canvas, lines, regular, size, 284, size * 1.4)
 
-    # Footer, left: issue date, id and the verification URL, each on one line.
-    _left_line(canvas, f"Issued on {_nfc(content.issued_on)}", regular, 11, _QR_Y + 66, _INK)
-    _left_line(canvas, f"Certificate ID: {content.certificate_id}", regular, 11, _QR_Y + 46, _INK)
-    _left_line(canvas, "Verify this certificate at:", regular, 9, _QR_Y + 24, _MUTED)
-    _left_line(canvas, content.verification_url, regular, 10, _QR_Y + 10, _ACCENT)
-
-    # Footer, right: the URL as a QR code (quiet zone included in its size).
-    _draw_qr(canvas, content.verification_url)
-
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
-
-
-def _draw_qr(canvas: Canvas, value: str) -> None:
-    """The QR code drawn as one filled path of one rectangle per run of dark modules in a row, written directly
-    (`addLiteral`) with each coordinate formatted once: drawing each module as a shape object of its own would
-    cost more than the whole rest of the page."""
-    matrix = _qr_matrix(value)
+def _qr_path(value: str) -> str:
+    """The QR code as one filled path of one rectangle per run of dark modules in a row, for `addLiteral`, with each
+    coordinate formatted once: drawing each module as a shape object of its own would cost more than the whole rest
+    of the page."""
+    matrix = qr_matrix(value)
     xs, ys, widths, height = _qr_coordinates(len(matrix))
     rectangles = [
         f"{xs[run.start()]} {ys[row]} {widths[run.end() - run.start()]} {height} re"
         for row, line in enumerate(matrix)
         for run in _DARK_RUN.finditer(line)
     ]
-    canvas.setFillColor(black)
-    canvas.addLiteral("\n".join(rectangles) + "\nf")
+    return "\n".join(rectangles) + "\nf"
 
 
 def qr_modules(value: str) -> list[list[bool]]:
     """The QR code's modules (True: dark), row by row, without the quiet zone."""
-    return [[module == 1 for module in row] for row in _qr_matrix(value)]
+    return [[module == 1 for module in row] for row in qr_matrix(value)]
 
 
 _DARK_RUN = re.compile(b"\x01+")  # in a row of segno's matrix: one byte per module, 1 dark, 0 light
-
-
-def _qr_matrix(value: str) -> tuple[bytearray, ...]:
-    """segno's matrix for `value`: a regular QR code (never a Micro QR), error correction level M exactly
-    (boost_error=False: segno would otherwise raise the level when the data fits the same version), in byte
-    mode whatever the characters (a URL is bytes; no mode guessing). The version is the smallest that holds
-    the data at level M and the mask the one the standard's penalty rules choose: both follow from the value
-    alone, so the same value gives the same modules.
-
-    segno is imported with the first certificate, as the fonts are parsed: its package imports its image
-    writers (urllib, xml...), about 30 ms that the stream dispatcher's cold start would pay for nothing."""
-    import segno
-
-    return segno.make(value, error="m", mode="byte", boost_error=False, micro=False).matrix
 
 
 @functools.cache

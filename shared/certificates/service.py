@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from shared.attendance.facts import AttendanceReader, attendance_facts
-from shared.attendance.policy import Eligibility, evaluate
+from shared.attendance.policy import AttendanceFacts, Eligibility, evaluate
 from shared.certificates.ids import CertificateKeys
-from shared.certificates.models import Certificate, CertificateView, IssueResult, ReissueResult
+from shared.certificates.models import (
+    Certificate,
+    CertificateView,
+    CertifiedSession,
+    IssueResult,
+    ReissueResult,
+)
 from shared.certificates.ports import CertificateRepository
 from shared.clock import Clock
+from shared.conference.models import Conference
 from shared.conference.ports import Conferences
 from shared.errors import NotFound
 from shared.reactions.models import Attendee, EmailKind, OutboxEmail
@@ -39,6 +46,13 @@ class CertificateService:
         conference = self._events.conference(attendee.event_id)
         return evaluate(conference, attendance_facts(self._attendance, attendee, registration_status))
 
+    def _facts(
+        self, attendee: Attendee, registration_status: RegistrationStatus
+    ) -> tuple[AttendanceFacts, Eligibility]:
+        conference = self._events.conference(attendee.event_id)
+        facts = attendance_facts(self._attendance, attendee, registration_status)
+        return facts, evaluate(conference, facts)
+
     def issue_all(self, event_id: str) -> IssueResult:
         """A certificate for every eligible attendee of the event who has none. Safe to run twice (and to resume
         after a crash): the attendee's certificate pointer is claimed in the same transaction that creates it."""
@@ -50,22 +64,27 @@ class CertificateService:
                     attendee = self._repository.attendee(seat.attendee_id)
                     if attendee is None:
                         continue
-                    result = self.eligibility(attendee, registration.status)
+                    facts, result = self._facts(attendee, registration.status)
                     if not result.eligible:
                         continue
                     eligible += 1
                     if self._repository.current_certificate(attendee.attendee_id) is not None:
                         continue
-                    certificate = self._new_certificate(attendee, result.hours)
+                    sessions = certified_sessions(self._events.conference(event_id), facts.minutes_by_session)
+                    certificate = self._new_certificate(attendee, result.hours, sessions)
                     queued += self._repository.issue(certificate, self._email_for(certificate))
         return IssueResult(eligible=eligible, queued=queued)
 
     def verify(self, certificate_id: str) -> CertificateView:
+        return CertificateView.of(self.verified(certificate_id))
+
+    def verified(self, certificate_id: str) -> Certificate:
+        """The certificate with this id (the verification page shows a few of its facts); NotFound otherwise."""
         # A forged or altered id fails the HMAC before anything is read.
         certificate = self._repository.certificate(certificate_id) if self._keys.verifies(certificate_id) else None
         if certificate is None:
             raise NotFound("No certificate has this id.")
-        return CertificateView.of(certificate)
+        return certificate
 
     def reissue(self, attendee_id: str, first_name: str | None, last_name: str | None) -> ReissueResult:
         attendee = self._repository.attendee(attendee_id)
@@ -78,12 +97,13 @@ class CertificateService:
                 update={"first_name": first_name or attendee.first_name, "last_name": last_name or attendee.last_name}
             )
             self._repository.rename_attendee(attendee_id, attendee.first_name, attendee.last_name)
-        new = self._new_certificate(attendee, old.hours)
+        # The same attendance as the old one (hours and sessions); the person's current organization and licence id.
+        new = self._new_certificate(attendee, old.hours, old.sessions)
         if not self._repository.replace(old, new, self._email_for(new)):
             raise NotFound("The certificate changed meanwhile; reload and try again.")
         return ReissueResult(attendee_id=attendee_id, revoked=old.certificate_id, certificate_id=new.certificate_id)
 
-    def _new_certificate(self, attendee: Attendee, hours: float) -> Certificate:
+    def _new_certificate(self, attendee: Attendee, hours: float, sessions: tuple[CertifiedSession, ...]) -> Certificate:
         conference = self._events.conference(attendee.event_id)
         return Certificate(
             certificate_id=self._keys.new_id(),
@@ -92,6 +112,9 @@ class CertificateService:
             attendee_name=f"{attendee.first_name} {attendee.last_name}",
             conference=conference.name,
             hours=hours,
+            organization=attendee.organization,
+            license_id=getattr(attendee, "license_id", None),
+            sessions=sessions,
             issued_at=self._conference_clock.now().astimezone(conference.zone).date(),
             created_at=self._wall_clock.now(),
         )
@@ -104,3 +127,19 @@ class CertificateService:
             attendee_id=certificate.attendee_id,
             certificate_id=certificate.certificate_id,
         )
+
+
+def certified_sessions(conference: Conference, minutes_by_session: dict[str, int]) -> tuple[CertifiedSession, ...]:
+    """The agenda's sessions the attendee was credited minutes in, in agenda order, each at most as long as it was
+    scheduled (as the policy counts them): the rows add up to the minutes the hours were rounded from."""
+    return tuple(
+        CertifiedSession(
+            session_id=session.id,
+            title=session.title,
+            speakers=tuple(session.speakers),
+            day=session.day,
+            minutes=min(minutes_by_session.get(session.id, 0), session.scheduled_minutes),
+        )
+        for session in conference.sessions
+        if minutes_by_session.get(session.id, 0) > 0
+    )

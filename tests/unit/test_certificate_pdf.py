@@ -1,4 +1,5 @@
-"""The certificate PDF: one landscape page, selectable text in any Latin script, embedded fonts, the QR code."""
+"""The certificate PDF: one portrait page (two when the table needs it), selectable text in any Latin script read in
+order, the table of sessions and the total hours, embedded fonts, the QR code."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from shared.certificates.pdf import (
     BOLD_FONT,
     REGULAR_FONT,
     CertificateContent,
+    SessionRow,
     format_hours,
     qr_modules,
     render_certificate,
@@ -29,7 +31,14 @@ from shared.certificates.pdf import (
 )
 
 NAME = "Łukasz Nguyễn-Żółć"
-URL = "https://conference.example.org/certificates/crt_abcdefghijklmnop_1qrstuvwxyz234567"
+URL = "https://conference.example.org/verify/crt_abcdefghijklmnop_1qrstuvwxyz234567"
+SESSIONS = (
+    SessionRow("5 Aug 2020", "Welcome and State of SRO Programs", "Mo Canady, Executive Director, NASRO", 30),
+    SessionRow(
+        "5 Aug 2020", "Implicit Bias Awareness to Promote SRO Safety and Effectiveness", "Dr. Lorie Fridell", 75
+    ),
+    SessionRow("6 Aug 2020", "Behavioral Threat Assessment in Schools", "", 61),
+)
 CONTENT = CertificateContent(
     attendee_name=NAME,
     conference_name="2020 NASRO Virtual National School Safety Conference",
@@ -39,10 +48,15 @@ CONTENT = CertificateContent(
     issued_on="7 August 2020",
     certificate_id="crt_abcdefghijklmnop_1qrstuvwxyz234567",
     verification_url=URL,
+    organization="Springfield Police Department",
+    license_id="IL-POST 12345",
+    sessions=SESSIONS,
+    signatory_name="Mo Canady",
+    signatory_title="Executive Director",
 )
 INNER_BORDER = 32.0  # points from each page edge; the layout draws nothing outside it
-QR_CORNER = (792 - 200, 0, 792, 200)  # the bottom-right corner of the page where the QR code sits
-QR_BOX = (644.0, 48.0, 100.0)  # x, y and side of the QR code's square on the page, its quiet zone included
+QR_CORNER = (612 - 200, 0, 612, 200)  # the bottom-right corner of the page where the QR code sits
+QR_BOX = (464.0, 48.0, 100.0)  # x, y and side of the QR code's square on the page, its quiet zone included
 
 
 def read(pdf: bytes) -> PdfReader:
@@ -80,15 +94,15 @@ def rectangles_in(pdf: bytes, box: tuple[float, float, float, float]) -> list[tu
     return found
 
 
-def test_one_landscape_letter_page_with_every_field_as_text() -> None:
+def test_one_portrait_letter_page_with_every_field_as_text() -> None:
     # Given a certificate for a name with Polish and Vietnamese letters
     # When it is rendered
     reader = read(render_certificate(CONTENT))
 
-    # Then it is one landscape US-Letter page
+    # Then it is one portrait US-Letter page
     assert len(reader.pages) == 1
     page = reader.pages[0]
-    assert (float(page.mediabox.width), float(page.mediabox.height)) == (792, 612)
+    assert (float(page.mediabox.width), float(page.mediabox.height)) == (612, 792)
     # And every field is extractable text, the name letter for letter
     text = words(page.extract_text())
     assert "Certificate of Attendance" in text
@@ -100,6 +114,92 @@ def test_one_landscape_letter_page_with_every_field_as_text() -> None:
     assert "7 August 2020" in text
     assert CONTENT.certificate_id in text
     assert URL in text
+    assert "Springfield Police Department" in text
+    assert "License or officer ID: IL-POST 12345" in text
+    assert "Mo Canady Executive Director, National Association of School Resource Officers" in text
+
+
+def test_the_table_lists_each_session_with_its_date_speakers_and_minutes_and_the_total() -> None:
+    # Given a certificate for three sessions, one without speakers  When its text is read back
+    text = words(read(render_certificate(CONTENT)).pages[0].extract_text())
+
+    # Then each session is one row in reading order: date, title, speakers (when the agenda names any), minutes
+    assert "Date Session attended and speakers Minutes" in text
+    assert (
+        "5 Aug 2020 Welcome and State of SRO Programs Mo Canady, Executive Director, NASRO 30 "
+        "5 Aug 2020 Implicit Bias Awareness to Promote SRO Safety and Effectiveness Dr. Lorie Fridell 75 "
+        "6 Aug 2020 Behavioral Threat Assessment in Schools 61 "
+        "Total contact hours 15.5 hours (166 minutes)"
+    ) in text
+
+
+def test_the_page_reads_in_order_from_the_title_to_the_verification_url() -> None:
+    # Given a certificate  When its text is extracted in the order it is drawn
+    text = words(read(render_certificate(CONTENT)).pages[0].extract_text())
+
+    # Then a reader meets the title, the person, what they attended, the table, who signs, then how to verify it
+    landmarks = [
+        "Certificate of Attendance", "This certifies that", NAME, "Springfield Police Department", "attended",
+        "Date Session attended", "Total contact hours", "Mo Canady Executive Director", "Issued on",
+        "Certificate ID:", "Verify this certificate at:", URL,
+    ]  # fmt: skip
+    positions = [text.index(landmark) for landmark in landmarks]
+    assert positions == sorted(positions)
+
+
+def test_the_document_declares_its_language_and_shows_its_title() -> None:
+    root = read(render_certificate(CONTENT)).trailer["/Root"].get_object()
+    assert isinstance(root, DictionaryObject)
+    assert str(root["/Lang"]) == "en"
+    preferences = root["/ViewerPreferences"].get_object()
+    assert isinstance(preferences, DictionaryObject)
+    assert bool(preferences["/DisplayDocTitle"]) is True
+
+
+def test_without_sessions_or_licence_the_page_has_no_table_and_no_licence_line() -> None:
+    # Given a certificate issued before sessions were kept, for someone who gave no licence id
+    content = dataclasses.replace(CONTENT, sessions=(), license_id=None)
+
+    # When rendered  Then there is no table and no licence line; the rest is there
+    text = words(read(render_certificate(content)).pages[0].extract_text())
+    assert "Session attended" not in text and "License" not in text
+    assert "Springfield Police Department" in text and "for 15.5 hours." in text and URL in text
+
+
+def test_a_long_agenda_continues_on_a_second_page_each_page_verifiable() -> None:
+    # Given forty sessions attended, one with a title too long for two lines
+    long_title = "Keeping Schools Safe " * 20
+    sessions = tuple(
+        SessionRow(f"{5 + n // 14} Aug 2020", long_title if n == 3 else f"Session number {n}", f"Speaker {n}", 30)
+        for n in range(40)
+    )
+    reader = read(render_certificate(dataclasses.replace(CONTENT, sessions=sessions)))
+
+    # Then it takes more than one page, each with the id, the verification URL and "Page n of N"
+    pages = [words(page.extract_text()) for page in reader.pages]
+    assert len(pages) >= 2
+    for number, text in enumerate(pages, start=1):
+        assert CONTENT.certificate_id in text and URL in text
+        assert f"Page {number} of {len(pages)}" in text
+    # And every session is listed once, in order; the long title is cut short with an ellipsis; the total is last
+    everything = " ".join(pages)
+    positions = [everything.index(f"Session number {n} Speaker {n} 30") for n in range(40) if n != 3]
+    assert positions == sorted(positions)
+    assert "Keeping Schools Safe Keeping" in everything and "\u2026" in everything
+    assert "Total contact hours 15.5 hours (1200 minutes)" in pages[-1]
+    assert "(continued)" in pages[1] and NAME in pages[1]
+
+
+def test_thirteen_sessions_with_speakers_fit_on_one_page() -> None:
+    # Given the seed conference's whole agenda (13 sessions) attended  When rendered  Then one page holds it
+    from shared.conference import load_conference
+
+    rows = tuple(
+        SessionRow("5 Aug 2020", s.title, ", ".join(s.speakers), s.scheduled_minutes)
+        for s in load_conference().sessions
+    )
+    assert len(rows) == 13
+    assert len(read(render_certificate(dataclasses.replace(CONTENT, sessions=rows))).pages) == 1
 
 
 @pytest.mark.parametrize(
@@ -191,7 +291,7 @@ def test_a_long_name_shrinks_to_fit_inside_the_border(name: str) -> None:
     assert chunks
     assert all(size < short_size for _, _, _, size in chunks)
     # And, being centred, it stays inside the border: each line starts right of the left border
-    assert all(INNER_BORDER < x < 792 / 2 for _, x, _, _ in chunks)
+    assert all(INNER_BORDER < x < 612 / 2 for _, x, _, _ in chunks)
 
 
 def test_the_qr_code_is_drawn_in_the_corner_and_depends_on_the_url() -> None:
@@ -246,8 +346,8 @@ def scanned(grid: list[list[bool]], quiet_zone: int = 4, pixels: int = 4) -> lis
     [
         "https://c.example.org/c/crt_1",
         URL,
-        URL.replace("certificates", "certificates-of-attendance-for-the-national-school-safety-conference"),
-        "https://conference.example.org/certificates/" + "crt_abcdefghijklmnop_1qrstuvwxyz234567_" * 5,
+        URL.replace("verify", "verify-the-certificates-of-attendance-for-the-national-school-safety-conference"),
+        "https://conference.example.org/verify/" + "crt_abcdefghijklmnop_1qrstuvwxyz234567_" * 5,
     ],
     ids=["short", "ours", "long", "very long"],
 )

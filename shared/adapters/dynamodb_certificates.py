@@ -1,7 +1,8 @@
 """Certificates in the main table.
 
 Keys (see the README's table):
-  CERT#<certificate_id> / META          a certificate: name, hours, issue date, valid or revoked
+  CERT#<certificate_id> / META          a certificate: name, hours, issue date, valid or revoked (and when),
+                                        what it certifies (sessions, organization, licence id)
   ATTENDEE#<attendee_id> / CERTIFICATE  the attendee's current certificate (one per attendee)
 (a certificate's `pdf_stored_at`: when the stream stored its PDF, certificates/<certificate_id>.pdf in the bucket)
 """
@@ -9,7 +10,7 @@ Keys (see the README's table):
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters import aws
@@ -105,10 +106,14 @@ class DynamoCertificateRepository:
                     "Update": {
                         "TableName": self._table,
                         "Key": certificate_key(old.certificate_id),
-                        "UpdateExpression": "SET #status = :revoked, replaced_by = :new",
+                        "UpdateExpression": "SET #status = :revoked, replaced_by = :new, revoked_at = :at",
                         "ExpressionAttributeNames": {"#status": "status"},
                         "ExpressionAttributeValues": to_item(
-                            {":revoked": CertificateStatus.REVOKED.value, ":new": new.certificate_id}
+                            {
+                                ":revoked": CertificateStatus.REVOKED.value,
+                                ":new": new.certificate_id,
+                                ":at": new.created_at.isoformat(),  # revoked as its replacement was made
+                            }
                         ),
                     }
                 },
@@ -139,11 +144,16 @@ class DynamoCertificateRepository:
                 self._client.update_item(
                     TableName=self._table,
                     Key=certificate_key(certificate_id),
-                    UpdateExpression="SET #status = :revoked",
+                    UpdateExpression="SET #status = :revoked, revoked_at = :at",
                     ConditionExpression="#status = :valid",
                     ExpressionAttributeNames={"#status": "status"},
                     ExpressionAttributeValues=to_item(
-                        {":revoked": CertificateStatus.REVOKED.value, ":valid": CertificateStatus.VALID.value}
+                        {
+                            ":revoked": CertificateStatus.REVOKED.value,
+                            ":valid": CertificateStatus.VALID.value,
+                            # When the refund's record is processed (the verification page says "revoked on").
+                            ":at": datetime.now(UTC).isoformat(),
+                        }
                     ),
                 )
         except StaleWrite:

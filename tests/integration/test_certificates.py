@@ -78,7 +78,8 @@ def pdf_in(message: EmailMessage) -> bytes:
 
 def pdf_text(message: EmailMessage) -> tuple[str, int]:
     reader = PdfReader(io.BytesIO(pdf_in(message)))
-    return " ".join(page.extract_text() for page in reader.pages), len(reader.pages)
+    # Any run of whitespace (the line breaks between drawn lines included) as one space.
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split()), len(reader.pages)
 
 
 def certificate_id_in(message: EmailMessage) -> str:
@@ -105,15 +106,22 @@ def test_the_organiser_s_route_emails_a_verifiable_pdf_and_keeps_the_copy_sent(
     response = api.request("POST", "/admin/certificates/issue", headers=ADMIN)
     drain(stripe_standin, stream)
 
-    # Then one email with one PDF naming the attendee, the hours and the id
+    # Then one email with one PDF naming the attendee, the hours, each session attended and the id
     assert response.status == 202
     assert response.json() == {"eligible": 1, "queued": 1}
     (email,) = certificate_emails(eligible["email"])
     text, pages = pdf_text(email)
     assert pages == 1
-    assert "Łukasz Nguyễn" in text and "15.5" in text
+    assert "Łukasz Nguyễn" in text and "15.5 hours" in text
+    for session in load_conference().sessions:
+        assert f"{session.title} {', '.join(session.speakers)}".strip() + f" {session.scheduled_minutes}" in text
+    assert "Total contact hours 15.5 hours (930 minutes)" in text
+    assert "National Association of School Resource Officers (NASRO)" in text and "Springfield PD" in text
     certificate_id = certificate_id_in(email)
-    assert certificate_id in text and f"/certificates/{certificate_id}" in text
+    # And the URL on the PDF and in the email is the page people open: /verify, not the JSON
+    assert certificate_id in text and f"/verify/{certificate_id}" in text
+    plain = email.get_body(preferencelist=("plain",))
+    assert plain is not None and f"/verify/{certificate_id}" in str(plain.get_content())
 
     # And the bucket keeps the copy sent, encrypted
     kept = aws.client("s3").get_object(
@@ -135,6 +143,17 @@ def test_the_organiser_s_route_emails_a_verifiable_pdf_and_keeps_the_copy_sent(
     }
     altered = api.request("GET", f"/certificates/{certificate_id[:-1]}{'a' if certificate_id[-1] != 'a' else 'b'}")
     assert altered.status == 404 and altered.json()["code"] == "not_found"
+
+    # And the verification page shows the same facts as HTML, under the pages' strict headers
+    page = api.request("GET", f"/verify/{certificate_id}")
+    html = page.body.decode()
+    assert page.status == 200 and page.headers["content-type"].startswith("text/html")
+    assert "unsafe-inline" not in page.headers["content-security-policy"]
+    assert "Valid: issued on" in html and "Łukasz Nguyễn" in html and "15.5 hours" in html
+    assert eligible["email"] not in html and "Springfield" not in html
+    unknown = api.request("GET", f"/verify/{certificate_id[:-1]}{'a' if certificate_id[-1] != 'a' else 'b'}")
+    assert unknown.status == 404 and unknown.headers["content-type"].startswith("text/html")
+    assert "No certificate has this id." in unknown.body.decode()
 
 
 def test_a_certificate_from_the_scheduled_issuer_is_reissued_with_a_corrected_name_through_the_route(
@@ -161,6 +180,7 @@ def test_a_certificate_from_the_scheduled_issuer_is_reissued_with_a_corrected_na
     new = response.json()["certificate_id"]
     assert response.json()["revoked"] == old
     assert api.request("GET", f"/certificates/{old}").json()["status"] == "revoked"
+    assert "Revoked on" in api.request("GET", f"/verify/{old}").body.decode()
     assert api.request("GET", f"/certificates/{new}").json()["attendee_name"] == "Łukasz Nguyễn-Żółć"
     emails = certificate_emails(eligible["email"])
     assert len(emails) == 2 and certificate_id_in(emails[1]) == new

@@ -16,14 +16,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from shared.access import hash_access_code, new_access_code
+from shared.certificates.document import certificate_content
 from shared.certificates.models import CertificateStatus
-from shared.certificates.pdf import CertificateContent, render_certificate
+from shared.certificates.pdf import render_certificate
 from shared.clock import Clock
 from shared.conference.models import Conference
 from shared.conference.ports import Conferences
 from shared.email import Email, Mailbox, access_code, confirmation, receipt, refund_notice
 from shared.email import certificate as certificate_email
-from shared.email.render import long_date
 from shared.errors import TemporarilyUnavailable
 from shared.payments.models import became
 from shared.reactions.models import (
@@ -302,20 +302,9 @@ class ReactionService:
     ) -> Email:
         certificate = self._certificates.certificate(certificate_id)
         assert certificate is not None, "checked before the lease was used"
-        verification_url = f"{self._site_url.rstrip('/')}/certificates/{certificate_id}"
-        dates = f"{long_date(conference.starts_on)} to {long_date(conference.ends_on)}"
-        pdf = render_certificate(
-            CertificateContent(
-                attendee_name=certificate.attendee_name,
-                conference_name=conference.name,
-                organizer=conference.organizer,
-                dates=dates,
-                hours=certificate.hours,
-                issued_on=long_date(certificate.issued_at),
-                certificate_id=certificate_id,
-                verification_url=verification_url,
-            )
-        )
+        content = certificate_content(certificate, conference, site_url=self._site_url)
+        verification_url = content.verification_url
+        pdf = render_certificate(content)
         self._certificates.store_pdf(certificate_id, pdf)
         return certificate_email(
             conference,

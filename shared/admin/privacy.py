@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.attendance.facts import AttendanceReader
 from shared.certificates.models import Certificate
 from shared.clock import Clock
 from shared.errors import NotFound, TemporarilyUnavailable
+from shared.models import Model
 from shared.payments.models import HistoryAction, HistoryEntry
 from shared.reactions.models import Attendee, OutboxEmail, Shipment
 from shared.registration.models import Email, Purchaser, Registration, Seat, ShippingAddress, normalize_email
@@ -26,7 +27,7 @@ ERASED = "erased"
 ERASE_ATTEMPTS = 3
 
 
-class PersonRequest(BaseModel):
+class PersonRequest(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     email: Email

@@ -5,26 +5,27 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.conference.models import SessionKind
+from shared.models import Model
 from shared.registration.models import Email
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     email: Email
     access_code: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9 \-]+$")]
 
 
-class HeartbeatRequest(BaseModel):
+class HeartbeatRequest(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     session_id: Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class AccessCodeRequest(BaseModel):
+class AccessCodeRequest(Model):
     """POST /access-codes: a new access code for whoever holds a paid seat with this email."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -32,7 +33,7 @@ class AccessCodeRequest(BaseModel):
     email: Email
 
 
-class AccessCodeAsked(BaseModel):
+class AccessCodeAsked(Model):
     """An access-code request as stored: the stream, not the request, finds the seat and sends the email."""
 
     model_config = ConfigDict(frozen=True)
@@ -42,13 +43,13 @@ class AccessCodeAsked(BaseModel):
     requested_at: datetime
 
 
-class LoginAnswer(BaseModel):
+class LoginAnswer(Model):
     attendee_id: str
     session_token: str
     expires_at: datetime
 
 
-class LoginSession(BaseModel):
+class LoginSession(Model):
     """A session token's record, keyed by the token's digest (the token itself is never stored)."""
 
     model_config = ConfigDict(frozen=True)
@@ -60,13 +61,13 @@ class LoginSession(BaseModel):
     source: str  # a digest of the address and browser it came from: evidence, not personal data
 
 
-class SessionAttendance(BaseModel):
+class SessionAttendance(Model):
     session_id: str
     minutes_attended: int
     minutes_scheduled: int
 
 
-class MyAttendance(BaseModel):
+class MyAttendance(Model):
     """GET /me/attendance."""
 
     attendee_id: str
@@ -77,7 +78,7 @@ class MyAttendance(BaseModel):
     hours: float
 
 
-class MyProfile(BaseModel):
+class MyProfile(Model):
     """GET /me."""
 
     attendee_id: str
@@ -87,7 +88,7 @@ class MyProfile(BaseModel):
     registration_kind: Literal["individual", "group"]
 
 
-class MySession(BaseModel):
+class MySession(Model):
     """One session of GET /me/sessions: times in the event's zone; the stream link only around the session."""
 
     id: str
@@ -103,7 +104,7 @@ class MySession(BaseModel):
     )
 
 
-class CertificateFile(BaseModel):
+class CertificateFile(Model):
     """GET /me/certificate: the attendee's valid certificate as the PDF that was emailed."""
 
     model_config = ConfigDict(frozen=True)

@@ -7,8 +7,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from shared.models import Model
 
 SessionKind = Literal["opening", "keynote", "town_hall", "general_session", "workshop", "closing"]
 CurrencyCode = Annotated[str, Field(pattern=r"^[a-z]{3}$")]
@@ -18,7 +20,7 @@ Text = Annotated[str, Field(min_length=1, max_length=200)]
 JoinUrl = Annotated[str, Field(pattern=r"^https://[^\s\"'<>]+$", max_length=2000)]
 
 
-class Frozen(BaseModel):
+class Frozen(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -254,7 +256,7 @@ class Conference(Frozen):
         return next((session for session in self.sessions if session.id == session_id), None)
 
 
-class SessionView(BaseModel):
+class SessionView(Model):
     id: str
     title: str
     kind: SessionKind
@@ -263,7 +265,7 @@ class SessionView(BaseModel):
     ends_at: datetime
 
 
-class ConferenceView(BaseModel):
+class ConferenceView(Model):
     """The public view of GET /conference."""
 
     id: str

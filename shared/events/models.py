@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.conference.models import Conference, EventDocument, Money
+from shared.models import Model
 
 
 class EventAction(StrEnum):
@@ -20,7 +21,7 @@ class EventAction(StrEnum):
     FEATURED = "event.featured"
 
 
-class EventChange(BaseModel):
+class EventChange(Model):
     """One version's audit entry: who made it, what it did, which top-level fields it changed."""
 
     model_config = ConfigDict(frozen=True)
@@ -33,7 +34,7 @@ class EventChange(BaseModel):
     forced: bool = False
 
 
-class EventRecord(BaseModel):
+class EventRecord(Model):
     model_config = ConfigDict(frozen=True)
 
     event_id: str
@@ -47,7 +48,7 @@ class EventRecord(BaseModel):
         return Conference.of(self.event_id, self.document)
 
 
-class PublicEvent(BaseModel):
+class PublicEvent(Model):
     """One line of GET /events."""
 
     id: str
@@ -70,7 +71,7 @@ class PublicEvent(BaseModel):
         )
 
 
-class ListedEvent(BaseModel):
+class ListedEvent(Model):
     """One line of GET /admin/events."""
 
     id: str
@@ -82,17 +83,17 @@ class ListedEvent(BaseModel):
     ends_on: str
 
 
-class EventList(BaseModel):
+class EventList(Model):
     items: list[ListedEvent]
 
 
-class EventSaved(BaseModel):
+class EventSaved(Model):
     event_id: str
     version: int
     published: bool
 
 
-class EventDetail(BaseModel):
+class EventDetail(Model):
     """GET /admin/events/{id}: the whole document, as editable, with its version."""
 
     id: str

@@ -779,7 +779,7 @@ class TestCertificateEmails:
         assert files.stored[certificate.certificate_id] == [attachment.content]
         assert certificates.certificates[certificate.certificate_id].pdf_stored_at is not None  # GET /me/certificate
         assert attachment.content.startswith(b"%PDF-")
-        assert f"{SITE}certificates/{certificate.certificate_id}" in email.text
+        assert f"{SITE}verify/{certificate.certificate_id}" in email.text  # the page people open
         assert "Łukasz Nguyễn" in email.text
 
     @pytest.mark.parametrize("fate", ["revoked", "gone"])

@@ -5,6 +5,10 @@ Keys (see the README's table):
   ATTENDEE#<attendee_id> / META                       + current_session, session_expires_at (epoch seconds),
                                                       logins, login_days, and `minutes#<agenda session id>`:
                                                       the set of credited conference minutes per agenda session
+                                                      (heartbeats); `platform#<agenda session id>`: the set the
+                                                      streaming platform's participant reports credited, and
+                                                      `platform_sessions`: the sessions whose report lists them
+                                                      (a minute in both sets counts once)
   ATTENDEE#<attendee_id> / SIGNAL#<kind>#<minute>     shared-login evidence
   THROTTLE#<email or ip digest> / WINDOW#<start>      failed logins in a 15-minute window (expires)
   ACCESS_CODE_REQUEST#<request_id> / REQUEST          an access-code request (POST /access-codes), for the stream
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from shared.adapters import aws
 from shared.adapters.dynamodb import DynamoRegistrationRepository, from_item, to_item, translated_errors
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository, attendee_key
+from shared.attendance.evidence import MinuteEvidence
 from shared.attendance.models import AccessCodeAsked, LoginSession
 from shared.reactions.models import Attendee, AttendeeStatus
 from shared.registration.models import Registration
@@ -29,6 +34,8 @@ if TYPE_CHECKING:
 
 
 MINUTES_PREFIX = "minutes#"  # + an agenda session id: an attribute of the attendee's item
+PLATFORM_PREFIX = "platform#"  # + an agenda session id: the minutes a participant report credited
+PLATFORM_SESSIONS = "platform_sessions"
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
@@ -181,13 +188,45 @@ class DynamoAttendanceRepository:
         return True
 
     def minutes(self, attendee_id: str) -> dict[str, int]:
+        return self.evidence(attendee_id).by_session
+
+    def evidence(self, attendee_id: str) -> MinuteEvidence:
         with translated_errors():
             answer = self._client.get_item(TableName=self._table, Key=attendee_key(attendee_id), ConsistentRead=True)
-        return {
-            name.removeprefix(MINUTES_PREFIX): len(value)
-            for name, value in from_item(answer.get("Item", {})).items()
-            if name.startswith(MINUTES_PREFIX)
-        }
+        item = from_item(answer.get("Item", {}))
+
+        def sets(prefix: str) -> dict[str, frozenset[int]]:
+            found = {
+                n.removeprefix(prefix): frozenset(int(m) for m in v) for n, v in item.items() if n.startswith(prefix)
+            }
+            return dict(sorted(found.items()))
+
+        return MinuteEvidence(
+            page=sets(MINUTES_PREFIX),
+            platform=sets(PLATFORM_PREFIX),
+            platform_sessions=frozenset(str(s) for s in item.get(PLATFORM_SESSIONS, set())),
+        )
+
+    def credit_platform_minutes(self, attendee_id: str, session_id: str, minutes: frozenset[int]) -> bool:
+        """Add a participant report's minutes and presence for the session (sets: a re-import adds nothing), in one
+        write, to an attendee who exists. False (nothing written) when there is no such attendee."""
+        update = "ADD #sessions :session" + (", #minutes :minutes" if minutes else "")
+        try:
+            with translated_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=attendee_key(attendee_id),
+                    UpdateExpression=update,
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeNames={"#sessions": PLATFORM_SESSIONS}
+                    | ({"#minutes": f"{PLATFORM_PREFIX}{session_id}"} if minutes else {}),
+                    ExpressionAttributeValues=to_item(
+                        {":session": {session_id}} | ({":minutes": set(minutes)} if minutes else {})
+                    ),
+                )
+        except StaleWrite:
+            return False
+        return True
 
     def login_days(self, attendee_id: str) -> tuple[int, int]:
         with translated_errors():

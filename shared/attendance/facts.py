@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from shared.attendance.evidence import MinuteEvidence
 from shared.attendance.policy import AttendanceFacts
 from shared.reactions.models import Attendee, AttendeeStatus
 from shared.registration.status import RegistrationStatus
 
 
 class AttendanceReader(Protocol):
-    def minutes(self, attendee_id: str) -> dict[str, int]: ...
+    def minutes(self, attendee_id: str) -> dict[str, int]:
+        """Per agenda session, the minutes credited from any evidence, each once."""
+
+    def evidence(self, attendee_id: str) -> MinuteEvidence:
+        """The same minutes by the evidence that credited them (one read)."""
 
     def login_days(self, attendee_id: str) -> tuple[int, int]: ...
 
@@ -21,11 +26,15 @@ def attendance_facts(
     reader: AttendanceReader, attendee: Attendee, registration_status: RegistrationStatus
 ) -> AttendanceFacts:
     logins, days = reader.login_days(attendee.attendee_id)
+    evidence = reader.evidence(attendee.attendee_id)
     return AttendanceFacts(
         registration_status=registration_status,
         revoked=attendee.status is AttendeeStatus.REVOKED,
         logins=logins,
         days_logged_in=days,
-        minutes_by_session=reader.minutes(attendee.attendee_id),
+        minutes_by_session=evidence.by_session,
         shared_login_signals=reader.signals(attendee.attendee_id),
+        page_minutes_by_session=evidence.page_by_session,
+        platform_minutes_by_session=evidence.platform_by_session,
+        platform_sessions=evidence.platform_sessions,
     )

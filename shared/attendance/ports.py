@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from shared.attendance.evidence import MinuteEvidence
 from shared.attendance.models import AccessCodeAsked, LoginSession
 from shared.certificates.models import Certificate
 from shared.reactions.models import Attendee
@@ -42,7 +43,10 @@ class AttendanceRepository(Protocol):
         one write conditional on `token_hash` being the attendee's current session, unexpired at `now`, and
         the seat active. False (nothing written) when that does not hold."""
 
-    def minutes(self, attendee_id: str) -> dict[str, int]: ...
+    def minutes(self, attendee_id: str) -> dict[str, int]:
+        """Per agenda session, the minutes credited from any evidence, each once."""
+
+    def evidence(self, attendee_id: str) -> MinuteEvidence: ...
 
     def login_days(self, attendee_id: str) -> tuple[int, int]:
         """(logins, distinct conference days with a login)."""

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from shared.access import hash_access_code
+from shared.attendance.evidence import MinuteEvidence
 from shared.attendance.models import AccessCodeAsked, LoginSession
 from shared.certificates.models import Certificate, CertificateStatus
 from shared.conference.models import Money
@@ -31,6 +32,8 @@ class InMemoryAttendance:
         self.sessions: dict[str, LoginSession] = {}
         self.throttles: dict[tuple[str, datetime], int] = {}
         self.credited: dict[str, dict[str, set[int]]] = {}
+        self.platform: dict[str, dict[str, set[int]]] = {}  # minutes from participant reports
+        self.platform_sessions: dict[str, set[str]] = {}
         self.logins: dict[str, int] = {}
         self.days: dict[str, set[str]] = {}
         self.signal_records: dict[tuple[str, str, str], str] = {}  # (attendee, kind, minute) -> source
@@ -146,7 +149,23 @@ class InMemoryAttendance:
             return True
 
     def minutes(self, attendee_id: str) -> dict[str, int]:
-        return {session_id: len(minutes) for session_id, minutes in self.credited.get(attendee_id, {}).items()}
+        return self.evidence(attendee_id).by_session
+
+    def evidence(self, attendee_id: str) -> MinuteEvidence:
+        return MinuteEvidence(
+            page={s: frozenset(m) for s, m in sorted(self.credited.get(attendee_id, {}).items())},
+            platform={s: frozenset(m) for s, m in sorted(self.platform.get(attendee_id, {}).items())},
+            platform_sessions=frozenset(self.platform_sessions.get(attendee_id, set())),
+        )
+
+    def credit_platform_minutes(self, attendee_id: str, session_id: str, minutes: frozenset[int]) -> bool:
+        with self._lock:
+            if attendee_id not in self.attendees:  # the update's attribute_exists(pk)
+                return False
+            self.platform_sessions.setdefault(attendee_id, set()).add(session_id)
+            if minutes:  # ADD of a set: what is there already stays once
+                self.platform.setdefault(attendee_id, {}).setdefault(session_id, set()).update(minutes)
+            return True
 
     def login_days(self, attendee_id: str) -> tuple[int, int]:
         return self.logins.get(attendee_id, 0), len(self.days.get(attendee_id, set()))

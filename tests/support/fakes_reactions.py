@@ -16,6 +16,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
+from shared.attendance.evidence import MinuteEvidence
 from shared.certificates.models import Certificate, CertificateStatus
 from shared.clock import Clock, SystemClock
 from shared.conference import load_conference
@@ -332,6 +333,9 @@ class InMemoryAttendance:
 
     def minutes(self, attendee_id: str) -> dict[str, int]:
         return dict(self.credited.get(attendee_id, {}))
+
+    def evidence(self, attendee_id: str) -> MinuteEvidence:
+        return MinuteEvidence.of_page_counts(self.minutes(attendee_id))
 
     def login_days(self, attendee_id: str) -> tuple[int, int]:
         return self.logins.get(attendee_id, (0, 0))

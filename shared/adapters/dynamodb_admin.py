@@ -98,7 +98,7 @@ class DynamoAdminRepository:
                     "email": f"{ERASED}+{attendee_id}@invalid",
                     "organization": ERASED,
                 },
-                remove="access_code_hash, requested_codes, current_session, session_expires_at",
+                remove="access_code_hash, requested_codes, current_session, session_expires_at, license_id",
                 condition="attribute_exists(pk)",
             )
         except StaleWrite:
@@ -119,7 +119,8 @@ class DynamoAdminRepository:
     def erase_certificate(self, certificate_id: str) -> None:
         self._set(
             certificate_key(certificate_id),
-            {"attendee_name": ERASED, "status": CertificateStatus.REVOKED.value},
+            {"attendee_name": ERASED, "organization": ERASED, "status": CertificateStatus.REVOKED.value},
+            remove="license_id",
             condition="attribute_exists(pk)",
         )
 

@@ -1,7 +1,7 @@
 """Personal data rights: everything held about one person, and erasure that keeps the money trail.
 
-Erasure replaces the person's names, email, organization, phone and address wherever they are kept
-(the registration's seat, the purchaser, the attendee, the coin shipment, the certificate's name) and
+Erasure replaces the person's names, email, organization, phone, licence id and address wherever they are kept
+(the registration's seat, the purchaser, the attendee, the coin shipment, the certificate's name and organization) and
 frees their email. Amounts, Stripe ids, statuses and the audit history stay, so the accounts still add
 up; the certificate is revoked, so verifying it shows nothing about anyone.
 """
@@ -152,6 +152,7 @@ class PrivacyService:
                 "organization": ERASED,
                 "job_title": None,
                 "phone": None,
+                "license_id": None,
             }
         )
         changes: dict[str, Any] = {

@@ -113,7 +113,7 @@ class CertificateService:
             conference=conference.name,
             hours=hours,
             organization=attendee.organization,
-            license_id=getattr(attendee, "license_id", None),
+            license_id=attendee.license_id,
             sessions=sessions,
             issued_at=self._conference_clock.now().astimezone(conference.zone).date(),
             created_at=self._wall_clock.now(),

@@ -38,6 +38,7 @@ class Attendee(BaseModel):
     last_name: str
     email: str
     organization: str
+    license_id: str | None = None  # as given at registration (the certificate prints it)
     status: AttendeeStatus = AttendeeStatus.ACTIVE
     access_code_hash: str | None = None
     access_code_issued_at: datetime | None = None
@@ -68,6 +69,7 @@ class Attendee(BaseModel):
             last_name=seat.last_name,
             email=seat.email,
             organization=seat.organization,
+            license_id=seat.license_id,
         )
 
 

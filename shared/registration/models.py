@@ -41,6 +41,10 @@ class _EmailAddress:
 
 
 Email = Annotated[str, _EmailAddress, Field(max_length=254)]
+# Letters and digits, with spaces, dots, dashes, slashes or # between them: "IL-12345", "PSID 0012/7", "A.123#4".
+LicenseId = Annotated[
+    str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9 .#/\-]*[A-Za-z0-9])?$")
+]
 
 
 class Strict(BaseModel):
@@ -56,6 +60,8 @@ class Attendee(Strict):
     organization: Text
     job_title: Text | None = None
     phone: Phone | None = None
+    # A state training board's licence number or the agency's officer id, printed on the certificate if given.
+    license_id: LicenseId | None = None
 
 
 class ShippingAddress(Strict):
@@ -128,6 +134,7 @@ class Seat(BaseModel):
     organization: str
     job_title: str | None = None
     phone: str | None = None
+    license_id: str | None = None
 
     @property
     def email_key(self) -> str:

@@ -141,6 +141,7 @@ class InMemoryAdminTable(InMemoryAdmin):
                 "last_name": ERASED,
                 "email": f"{ERASED}+{attendee_id}@invalid",
                 "organization": ERASED,
+                "license_id": None,
                 "access_code_hash": None,
                 "requested_codes": (),
                 "current_session": None,
@@ -163,7 +164,12 @@ class InMemoryAdminTable(InMemoryAdmin):
         if certificate is None:  # attribute_exists(pk)
             raise StaleWrite(certificate_id)
         self.certificates[certificate_id] = certificate.model_copy(
-            update={"attendee_name": ERASED, "status": CertificateStatus.REVOKED}
+            update={
+                "attendee_name": ERASED,
+                "organization": ERASED,
+                "license_id": None,
+                "status": CertificateStatus.REVOKED,
+            }
         )
 
     def release_email(self, event_id: str, email_key: str, registration_id: str) -> None:

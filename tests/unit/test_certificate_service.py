@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from shared.attendance.policy import quarter_hours
 from shared.certificates.ids import CertificateKeys
 from shared.certificates.models import CertificateStatus
 from shared.certificates.service import CertificateService
@@ -116,6 +117,44 @@ class TestIssuing:
             full.attendee_id,
             certificate.certificate_id,
         )
+
+    def test_the_certificate_keeps_the_sessions_attended_the_organization_and_the_licence_id(
+        self, service, table, repository, attendance
+    ) -> None:
+        # Given an attendee who gave a licence id, at the whole agenda but for two sessions missed and one part-watched
+        attendee = seated(table, individual(RegistrationStatus.PAID))
+        table.attendees[attendee.attendee_id] = attendee.model_copy(update={"license_id": "IL-12345"})
+        minutes = {s.id: s.scheduled_minutes for s in CONFERENCE.sessions[2:]}
+        minutes[CONFERENCE.sessions[2].id] = 20
+        attendance.credited[attendee.attendee_id] = minutes | {"not-in-the-agenda": 99}
+        attendance.logins[attendee.attendee_id] = (1, 1)
+
+        # When certificates are issued
+        service.issue_all("nasro-2020")
+
+        # Then the certificate lists those sessions in agenda order with their minutes, titles, speakers and days
+        (certificate,) = repository.certificates.values()
+        assert [(s.session_id, s.minutes) for s in certificate.sessions] == [
+            (s.id, 20 if s is CONFERENCE.sessions[2] else s.scheduled_minutes) for s in CONFERENCE.sessions[2:]
+        ]
+        first = certificate.sessions[0]
+        assert (first.title, first.speakers, first.day) == (
+            CONFERENCE.sessions[2].title, tuple(CONFERENCE.sessions[2].speakers), CONFERENCE.sessions[2].day,
+        )  # fmt: skip
+        assert certificate.hours == quarter_hours(sum(s.minutes for s in certificate.sessions))  # 755 min: 12.5 h
+        assert (certificate.organization, certificate.license_id) == (attendee.organization, "IL-12345")
+
+    def test_a_reissue_keeps_the_sessions_of_the_certificate_it_replaces(
+        self, service, table, repository, attendance
+    ) -> None:
+        attendee = attended(table, attendance, 1.0)
+        service.issue_all("nasro-2020")
+        (old,) = repository.certificates.values()
+
+        result = service.reissue(attendee.attendee_id, "Ana", "López")
+
+        new = repository.certificates[result.certificate_id]
+        assert new.sessions == old.sessions and new.hours == old.hours and new.attendee_name == "Ana López"
 
     def test_issuing_twice_issues_nothing_new(self, service, table, repository, attendance) -> None:
         # Given certificates issued

@@ -1,11 +1,13 @@
 """`make bench`: every measurement in one run, one after the other (never two at once), printed as ONE table
 and written to bench/results/bench.json.
 
-- cold start per function: import CPU time against the bare Powertools + boto3 handler (limit 1.3x), and the
-  heavy packages it loads and does not load (exact: must be what infra/packaging.py bundles for it);
+- cold start per function: import CPU time against the bare Powertools + boto3 handler (limit 1.2x, on the median
+  of the rounds' ratios; their quartiles and min-max printed beside it), and the heavy packages it loads and does
+  not load (exact: must be what infra/packaging.py bundles for it);
 - exact external calls per operation against their budgets (exact);
 - handler latency p50/p99 in-process against moto, as ratios to the bare handler doing one PutItem;
-- certificates per second per core against the naive baseline (limit: at least 3x).
+- certificates per second per core against the naive baseline (limit: at least 4x, on the median; the rounds'
+  own ratios, min-max, beside it).
 
 Exits 1 when an exact budget fails (call counts, import lists); timing ratios are reported with a pass/fail
 mark and never change the exit status (this 2-core machine is shared and noisy).
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -28,11 +29,12 @@ from bench.harness import private_stack, quiet
 from infra.packaging import IMPORTED_AT_COLD_START
 
 RESULTS = Path(__file__).parent / "results" / "bench.json"
-COLD_START_LIMIT = 1.3
-CERTIFICATES_LIMIT = 3.0
-BASELINE_FUNCTION = "(baseline) Powertools + boto3"
+# Issue 23's budgets, with margin: the two paths a registrant waits on were at 1.34-1.40x, certificates at 2.95x.
+COLD_START_LIMIT = 1.2
+CERTIFICATES_LIMIT = 4.0
+BASELINE_FUNCTION = cold_start.BASELINE
 # The heavy packages whose presence at import is checked exactly (requests comes with stripe).
-EXACT_HEAVY = ("stripe", "reportlab", "pypdf", "moto", "samtranslator")
+EXACT_HEAVY = ("stripe", "reportlab", "crhelper", "pypdf", "moto", "samtranslator")
 
 
 def _mark(ok: bool | None) -> str:
@@ -40,24 +42,20 @@ def _mark(ok: bool | None) -> str:
 
 
 def cold_starts(runs: int) -> dict[str, Any]:
-    environment = dict(os.environ) | {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "conference",
-        "POWERTOOLS_METRICS_NAMESPACE": "Conference",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    measured = cold_start.measure(cold_start.handler_modules(), runs, environment)
-    baseline = measured[BASELINE_FUNCTION][0]
+    measured = cold_start.measure(cold_start.handler_modules(), runs, cold_start.environment())
     rows = {}
-    for name, (seconds, loaded) in measured.items():
+    for name, row in measured.items():
         expected = set(IMPORTED_AT_COLD_START.get(name, ()))
-        exact = {package for package in loaded if package in EXACT_HEAVY}
-        ratio = seconds / baseline
+        exact = {package for package in row.loaded if package in EXACT_HEAVY}
+        spread = cold_start.spread(row.ratios)
+        ratio = spread["median"]
         rows[name] = {
-            "import_cpu_ms": round(seconds * 1000, 1),
+            "import_cpu_ms": round(row.median_seconds * 1000, 1),
             "ratio": round(ratio, 2),
-            "loads": sorted(loaded),
-            "does_not_load": [package for package in cold_start.HEAVY if package not in loaded],
+            "ratio_spread": {key: round(value, 2) for key, value in spread.items()},
+            "ratios": [round(value, 3) for value in row.ratios],
+            "loads": sorted(row.loaded),
+            "does_not_load": [package for package in cold_start.HEAVY if package not in row.loaded],
             "expected_heavy": sorted(expected),
             "imports_ok": name == BASELINE_FUNCTION or exact == expected,
             "ratio_pass": None if name == BASELINE_FUNCTION else ratio <= COLD_START_LIMIT,
@@ -69,13 +67,19 @@ def render(result: dict[str, Any]) -> str:
     out = ["make bench: one run, measured one after the other", ""]
     cold = result["cold_start"]
     out.append(
-        f"COLD START (import CPU time, median of {cold['runs']} rotating rounds; ratio limit {COLD_START_LIMIT}x)"
+        f"COLD START (import CPU time; ratio to the baseline in the same round, median of {cold['runs']} rotating "
+        f"rounds, limit {COLD_START_LIMIT}x)"
     )
-    out.append(f"  {'function':<31} {'ms':>7} {'ratio':>7} {'':>5}  {'imports':<8} does NOT load")
+    out.append(
+        f"  {'function':<31} {'ms':>7} {'ratio':>7} {'IQR':>11} {'min-max':>11} {'':>5}  {'imports':<8} does NOT load"
+    )
     for name, row in cold["functions"].items():
+        spread = row["ratio_spread"]
         out.append(
-            f"  {name:<31} {row['import_cpu_ms']:>7.1f} {row['ratio']:>6.2f}x {_mark(row['ratio_pass']):>5}  "
-            f"{'ok' if row['imports_ok'] else 'WRONG':<8} {', '.join(row['does_not_load']) or '-'}"
+            f"  {name:<31} {row['import_cpu_ms']:>7.1f} {row['ratio']:>6.2f}x "
+            f"{spread['q1']:>5.2f}-{spread['q3']:<5.2f} {spread['min']:>5.2f}-{spread['max']:<5.2f} "
+            f"{_mark(row['ratio_pass']):>5}  {'ok' if row['imports_ok'] else 'WRONG':<8} "
+            f"{', '.join(row['does_not_load']) or '-'}"
         )
     out += ["", "EXACT CALLS PER OPERATION (budget: DynamoDB / Stripe reads / Stripe writes / other AWS)"]
     out.append(f"  {'operation':<58} {'status':>6}  {'calls':<40} budget")
@@ -105,8 +109,11 @@ def render(result: dict[str, Any]) -> str:
         out.append(
             f"  {row['function']:<28} {row['median_ms']:>7.2f} ms/cert {row['certificates_per_second']:>7.1f} /s/core"
         )
-    ratio = cert["ratio_naive_to_ours"]
-    out.append(f"  ratio {ratio:.2f}x (limit >= {CERTIFICATES_LIMIT}x) {_mark(ratio >= CERTIFICATES_LIMIT)}")
+    ratio, rounds = cert["ratio_naive_to_ours"], cert["round_ratios"]
+    out.append(
+        f"  ratio {ratio:.2f}x (the rounds' own: {min(rounds):.2f}-{max(rounds):.2f}; limit >= {CERTIFICATES_LIMIT}x) "
+        f"{_mark(ratio >= CERTIFICATES_LIMIT)}"
+    )
     out += ["", f"exact budgets: {'pass' if not result['exact_failures'] else 'FAIL'}"]
     out += [f"  {failure}" for failure in result["exact_failures"]]
     return "\n".join(out)
@@ -114,7 +121,7 @@ def render(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.report", description=__doc__)
-    parser.add_argument("--cold-start-runs", type=int, default=11)
+    parser.add_argument("--cold-start-runs", type=int, default=15)
     parser.add_argument("--invocations", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=7, help="certificate rounds")
     parser.add_argument("--documents", type=int, default=50, help="certificates per variant per round")
@@ -123,6 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     print("certificates...", file=sys.stderr)
     result["certificates"] = certificates.run(args.rounds, args.documents, warmup=10)
+    # Round by round (the two variants alternate within a round): how much the ratio itself moves.
+    result["certificates"]["round_ratios"] = [
+        round(naive / ours, 2)
+        for naive, ours in zip(
+            result["certificates"]["naive"]["round_medians_ms"],
+            result["certificates"]["ours"]["round_medians_ms"],
+            strict=True,
+        )
+    ]
     print("cold starts...", file=sys.stderr)
     result["cold_start"] = cold_starts(args.cold_start_runs)
     print("calls and latency (functions in-process against moto)...", file=sys.stderr)

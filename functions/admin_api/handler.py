@@ -20,16 +20,25 @@ from shared.admin.privacy import PersonRequest, PrivacyService
 from shared.admin.service import AdminService
 from shared.api.admin_auth import Organiser, organisers_only
 from shared.api.problems import install_problem_responses
-from shared.api.requests import header, json_body
+from shared.api.requests import header, json_body, raw_body
 from shared.api.responses import json_response
+from shared.attendance.platform import PlatformImportService
+from shared.attendance.roster import AttendanceRoster
 from shared.certificates.models import ReissueRequest
 from shared.certificates.service import CertificateService
 from shared.composition.admin import admin_service, privacy_service
+from shared.composition.attendance import attendance_roster, platform_import_service
 from shared.composition.certificates import certificate_service
 from shared.composition.common import event_catalog
 from shared.composition.events import event_service
 from shared.conference.models import EventDocument
-from shared.errors import FieldError, InvalidRequest, PreconditionRequired
+from shared.errors import (
+    FieldError,
+    InvalidRequest,
+    PayloadTooLarge,
+    PreconditionRequired,
+    UnsupportedMediaType,
+)
 from shared.events.models import EventList
 from shared.events.service import EventService
 from shared.exports.csv_document import csv_document
@@ -140,12 +149,45 @@ def export_registrations() -> Response[bytes]:
     return csv_answer(f"registrations-{event}", csv_document(AdminService.REGISTRATION_HEADER, rows))
 
 
+@cache
+def roster() -> AttendanceRoster:
+    return attendance_roster(settings())
+
+
 @app.get("/admin/exports/attendance.csv")
 def export_attendance() -> Response[bytes]:
+    """The event's roster, or with `?registration_id=` one registration's (an agency's officers)."""
     event = selected_event()
-    return csv_answer(
-        f"attendance-{event}", csv_document(admin().attendance_header(event), admin().attendance_rows(event))
+    registration_id = (app.current_event.query_string_parameters or {}).get("registration_id") or None
+    registrations = roster().registrations(event, registration_id)  # 404/422 before the CSV starts
+    name = f"attendance-{event}" + (f"-{registration_id}" if registration_id else "")
+    return csv_answer(name, csv_document(roster().header(event), roster().rows(event, registrations)))
+
+
+# A participant report of a few thousand joins is a few hundred kB; API Gateway and Lambda take up to 6 MB.
+MAX_REPORT_BYTES = 4 * 1024 * 1024
+
+
+@cache
+def platform_imports() -> PlatformImportService:
+    return platform_import_service(settings())
+
+
+@app.post("/admin/sessions/<session_id>/attendance-import")
+def import_attendance(session_id: str) -> Response[str]:
+    """A Zoom participant report (text/csv) for one agenda session: its rows credited as attendance."""
+    content_type = (header(app.current_event, "content-type") or "").split(";")[0].strip().lower()
+    if content_type != "text/csv":
+        raise UnsupportedMediaType("Send the participant report as text/csv.")
+    body = raw_body(app.current_event)
+    if len(body) > MAX_REPORT_BYTES:
+        raise PayloadTooLarge(f"The report is {len(body)} bytes; the limit is {MAX_REPORT_BYTES}.")
+    result = platform_imports().import_report(selected_event(), session_id, body)
+    logger.info(
+        "attendance imported",
+        extra={"actor": actor(), "session_id": session_id, **result.model_dump(exclude={"unmatched_sample"})},
     )
+    return json_response(HTTPStatus.OK, result)
 
 
 @app.post("/admin/registrations/<registration_id>/refund")

@@ -19,6 +19,7 @@ from shared.attendance.models import (
     MyProfile,
     MySession,
 )
+from shared.attendance.platform import ImportResult
 from shared.certificates.models import CertificateView, IssueResult, ReissueRequest, ReissueResult
 from shared.conference.models import ConferenceView, EventDocument
 from shared.events.models import EventDetail, EventList, EventSaved, PublicEvent
@@ -66,6 +67,7 @@ _RESPONSE_MODELS: list[type[BaseModel]] = [
     MySession,
     CertificateView,
     IssueResult,
+    ImportResult,
     ReissueResult,
     RegistrationPage,
     Accepted,
@@ -323,9 +325,20 @@ PATHS: dict[str, dict[str, Any]] = {
     "/admin/exports/attendance.csv": {
         "get": {
             "operationId": "exportAttendance",
-            "summary": "Per attendee: minutes per session, days logged in, eligibility, shared-login signals",
+            "summary": "Per attendee: organization, licence id, minutes per session (and how many came from the page "
+            "and from the platform's reports), days logged in, eligibility, shared-login signals, the certificate id "
+            "and its status; one registration's attendees only with registration_id (an agency's roster)",
             "security": [{"adminToken": []}],
-            "parameters": [_EVENT_QUERY],
+            "parameters": [
+                _EVENT_QUERY,
+                {
+                    "name": "registration_id",
+                    "in": "query",
+                    "required": False,
+                    "description": "Only this registration's attendees (404 if the event has no such registration).",
+                    "schema": {"type": "string", "pattern": "^reg_[a-z2-7]{24}$"},
+                },
+            ],
             "responses": {
                 "200": {"description": "CSV (UTF-8 with BOM)", "content": {"text/csv": {}}},
                 "401": _problem("unauthorized"),
@@ -511,6 +524,41 @@ PATHS: dict[str, dict[str, Any]] = {
                 "413": _problem("The body is over 64 KiB"),
                 "415": _problem("The body is not JSON"),
                 "422": _problem("Not an email address"),
+            },
+        }
+    },
+    "/verify/{certificate_id}": {
+        "get": {
+            "operationId": "verificationPage",
+            "summary": "The page a person opens from the certificate's QR code or URL (HTML): valid or revoked and "
+            "since when, the name, conference, hours and issue date",
+            "parameters": [{"name": "certificate_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "The verification page", "content": {"text/html": {}}},
+                "404": {"description": "A page saying no certificate has this id", "content": {"text/html": {}}},
+            },
+        }
+    },
+    "/admin/sessions/{session_id}/attendance-import": {
+        "post": {
+            "operationId": "importSessionAttendance",
+            "summary": "A Zoom participant report for one session (text/csv, Zoom's columns, times in the event's "
+            "zone): rows matched to attendees by email, their minutes joined to the heartbeats' as a union; the same "
+            "report again changes nothing",
+            "security": [{"adminToken": []}],
+            "parameters": [
+                _EVENT_QUERY,
+                {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}},
+            ],
+            "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}},
+            "responses": {
+                "200": _json("ImportResult", "Rows matched and not, minutes credited, the first unmatched rows"),
+                "401": _problem("unauthorized"),
+                "403": _problem("forbidden: support or admin only"),
+                "404": _problem("not_found: no such session in the event"),
+                "413": _problem("The report is over 4 MiB"),
+                "415": _problem("The body is not text/csv"),
+                "422": _problem("Not a Zoom participant report (each bad line named); nothing was stored"),
             },
         }
     },

@@ -1,64 +1,20 @@
-"""The HTTP side of the local stack: a WSGI app that serves the template's routes through the
-in-process API Gateway, the site's pages (the registration page at `/`, the organiser's page at `/admin`, the
-attendee's page at `/attend`), plus the local-only routes (never deployed) under /_local."""
+"""The HTTP side of the local stack: a WSGI app that serves the template's routes through the in-process API
+Gateway, the site's pages among them (the site function, functions/site_pages, as on AWS), plus the local-only
+routes (never deployed) under /_local."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from infra.apigw import HttpResponse, LocalHttpApi, problem_answer
 from shared.clock import conference_clock
-
-SITE = Path(__file__).parent / "site"
-# Each page is one self-contained HTML file, served for GET and HEAD at its path. `/admin` is only the page: the
-# organiser's API lives under `/admin/...`, and its data needs the bearer token the page asks for.
-SITE_PAGES = {"/": SITE / "index.html", "/admin": SITE / "admin.html", "/attend": SITE / "attend.html"}
-_INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
-
-
-def content_security_policy(html: str) -> str:
-    """A policy that allows exactly the page's own inline <script> and <style> blocks, by their hashes,
-    and nothing else: no other script, style, frame, plugin or image; fetch only to this origin."""
-    sources: dict[str, list[str]] = {"script": [], "style": []}
-    for tag, content in _INLINE.findall(html):
-        digest = base64.b64encode(hashlib.sha256(content.encode()).digest()).decode()
-        sources[tag].append(f"'sha256-{digest}'")
-    scripts = " ".join(sources["script"]) or "'none'"
-    styles = " ".join(sources["style"]) or "'none'"
-    return "; ".join(
-        [
-            "default-src 'none'",
-            f"script-src {scripts}",
-            f"style-src {styles}",
-            "connect-src 'self' http://127.0.0.1:*",  # and the local stack's Cognito (moto, on loopback): the sign-in
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-        ]
-    )
-
-
-def site_page(path: Path) -> HttpResponse:
-    html = path.read_text(encoding="utf-8")
-    headers = {
-        "content-type": "text/html; charset=utf-8",
-        "content-security-policy": content_security_policy(html),
-        "x-content-type-options": "nosniff",
-        "referrer-policy": "same-origin",
-        "cache-control": "no-cache",
-    }
-    return HttpResponse(200, headers, html.encode())
-
 
 LocalHandler = Callable[[Request, dict[str, str]], HttpResponse]
 LocalRoute = tuple[str, str, LocalHandler]  # method, path pattern (a regular expression), handler
@@ -94,8 +50,6 @@ class LocalGateway:
     def __init__(self, api: LocalHttpApi, zone: tzinfo, local_routes: list[LocalRoute] | None = None) -> None:
         self._api = api
         self._zone = zone  # conference time is shown in the conference's time zone
-        # Read once: editing a page needs a restart, as a deploy would.
-        self._pages = {route: site_page(path) for route, path in SITE_PAGES.items()}
         routes: list[LocalRoute] = [
             ("GET", "/_local/clock", lambda _request, _match: self._clock_answer()),
             ("POST", "/_local/clock", lambda request, _match: self._set_clock(request)),
@@ -113,10 +67,7 @@ class LocalGateway:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
         local = self._local(request) if request.path.startswith("/_local/") else None
-        page = self._pages.get(request.path) if request.method in {"GET", "HEAD"} else None
-        if page is not None:
-            answer = page  # werkzeug drops the body of a HEAD answer and keeps its length
-        elif local is not None:
+        if local is not None:
             answer = local
         else:
             answer = self._api.request(

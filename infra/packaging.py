@@ -47,6 +47,7 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "CertificateApiFunction": (),
     "CertificateIssuerFunction": (),
     "EventSeedFunction": ("crhelper",),
+    "SitePagesFunction": (),
 }
 # What each function imports of them when its container starts: the organiser's function loads Stripe only
 # with its first refund (shared/composition/admin.py), the stream dispatcher segno only with its first
@@ -98,18 +99,26 @@ def _installed_dependencies(requirements: list[str]) -> Path:
     return target
 
 
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".complete")
+
+
 def build(function: str, artifacts: Path) -> None:
+    dependencies = _installed_dependencies(requirements_for(function))
+    shutil.copytree(dependencies, artifacts, dirs_exist_ok=True, ignore=IGNORED)
+    copy_code(function, artifacts)
+
+
+def copy_code(function: str, artifacts: Path) -> None:
+    """The project's own part of the package: the function's directory (with any data beside its handler, such as
+    the site's pages) and the shared code."""
     from infra.template import load_template
 
     package = handler_package(load_template(), function)
-    dependencies = _installed_dependencies(requirements_for(function))
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".complete")
-    shutil.copytree(dependencies, artifacts, dirs_exist_ok=True, ignore=ignore)
     functions_dir = artifacts / "functions"
     functions_dir.mkdir(exist_ok=True)
     shutil.copy2(ROOT / "functions" / "__init__.py", functions_dir / "__init__.py")
-    shutil.copytree(ROOT / package.replace(".", "/"), artifacts / package.replace(".", "/"), ignore=ignore)
-    shutil.copytree(ROOT / "shared", artifacts / "shared", ignore=ignore, dirs_exist_ok=True)
+    shutil.copytree(ROOT / package.replace(".", "/"), artifacts / package.replace(".", "/"), ignore=IGNORED)
+    shutil.copytree(ROOT / "shared", artifacts / "shared", ignore=IGNORED, dirs_exist_ok=True)
 
 
 def problems_in(build_dir: Path) -> list[str]:
@@ -127,6 +136,12 @@ def problems_in(build_dir: Path) -> list[str]:
         problems += [f"{function}: {path.relative_to(build_dir)} is missing" for path in needed if not path.exists()]
         if "reportlab" in extra and not any((artifact / "shared" / "certificates" / "fonts").glob("*.ttf")):
             problems.append(f"{function}: the certificate fonts are missing")
+        if function == "SitePagesFunction":
+            static = artifact / "functions" / "site_pages" / "static"
+            pages = {path.name for path in (ROOT / "functions" / "site_pages" / "static").iterdir()}
+            problems += [
+                f"{function}: static/{name} is missing" for name in sorted(pages) if not (static / name).exists()
+            ]
         for library in sorted({*HEAVY, *extra}):
             present = (artifact / library).is_dir()
             if present != (library in extra):

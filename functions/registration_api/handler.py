@@ -3,6 +3,7 @@ GET /openapi.json."""
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -136,4 +137,8 @@ def get_openapi() -> Response[str]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if not os.environ.get("SITE_URL") and (domain := event.get("requestContext", {}).get("domainName")):
+        # Neither SiteUrl nor DomainName given: the stack serves the site itself at the address it was called at
+        # (the template cannot name the API's address to a function on it: that would be a circular dependency).
+        os.environ["SITE_URL"] = f"https://{domain}"
     return app.resolve(event, context)

@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from infra.packaging import EXTRA, IMPORTED_AT_COLD_START
+from infra.packaging import EXTRA, IMPORTED_AT_COLD_START, copy_code
 from infra.template import load_template
 
 # The Stripe SDK where Stripe is called, the PDF library where certificates are rendered; nowhere else
@@ -80,3 +82,32 @@ def test_the_stream_dispatcher_bundles_what_it_loads_to_write_a_confirmation() -
     # Then what it has loaded is in its package, and all its package's libraries are used
     assert loaded == {"reportlab", "icalendar"}
     assert set(EXTRA["StreamDispatcherFunction"]) == {"reportlab", "segno", "icalendar"}
+
+
+def test_the_site_function_serves_its_pages_from_its_own_package(tmp_path) -> None:
+    # Given the site function's package as `sam build` lays out the project's part of it (the libraries come from
+    # this environment: their Lambda wheels are for arm64), When a fresh interpreter imports the handler from there
+    copy_code("SitePagesFunction", tmp_path)
+    probe = (
+        "import json, functions.site_pages.handler as h\n"
+        "event = {'version': '2.0', 'rawPath': '/admin', 'rawQueryString': '', 'headers': {},\n"
+        "         'requestContext': {'http': {'method': 'GET', 'path': '/admin', 'sourceIp': '127.0.0.1'},\n"
+        "                            'stage': '$default', 'requestId': 'r'}}\n"
+        "class Context: function_name = 'site'; memory_limit_in_mb = 512; aws_request_id = 'r'\n"
+        "Context.invoked_function_arn = 'arn:aws:lambda:us-east-1:1:function:site'\n"
+        "answer = h.lambda_handler(event, Context())\n"
+        "print(json.dumps({'file': h.__file__, 'status': answer['statusCode'], 'body': answer['body'],\n"
+        "                  'csp': answer['headers']['Content-Security-Policy']}))"
+    )
+    environment = dict(os.environ) | {"PYTHONPATH": str(tmp_path), "POWERTOOLS_TRACE_DISABLED": "true"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=environment, cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
+    answer = json.loads(out.strip().splitlines()[-1])
+    # Then it is the packaged handler, and it serves the organiser page from the package, its script pinned
+    assert answer["file"] == str(tmp_path / "functions" / "site_pages" / "handler.py")
+    assert answer["status"] == 200
+    assert '<script src="/assets/admin.js?v=' in answer["body"] and "script-src 'self';" in answer["csp"]
+    source = Path(__file__).parents[2] / "functions" / "site_pages" / "static"
+    packaged = tmp_path / "functions" / "site_pages" / "static"
+    assert {path.name for path in packaged.iterdir()} == {path.name for path in source.iterdir()}

@@ -101,7 +101,8 @@ def test_the_organisers_pool_resolves_for_each_stage_with_deletion_protection_in
 
 def test_every_route_is_in_the_openapi_document() -> None:
     paths = openapi_document("x")["paths"]
-    for route in http_api_routes():
+    # The site's pages and their files (SitePagesFunction) are HTML and scripts for browsers, not the JSON API.
+    for route in (route for route in http_api_routes() if route.function != "SitePagesFunction"):
         assert route.method.lower() in paths.get(route.path, {}), f"{route.method} {route.path} is undocumented"
 
 
@@ -176,7 +177,7 @@ def test_secrets_are_created_by_the_stack_and_readable_only_where_used(sam) -> N
     assert all("SecretString" not in secret["Properties"] for secret in secrets.values())  # no value in the template
     readers: dict[str, set[str]] = {parameter: set() for parameter in parameters}
     for name, function in resources_of(sam, "AWS::Serverless::Function").items():
-        for policy in function["Properties"]["Policies"]:
+        for policy in function["Properties"].get("Policies", []):
             for statement in policy["Statement"]:
                 if statement["Action"] == "secretsmanager:GetSecretValue":
                     for parameter in parameters:
@@ -233,12 +234,13 @@ def test_ses_reports_bounces_and_complaints_of_the_configuration_set(sam) -> Non
     assert dimension["DimensionName"] == "ses:configuration-set"
 
 
-def test_the_api_logs_every_request_as_json_and_allows_only_the_site_origin(sam) -> None:
+def test_the_api_logs_every_request_as_json_and_allows_no_other_origin(sam) -> None:
     properties = sam["Resources"]["HttpApi"]["Properties"]
     logged = json.loads(properties["AccessLogSettings"]["Format"])
     assert {"requestId", "routeKey", "status", "latencyMs"} <= set(logged)
     assert properties["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
-    assert properties["CorsConfiguration"]["AllowOrigins"] == [{"Ref": "SiteUrl"}]
+    # The pages are served by the API itself (SitePagesFunction): one origin, so no cross-origin call is allowed.
+    assert "CorsConfiguration" not in properties
 
 
 def test_every_function_is_built_by_the_packaging_rule(sam) -> None:
@@ -256,3 +258,106 @@ def test_each_stage_in_samconfig_sets_only_template_parameters(sam) -> None:
         assert overrides["Stage"] == stage
         assert all(value.startswith(f"conference/{stage}/") for key, value in overrides.items() if key.endswith("Name"))
     assert config["prod"]["deploy"]["parameters"]["parameter_overrides"].count("StripeLivemode=true") == 1
+
+
+# ---------- the site: its pages on the HTTP API, the optional custom domain, the site's address ----------
+SITE_ROUTES = {"GET /", "GET /attend", "GET /admin", "GET /assets/{name}", "GET /site-config.json"}
+
+
+def test_the_pages_are_public_routes_of_the_site_function_and_the_admin_api_is_not_among_them() -> None:
+    routes = http_api_routes()
+    site = {f"{route.method} {route.path}": route for route in routes if route.function == "SitePagesFunction"}
+    assert set(site) == SITE_ROUTES
+    assert all(route.authorizer is None for route in site.values())
+    # /admin is the page; everything under /admin/ is the organiser's API, behind the JWT authorizer.
+    assert all(route.authorizer == "OrganiserJwt" for route in routes if route.path.startswith("/admin/"))
+
+
+def test_every_site_route_answers_with_the_security_headers(monkeypatch) -> None:
+    from functions.site_pages.handler import lambda_handler
+    from infra.apigw import LambdaContext, build_event, to_http_response
+    from shared.api.pages import SECURITY_HEADERS
+
+    for name, value in {"ORGANISER_POOL_ID": "p", "ORGANISER_CLIENT_ID": "c", "COGNITO_ENDPOINT": "https://x/"}.items():
+        monkeypatch.setenv(name, value)
+    for route in (route for route in http_api_routes() if route.function == "SitePagesFunction"):
+        path = route.path.replace("{name}", "admin.js")
+        event = build_event(route, {"name": "admin.js"} if "{name}" in route.path else {}, method="GET", path=path)
+        answer = to_http_response(lambda_handler(event, LambdaContext(function_name="site")))  # type: ignore[arg-type]
+        assert answer.status == 200, route
+        assert {name.lower(): value for name, value in SECURITY_HEADERS.items()}.items() <= answer.headers.items()
+        assert {"strict-transport-security", "x-content-type-options", "referrer-policy"} <= set(answer.headers)
+        if answer.content_type.startswith("text/html"):
+            assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
+def test_the_site_function_reads_the_organiser_pool_and_client_of_the_template_and_has_no_policy(sam) -> None:
+    function = sam["Resources"]["SitePagesFunction"]["Properties"]
+    variables = function["Environment"]["Variables"]
+    assert variables["ORGANISER_POOL_ID"] == {"Ref": "OrganiserPool"}
+    assert variables["ORGANISER_CLIENT_ID"] == {"Ref": "OrganiserPageClient"}
+    assert variables["COGNITO_ENDPOINT"] == {"Fn::Sub": "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/"}
+    assert "Policies" not in function  # it reads nothing from AWS
+
+
+def resolved(cfn: dict[str, Any], given: dict[str, str]) -> Intrinsics:
+    values = parameter_values(cfn, given, account_id="123456789012", region="eu-west-1", stack_name="conference-dev")
+    return Intrinsics(
+        {**values, "HttpApi": "abc123", "SiteDomain.RegionalDomainName": "d-1.execute-api"}, cfn["Conditions"]
+    )
+
+
+DOMAIN = {"DomainName": "conference.example.org", "CertificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/1"}
+
+
+@pytest.mark.parametrize(
+    ("given", "site_url"),
+    [
+        ({}, "https://abc123.execute-api.eu-west-1.amazonaws.com"),
+        (DOMAIN, "https://conference.example.org"),
+        ({**DOMAIN, "SiteUrl": "https://cdn.example.org"}, "https://cdn.example.org"),
+    ],
+)
+def test_the_site_url_the_emails_name_is_the_stacks_own_unless_overridden(cfn, given, site_url) -> None:
+    intrinsics = resolved(cfn, given)
+    assert intrinsics.resolve(cfn["Outputs"]["SiteUrl"]["Value"]) == site_url
+    dispatcher = cfn["Resources"]["StreamDispatcherFunction"]["Properties"]["Environment"]["Variables"]
+    assert intrinsics.resolve(dispatcher["SITE_URL"]) == site_url
+    # A function on the API cannot name the API (a cycle): without a domain it takes the address it is called at.
+    registration = cfn["Resources"]["RegistrationApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert intrinsics.resolve(registration["SITE_URL"]) == ("" if not given else site_url)
+
+
+def test_no_function_on_the_http_api_depends_on_it(cfn) -> None:
+    on_the_api = {route.function for route in http_api_routes()}
+    for name in on_the_api:
+        text = json.dumps(cfn["Resources"][name]["Properties"])
+        assert '"HttpApi"' not in text and "${HttpApi}" not in text, f"{name} refers to the API that refers to it"
+
+
+def test_the_custom_domain_exists_only_when_named_and_maps_the_whole_api(cfn) -> None:
+    assert cfn["Resources"]["SiteDomain"]["Condition"] == "HasDomainName"
+    assert cfn["Resources"]["SiteDomainMapping"]["Condition"] == "HasDomainName"
+    assert cfn["Outputs"]["SiteDomainTarget"]["Condition"] == "HasDomainName"
+    assert not resolved(cfn, {}).condition("HasDomainName")
+    intrinsics = resolved(cfn, DOMAIN)
+    assert intrinsics.condition("HasDomainName")
+    domain = cfn["Resources"]["SiteDomain"]["Properties"]
+    assert domain["DomainName"] == {"Ref": "DomainName"}
+    (configuration,) = domain["DomainNameConfigurations"]
+    assert configuration == {
+        "CertificateArn": {"Ref": "CertificateArn"},
+        "EndpointType": "REGIONAL",
+        "SecurityPolicy": "TLS_1_2",
+    }
+    mapping = cfn["Resources"]["SiteDomainMapping"]["Properties"]
+    assert mapping["ApiId"] == {"Ref": "HttpApi"} and "ApiMappingKey" not in mapping
+    stage = cfn["Resources"][mapping["Stage"]["Ref"]]
+    assert stage["Type"] == "AWS::ApiGatewayV2::Stage" and stage["Properties"]["StageName"] == "$default"
+    rule = cfn["Rules"]["DomainNeedsCertificate"]
+    assert rule["Assertions"] == [
+        {
+            "Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]},
+            "AssertDescription": rule["Assertions"][0]["AssertDescription"],
+        }
+    ]

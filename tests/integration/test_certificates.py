@@ -149,6 +149,10 @@ def test_the_organiser_s_route_emails_a_verifiable_pdf_and_keeps_the_copy_sent(
     html = page.body.decode()
     assert page.status == 200 and page.headers["content-type"].startswith("text/html")
     assert "unsafe-inline" not in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-cache"
+    etag = page.headers["etag"]
+    again = api.request("GET", f"/verify/{certificate_id}", headers={"if-none-match": etag})
+    assert again.status == 304 and again.body == b""
     assert "Valid: issued on" in html and "Łukasz Nguyễn" in html and "15.5 hours" in html
     assert eligible["email"] not in html and "Springfield" not in html
     unknown = api.request("GET", f"/verify/{certificate_id[:-1]}{'a' if certificate_id[-1] != 'a' else 'b'}")

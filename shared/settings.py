@@ -10,12 +10,14 @@ import os
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from shared.models import Model
 
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
-class FromEnvironment(BaseModel):
+class FromEnvironment(Model):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     @classmethod

@@ -8,13 +8,12 @@ import json
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
 from shared.attendance.facts import AttendanceReader, attendance_facts
 from shared.attendance.policy import evaluate
 from shared.clock import Clock
 from shared.conference.ports import Conferences
 from shared.errors import FieldError, InvalidRequest, NotFound, NotRefundable, PaymentProviderUnavailable
+from shared.models import Model
 from shared.payments.models import HistoryAction, HistoryEntry
 from shared.reactions.models import Attendee, EmailKind, OutboxEmail
 from shared.registration.models import Registration
@@ -48,14 +47,14 @@ class Refunds(Protocol):
         """Ask Stripe for a full refund (idempotent per registration); returns the refund's id."""
 
 
-class ListedAttendee(BaseModel):
+class ListedAttendee(Model):
     attendee_id: str
     first_name: str
     last_name: str
     email: str
 
 
-class ListedRegistration(BaseModel):
+class ListedRegistration(Model):
     registration_id: str
     kind: str
     status: RegistrationStatus
@@ -64,12 +63,12 @@ class ListedRegistration(BaseModel):
     attendees: list[ListedAttendee]
 
 
-class RegistrationPage(BaseModel):
+class RegistrationPage(Model):
     items: list[ListedRegistration]
     next_cursor: str | None
 
 
-class Accepted(BaseModel):
+class Accepted(Model):
     registration_id: str
     detail: str
 

@@ -23,6 +23,7 @@ from shared.attendance.platform import ImportResult
 from shared.certificates.models import CertificateView, IssueResult, ReissueRequest, ReissueResult
 from shared.conference.models import ConferenceView, EventDocument
 from shared.events.models import EventDetail, EventList, EventSaved, PublicEvent
+from shared.models import Model
 from shared.registration.models import (
     GroupRegistrationRequest,
     IndividualRegistrationRequest,
@@ -31,12 +32,12 @@ from shared.registration.models import (
 )
 
 
-class ProblemFieldError(BaseModel):
+class ProblemFieldError(Model):
     field: str = Field(examples=["attendee.email"])
     message: str
 
 
-class Problem(BaseModel):
+class Problem(Model):
     """RFC 9457 problem details; `code` is stable and meant for clients to branch on."""
 
     type: str

@@ -14,8 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import ConfigDict, model_validator
 
+from shared.models import Model
 from shared.registration.status import RegistrationStatus
 
 # Stripe's dispute statuses, open and final; "warning_*" are inquiries that may still become disputes.
@@ -77,7 +78,7 @@ class PaymentTruth:
         return completed_and_paid or self.charge_succeeded
 
 
-class PaymentFacts(BaseModel):
+class PaymentFacts(Model):
     """What the registration knows of its payment; merged forward only."""
 
     model_config = ConfigDict(frozen=True)
@@ -124,7 +125,7 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
 _LEGACY_TRANSITION = re.compile(r"(\w+) -> (\w+)")
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(Model):
     """An audit entry: when, who or what caused it, the action and its fields.
 
     `action` is a `HistoryAction` value; it is typed as a string so that an entry written by a newer

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from shared.access import REQUESTED_CODE_LIFETIME, REQUESTED_CODES_KEPT
+from shared.models import Model
 from shared.registration.models import Registration, Seat
 
 
@@ -16,7 +17,7 @@ class AttendeeStatus(StrEnum):
     REVOKED = "revoked"  # refunded or dispute lost: cannot log in, earns no certificate
 
 
-class RequestedCode(BaseModel):
+class RequestedCode(Model):
     """An access code sent because the attendee asked (POST /access-codes): it works beside the current one."""
 
     model_config = ConfigDict(frozen=True)
@@ -25,7 +26,7 @@ class RequestedCode(BaseModel):
     issued_at: datetime
 
 
-class Attendee(BaseModel):
+class Attendee(Model):
     """One person's seat once paid: who logs in and attends. The access code is kept only as a digest."""
 
     model_config = ConfigDict(frozen=True)
@@ -91,7 +92,7 @@ class OutboxStatus(StrEnum):
     SKIPPED = "skipped"  # no longer owed (a confirmation for a seat refunded before it went out)
 
 
-class OutboxEmail(BaseModel):
+class OutboxEmail(Model):
     """One logical email: created once, sent at most once per lease, its fate recorded."""
 
     model_config = ConfigDict(frozen=True)
@@ -124,7 +125,7 @@ class ShipmentState(StrEnum):
     SHIPPED_THEN_REFUNDED = "shipped_then_refunded"  # flagged for the organiser
 
 
-class Shipment(BaseModel):
+class Shipment(Model):
     """The 30th-anniversary coin for an individual registrant."""
 
     model_config = ConfigDict(frozen=True)

@@ -7,12 +7,13 @@ import json
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter
+from pydantic import ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter
 from pydantic.json_schema import JsonSchemaValue
 from pydantic.networks import validate_email
 from pydantic_core import core_schema
 
 from shared.conference.models import Money
+from shared.models import Model
 from shared.payments.models import HistoryEntry, PaymentFacts
 from shared.registration.status import RegistrationStatus
 from shared.text import CountryCode, Name, Phone, Text
@@ -47,7 +48,7 @@ LicenseId = Annotated[
 ]
 
 
-class Strict(BaseModel):
+class Strict(Model):
     """Request models: unknown fields are rejected, so no client can set status, price or the like."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -107,8 +108,9 @@ class GroupRegistrationRequest(Strict):
 
 
 RegistrationRequest = Annotated[IndividualRegistrationRequest | GroupRegistrationRequest, Field(discriminator="kind")]
+# Built with the first request it validates, like the models (shared/models.py).
 registration_request_adapter: TypeAdapter[IndividualRegistrationRequest | GroupRegistrationRequest] = TypeAdapter(
-    RegistrationRequest
+    RegistrationRequest, config=ConfigDict(defer_build=True)
 )
 
 
@@ -122,7 +124,7 @@ def request_fingerprint(request: IndividualRegistrationRequest | GroupRegistrati
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class Seat(BaseModel):
+class Seat(Model):
     """One attendee's place in a registration; the attendee id is fixed when the seat is made."""
 
     model_config = ConfigDict(frozen=True)
@@ -141,7 +143,7 @@ class Seat(BaseModel):
         return normalize_email(self.email)
 
 
-class Checkout(BaseModel):
+class Checkout(Model):
     """The Stripe Checkout Session that currently lets the registrant pay."""
 
     model_config = ConfigDict(frozen=True)
@@ -151,7 +153,7 @@ class Checkout(BaseModel):
     expires_at: datetime
 
 
-class Registration(BaseModel):
+class Registration(Model):
     model_config = ConfigDict(frozen=True)
 
     registration_id: str
@@ -178,7 +180,7 @@ class Registration(BaseModel):
         return [seat.email_key for seat in self.seats]
 
 
-class RegistrationCreated(BaseModel):
+class RegistrationCreated(Model):
     """The answer to POST /registrations."""
 
     registration_id: str
@@ -203,7 +205,7 @@ class RegistrationCreated(BaseModel):
         )
 
 
-class RegistrationSummary(BaseModel):
+class RegistrationSummary(Model):
     """The public view of GET /registrations/{id}: no personal data."""
 
     registration_id: str

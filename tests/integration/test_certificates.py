@@ -243,6 +243,7 @@ class TestTheCertificateTable:
         assert (replaced, stale) == (True, False)
         first = repository.certificate("crt_1")
         assert first is not None and first.status == "revoked" and first.replaced_by == "crt_2"
+        assert first.revoked_at == certificate("crt_2").created_at
         assert repository.current_certificate("att_1") == "crt_2"
         assert repository.certificate("crt_2").status == "valid"
         assert repository.certificate("crt_3") is None
@@ -260,7 +261,8 @@ class TestTheCertificateTable:
 
         # Then
         assert (first, again) == (True, False)
-        assert files.certificate("crt_1").status == "revoked"
+        revoked = files.certificate("crt_1")
+        assert revoked is not None and revoked.status == "revoked" and revoked.revoked_at is not None
 
     def test_a_pdf_the_bucket_refuses_is_temporarily_unavailable(self, clean_tables) -> None:
         repository = DynamoCertificateRepository(clean_tables.resources["MainTable"])

@@ -256,7 +256,11 @@ class InMemoryCertificates(Interruptions):
         self.pointers[old.attendee_id] = new.certificate_id
         stored = self.certificates.get(old.certificate_id, old)
         self.certificates[old.certificate_id] = stored.model_copy(
-            update={"status": CertificateStatus.REVOKED, "replaced_by": new.certificate_id}
+            update={
+                "status": CertificateStatus.REVOKED,
+                "replaced_by": new.certificate_id,
+                "revoked_at": new.created_at,
+            }
         )
         self.certificates[new.certificate_id] = new
         self.table.outbox[(email.registration_id, email.key)] = email
@@ -267,7 +271,9 @@ class InMemoryCertificates(Interruptions):
         current = self.certificates.get(self.pointers.get(attendee_id, ""))
         if current is None or current.status is not CertificateStatus.VALID:
             return False  # no certificate, or already revoked
-        self.certificates[current.certificate_id] = current.model_copy(update={"status": CertificateStatus.REVOKED})
+        self.certificates[current.certificate_id] = current.model_copy(
+            update={"status": CertificateStatus.REVOKED, "revoked_at": datetime.now(UTC)}  # as the adapter stamps it
+        )
         return True
 
 

@@ -300,6 +300,7 @@ class TestReissuing:
         assert result.attendee_id == attendee.attendee_id and result.revoked == old_id
         old, new = repository.certificates[old_id], repository.certificates[result.certificate_id]
         assert old.status is CertificateStatus.REVOKED and old.replaced_by == new.certificate_id
+        assert old.revoked_at == new.created_at == WALL  # since when, for the verification page
         assert new.status is CertificateStatus.VALID and new.attendee_name == "Łukasz Nguyễn-Żółć"
         assert new.hours == old.hours and KEYS.verifies(new.certificate_id)
         assert repository.pointers[attendee.attendee_id] == new.certificate_id

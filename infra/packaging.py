@@ -49,10 +49,14 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "EventSeedFunction": ("crhelper",),
     "SitePagesFunction": (),
 }
-# What each function imports of them when its container starts: the organiser's function loads Stripe only
-# with its first refund (shared/composition/admin.py), the stream dispatcher segno only with its first
-# certificate (shared/certificates/pdf.py) and icalendar only with its first confirmation (shared/email/calendar.py).
-IMPORTED_AT_COLD_START = EXTRA | {"AdminApiFunction": (), "StreamDispatcherFunction": ("reportlab",)}
+# What each function imports of them when its container starts: Stripe's SDK loads with the first call to Stripe
+# (shared/adapters/stripe_gateway.py; before the snapshot in the two SnapStart functions, shared/snapstart.py), the
+# stream dispatcher's segno only with its first certificate (shared/certificates/pdf.py) and icalendar only with
+# its first confirmation (shared/email/calendar.py).
+IMPORTED_AT_COLD_START = EXTRA | {
+    **{function: () for function, extra in EXTRA.items() if extra == ("stripe",)},
+    "StreamDispatcherFunction": ("reportlab",),
+}
 # The large ones: a package that bundles one it does not use is wrong too. (segno is small, 0.3 MB: only its
 # absence where it is used is a problem.)
 HEAVY = ("stripe", "reportlab")

@@ -1,4 +1,10 @@
-"""Stripe, through the official SDK's StripeClient. The only module that imports stripe."""
+"""Stripe, through the official SDK's StripeClient. The only module that imports stripe.
+
+The SDK is imported by the functions here, when one is first called, not with this module: `import stripe`
+always runs its package's __init__ (its HTTP client, requests and asyncio: about 60 ms of CPU here), and no
+narrower import skips that. The registration function's reads never call Stripe; the functions that do
+load it before their snapshot with SnapStart (shared/snapstart.py), so no cold start waits for it there.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,17 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, TypedDict, TypeVar
-
-import stripe
-from stripe.params.checkout import SessionCreateParams
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from shared.errors import InvalidSignature
 from shared.payments.models import PaymentTruth, StripeEvent
 from shared.payments.ports import StripeObjectMissing
 from shared.registration.models import Checkout
 from shared.registration.ports import CheckoutRequest, PaymentProviderError
+
+if TYPE_CHECKING:
+    import stripe
+    from stripe.params.checkout import SessionCreateParams
 
 T = TypeVar("T")
 
@@ -25,11 +32,19 @@ STRIPE_API_VERSION = "2026-10-28.endive"
 STRIPE_TIMEOUT_SECONDS = 8
 
 
-StripeClient = stripe.StripeClient
+def load_sdk() -> None:
+    """Import the SDK and the parts of it these adapters use (SnapStart's priming: shared/snapstart.py)."""
+    import stripe
+
+    for name in ("StripeClient", "PaymentIntent", "Charge", "Dispute", "Refund", "WebhookSignature"):
+        getattr(stripe, name)  # the package loads each on first access
+    stripe.checkout.Session  # noqa: B018
 
 
 @lru_cache(maxsize=4)
 def stripe_client(api_key: str, api_base: str) -> stripe.StripeClient:
+    import stripe
+
     return stripe.StripeClient(
         api_key,
         stripe_version=STRIPE_API_VERSION,
@@ -44,6 +59,8 @@ class StripeCheckoutGateway:
         self._client = client
 
     def create_checkout(self, request: CheckoutRequest) -> Checkout:
+        import stripe
+
         # No personal data in metadata: the registration id is the only link Stripe needs.
         link = {"registration_id": request.registration_id}
         params: SessionCreateParams = {
@@ -88,6 +105,8 @@ class StripePaymentReader:
         self._client = client
 
     def session_truth(self, session_id: str) -> PaymentTruth:
+        import stripe
+
         session = self._call(
             self._client.v1.checkout.sessions.retrieve,
             session_id,
@@ -124,6 +143,8 @@ class StripePaymentReader:
         )
 
     def dispute_truth(self, dispute_id: str) -> PaymentTruth:
+        import stripe
+
         dispute = self._call(self._client.v1.disputes.retrieve, dispute_id, params={"expand": ["charge"]})
         charge = dispute.charge if isinstance(dispute.charge, stripe.Charge) else None
         if charge is None:
@@ -141,6 +162,8 @@ class StripePaymentReader:
 
     @staticmethod
     def _call(method: Callable[..., T], object_id: str, **kwargs: Any) -> T:
+        import stripe
+
         try:
             return method(object_id, **kwargs)
         except stripe.InvalidRequestError as exc:
@@ -207,6 +230,8 @@ def verify_webhook(payload: bytes, signature: str | None, secrets: list[str], *,
 
 
 def _verifies(text: str, signature: str, secret: str) -> bool:
+    import stripe
+
     try:
         return bool(stripe.WebhookSignature.verify_header(text, signature, secret, WEBHOOK_TOLERANCE_SECONDS))
     except stripe.SignatureVerificationError:
@@ -238,6 +263,8 @@ class StripeRefunds:
         self._client = client
 
     def refund(self, payment_intent_id: str, registration_id: str) -> str:
+        import stripe
+
         try:
             refund = self._client.v1.refunds.create(
                 params={"payment_intent": payment_intent_id, "metadata": {"registration_id": registration_id}},

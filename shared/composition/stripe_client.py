@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from shared.adapters.secrets import secret_string
-from shared.adapters.stripe_gateway import StripeClient, stripe_client
+from shared.adapters.stripe_gateway import stripe_client
 from shared.settings import StripeSettings
+
+if TYPE_CHECKING:
+    from stripe import StripeClient
 
 
 def stripe_from(settings: StripeSettings) -> StripeClient:

@@ -35,6 +35,10 @@ NOT_DEPLOYED = frozenset(
         "AWS::ApiGatewayV2::Api",
         "AWS::ApiGatewayV2::Stage",
         "AWS::Lambda::Permission",
+        # SnapStart's published versions and their alias (moto's CloudFormation has no alias): locally the gateway
+        # and the stream poller call the handlers in-process, and nothing is snapshotted.
+        "AWS::Lambda::Version",
+        "AWS::Lambda::Alias",
         # Schedules are fired by the local stack when conference time passes them.
         "AWS::Scheduler::Schedule",
         # Alarms watch CloudWatch metrics, and SES publishes its delivery events there: only on AWS.

@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.adapters.idempotency import IdempotentRequests
+from shared.adapters.stripe_gateway import load_sdk
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, json_body
 from shared.api.responses import json_response
@@ -35,9 +36,12 @@ from shared.registration.models import (
 )
 from shared.registration.service import RegistrationService
 from shared.settings import RegistrationApiSettings
+from shared.snapstart import use_snapstart
 
 app = APIGatewayHttpResolver()
 install_problem_responses(app)
+# SnapStart (template.yaml): what a registration loads on first use is loaded before the snapshot instead.
+use_snapstart(load_sdk, registration_request_adapter.rebuild)
 REGISTRATION_KINDS = frozenset({"individual", "group"})
 
 

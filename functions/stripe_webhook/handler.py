@@ -12,7 +12,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.adapters.stripe_gateway import verify_webhook
+from shared.adapters.stripe_gateway import load_sdk, verify_webhook
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, raw_body
 from shared.api.responses import json_response
@@ -22,9 +22,12 @@ from shared.observability import logger, metrics, tracer
 from shared.payments.models import SettlementOutcome, describe
 from shared.payments.service import PaymentService
 from shared.settings import PaymentSettings
+from shared.snapstart import use_snapstart
 
 app = APIGatewayHttpResolver()
 install_problem_responses(app)
+# SnapStart (template.yaml): the Stripe SDK, which every event's check and re-read use, loads before the snapshot.
+use_snapstart(load_sdk)
 
 
 @cache

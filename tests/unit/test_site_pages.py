@@ -102,7 +102,18 @@ def test_a_page_names_its_script_by_version_and_that_version_is_kept_a_year(path
 def test_every_file_beside_the_pages_is_used_by_one() -> None:
     referenced = {name for path in PAGES for name in re.findall(r"/assets/([\w.-]+)\?v=", get(path).body.decode())}
     on_disk = {path.name for path in handler.STATIC.iterdir() if path.suffix != ".html"}
-    assert referenced == on_disk == set(PAGES.values())
+    assert referenced == on_disk == {*PAGES.values(), "site.css"}
+
+
+@pytest.mark.parametrize("path", sorted(PAGES))
+def test_every_page_links_the_shared_stylesheet_before_its_own_styles(path: str) -> None:
+    html = get(path).body.decode()
+    (version,) = re.findall(r'<link rel="stylesheet" href="/assets/site\.css\?v=(\w+)">\n<style>', html)
+    sheet = get("/assets/site.css", query=f"v={version}")
+    assert sheet.status == 200
+    assert sheet.content_type == "text/css; charset=utf-8"
+    assert sheet.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert ":root {" in sheet.body.decode() and ":root {" not in html  # the shared rules only once
 
 
 def test_an_unknown_asset_is_a_404_problem() -> None:

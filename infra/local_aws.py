@@ -104,13 +104,46 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
+def create_configuration_sets(session: boto3.session.Session, template: dict[str, Any]) -> dict[str, str]:
+    """Each AWS::SES::ConfigurationSet, made in moto's SES v2 with its suppression options: logical id -> name (what
+    `Ref` gives; CloudFormation names one without a Name after its stack and logical id)."""
+    sesv2 = session.client("sesv2")
+    names = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::SES::ConfigurationSet":
+            continue
+        properties = resource.get("Properties", {})
+        name = str(properties.get("Name") or f"{STACK_NAME}-{logical_id}")
+        suppression = properties.get("SuppressionOptions", {}).get("SuppressedReasons", [])
+        sesv2.create_configuration_set(ConfigurationSetName=name, SuppressionOptions={"SuppressedReasons": suppression})
+        names[logical_id] = name
+    return names
+
+
+def with_names_resolved(value: Any, names: dict[str, str]) -> Any:
+    """Every `Ref` to, and `Fn::Sub` variable of, a resource created outside moto's CloudFormation given its name."""
+    if isinstance(value, list):
+        return [with_names_resolved(item, names) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"} and value["Ref"] in names:
+        return names[value["Ref"]]
+    if set(value) == {"Fn::Sub"}:
+        argument = value["Fn::Sub"]
+        text, variables = (argument, None) if isinstance(argument, str) else argument
+        for logical_id, name in names.items():
+            text = text.replace("${" + logical_id + "}", name)
+        return {"Fn::Sub": text if variables is None else [text, with_names_resolved(variables, names)]}
+    return {key: with_names_resolved(item, names) for key, item in value.items()}
+
+
 def deploy(session: boto3.session.Session, parameters: dict[str, str] | None = None) -> DeployedStack:
     """Create the stack in moto (the session's endpoint) and read back names and environments.
 
     The Cognito resources come first (infra/local_cognito.py), and every reference to them in the rest of the
     template is given their ids, so that `!Ref OrganiserPool` in a function's environment is the pool's id.
-    Resources moto's CloudFormation cannot make (the SES configuration set) are skipped by moto, and
-    variables that refer to them come back unset: locally, mail goes out without a configuration set.
+    The SES configuration sets, which moto's CloudFormation skips, are created in moto's SES the same way, so that
+    mail goes out through the configuration set as on AWS (and the local stack plays its event publishing).
     """
     parameters = parameters or {}
     s3 = session.client("s3")
@@ -126,17 +159,22 @@ def deploy(session: boto3.session.Session, parameters: dict[str, str] | None = N
         stack_name=STACK_NAME,
     )
     cognito = create_cognito_resources(session, template, values)
+    configuration_sets = create_configuration_sets(session, template)
     cloudformation = session.client("cloudformation")
     cloudformation.create_stack(
         StackName=STACK_NAME,
-        TemplateBody=json.dumps(with_references_resolved(deployable_template(), cognito)),
+        TemplateBody=json.dumps(
+            with_names_resolved(with_references_resolved(deployable_template(), cognito), configuration_sets)
+        ),
         Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     listed = cloudformation.list_stack_resources(StackName=STACK_NAME)["StackResourceSummaries"]
     resources = {item["LogicalResourceId"]: item["PhysicalResourceId"] for item in listed} | cognito.refs
+    resources |= configuration_sets
 
     _apply_time_to_live(session, resources)
+    _apply_bucket_versioning(session, resources)
 
     lambda_client = session.client("lambda")
     functions = {}

@@ -33,11 +33,13 @@ from infra.local_cognito import LocalOrganisers, seed_organisers, trusted_client
 from infra.local_mailbox import LocalMailbox
 from infra.local_schedules import Handler as ScheduleHandler
 from infra.local_schedules import LocalScheduler, Schedule, schedules
+from infra.local_ses_events import LocalSesEvents, event_rules
 from infra.moto_server import LockedMotoServer
 from infra.serving import QuietHandler
 from infra.stream_poller import StreamMapping, StreamPoller, stream_mappings
 from infra.stripe_standin import StripeStandIn, StripeStandInServer
 from infra.template import translated_template
+from shared.adapters import aws as aws_clients
 from shared.clock import conference_clock
 from shared.composition.common import forget_events
 from shared.conference import DEFAULT_CONFERENCE_FILE, Conference, load_conference
@@ -141,6 +143,7 @@ class LocalStack:
         self.pollers: list[StreamPoller] = []
         self._background = True
         self._scheduler: LocalScheduler | None = None
+        self.ses_events: LocalSesEvents | None = None
         self._serving: threading.Thread | None = None
         self._tokens: dict[str, tuple[str, float]] = {}  # group -> access token, when to sign in again
         self._tokens_lock = threading.Lock()
@@ -184,7 +187,9 @@ class LocalStack:
         self.api.preload()
         self._template = translated_template()
         self.pollers = self._start_pollers()
+        self.ses_events = self._ses_events()
         if background:
+            self.ses_events.start()
             entries = [
                 (
                     schedule,
@@ -241,6 +246,20 @@ class LocalStack:
             entries, conference_clock.now, client=client, group_prefix=prefix, resolve_target=resolve_target
         )
 
+    def _ses_events(self) -> LocalSesEvents:
+        """SES's event publishing for what the functions send (moto publishes none), to the template's rules."""
+        functions = {
+            logical_id: (load_handler(function), function.name) for logical_id, function in self.stack.functions.items()
+        }
+        account = self.session.client("sts").get_caller_identity()["Account"]
+        events = LocalSesEvents(
+            event_rules(self._template, self.stack.resources, functions),
+            account=account,
+            region=self.session.region_name,
+        )
+        events.attach(aws_clients.client("sesv2"))  # the client every function of this process sends with
+        return events
+
     def poller(self, starting_position: str | None = None) -> StreamPoller:
         """A new poller for the template's stream mapping (at the template's starting position unless told)."""
         (mapping,) = stream_mappings(self._template, self.stack.resources, self.session)
@@ -265,7 +284,7 @@ class LocalStack:
     def drain(self, timeout: float = 60) -> bool:
         """Return once nothing is pending: webhook deliveries, stream records, due schedules, and whatever
         those cause in turn. False if that did not happen within `timeout` seconds."""
-        return drain(self.standin, self.pollers, self._scheduler, timeout=timeout)
+        return drain(self.standin, self.pollers, self._scheduler, self.ses_events, timeout=timeout)
 
     def settle(self, timeout: float = 60) -> None:
         """drain(), or RuntimeError if work is still pending after `timeout` seconds (a caller that must not
@@ -284,6 +303,8 @@ class LocalStack:
         forget_events()
         seed_events()
         self.mailbox = LocalMailbox()
+        if self.ses_events is not None:
+            self.ses_events.reset()
         self.pollers = self._start_pollers()
 
     def _local_routes(self) -> list[LocalRoute]:
@@ -335,6 +356,8 @@ class LocalStack:
             _timed("HTTP API", self._http.shutdown)
         if self._scheduler is not None:
             _timed("schedules", self._scheduler.stop)
+        if self.ses_events is not None:
+            _timed("SES events", self.ses_events.stop)
         for poller in self.pollers:
             _timed("stream poller", poller.stop)
         if self._http is not None:
@@ -373,11 +396,12 @@ def drain(
     standin: StripeStandIn,
     pollers: Sequence[StreamPoller],
     scheduler: LocalScheduler | None = None,
+    ses_events: LocalSesEvents | None = None,
     *,
     timeout: float = 60,
 ) -> bool:
-    """Until nothing is pending: webhook deliveries, then every stream record, due schedules, and what those cause
-    in turn. False if that did not happen within `timeout` seconds."""
+    """Until nothing is pending: webhook deliveries, then every stream record, due schedules, SES's events of what
+    was sent, and what those cause in turn. False if that did not happen within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         fired_before = scheduler.fired_total if scheduler is not None else 0
@@ -388,6 +412,8 @@ def drain(
                 busy = True
         # A schedule the background thread fired meanwhile counts too: what it wrote is still to be streamed.
         if scheduler is not None and (scheduler.fire_due() or scheduler.fired_total != fired_before):
+            busy = True
+        if ses_events is not None and ses_events.publish_pending():
             busy = True
         if not busy:
             return True

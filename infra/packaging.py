@@ -47,6 +47,8 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "CertificateApiFunction": (),
     "CertificateIssuerFunction": (),
     "EventSeedFunction": ("crhelper",),
+    "RemindersFunction": (),
+    "EmailEventsFunction": (),
     "SitePagesFunction": (),
 }
 # What each function imports of them when its container starts: Stripe's SDK loads with the first call to Stripe

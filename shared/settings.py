@@ -92,6 +92,7 @@ class EventScheduleSettings(TableSettings):
     schedule_group_prefix: NonEmpty = Field(alias="SCHEDULE_GROUP_PREFIX")
     scheduler_role_arn: NonEmpty = Field(alias="SCHEDULER_ROLE_ARN")
     certificate_issuer_arn: NonEmpty = Field(alias="CERTIFICATE_ISSUER_ARN")
+    reminders_arn: NonEmpty = Field(alias="REMINDERS_ARN")
 
 
 class AdminEventSettings(AdminSettings, EventScheduleSettings):

@@ -14,8 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
 from shared.adapters.cognito_organisers import CognitoOrganisers
+from shared.adapters.dynamodb_corrections import DynamoCorrections
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
 from shared.adapters.s3_exports import S3ExportStore
+from shared.admin.corrections import AttendeeCorrection, CorrectionService, with_email_status
 from shared.admin.privacy import PersonRequest, PrivacyService
 from shared.admin.service import AdminService
 from shared.api.admin_auth import Organiser, organisers_only
@@ -26,6 +28,7 @@ from shared.attendance.platform import PlatformImportService
 from shared.attendance.roster import AttendanceRoster
 from shared.certificates.models import ReissueRequest
 from shared.certificates.service import CertificateService
+from shared.clock import wall_clock
 from shared.composition.admin import admin_service, privacy_service
 from shared.composition.attendance import attendance_roster, platform_import_service
 from shared.composition.certificates import certificate_service
@@ -77,6 +80,16 @@ def certificates() -> CertificateService:
 @cache
 def admin() -> AdminService:
     return admin_service(settings())
+
+
+@cache
+def corrections_repository() -> DynamoCorrections:
+    return DynamoCorrections(settings().table_name)
+
+
+@cache
+def corrections() -> CorrectionService:
+    return CorrectionService(repository=corrections_repository(), wall_clock=wall_clock)
 
 
 @cache
@@ -139,7 +152,17 @@ def csv_answer(name: str, document: bytes) -> Response[bytes]:
 def list_registrations() -> Response[str]:
     query = app.current_event.query_string_parameters or {}
     page = admin().registrations(selected_event(), query.get("status") or None, query.get("cursor") or None)
-    return json_response(HTTPStatus.OK, page)
+    seats = [person.attendee_id for item in page.items for person in item.attendees]
+    return json_response(HTTPStatus.OK, with_email_status(page, corrections_repository().attendees(seats)))
+
+
+@app.patch("/admin/attendees/<attendee_id>")
+def correct_attendee(attendee_id: str) -> Response[str]:
+    result = corrections().correct(
+        attendee_id, json_body(app.current_event, TypeAdapter(AttendeeCorrection)), actor=actor()
+    )
+    logger.info("attendee corrected", extra={"actor": actor(), "attendee_id": attendee_id})
+    return json_response(HTTPStatus.OK, result)
 
 
 @app.get("/admin/exports/registrations.csv")

@@ -28,6 +28,7 @@ from shared.adapters.dynamodb import (
 from shared.reactions.models import (
     Attendee,
     AttendeeStatus,
+    EmailStatus,
     OutboxEmail,
     OutboxStatus,
     RequestedCode,
@@ -195,6 +196,17 @@ class DynamoReactionRepository:
             "SET #status = :revoked",
             "attribute_exists(pk)",
             {":revoked": AttendeeStatus.REVOKED.value},
+        )
+
+    def record_email_status(
+        self, attendee_id: str, status: EmailStatus, reason: str, at: datetime, *, email: str
+    ) -> bool:
+        # Conditional on the address: a late event about an address the organiser has corrected records nothing.
+        return self._update(
+            attendee_key(attendee_id),
+            "SET email_status = :status, email_status_reason = :reason, email_status_at = :at",
+            "attribute_exists(pk) AND email = :email",
+            {":status": status.value, ":reason": reason[:500], ":at": at.isoformat(), ":email": email},
         )
 
     def add_emails(self, emails: list[OutboxEmail]) -> None:

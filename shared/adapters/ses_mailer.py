@@ -9,7 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared.adapters import aws
 from shared.clock import Clock, wall_clock
 from shared.email import Email, Mailbox, build_message, to_bytes
-from shared.reactions.ports import MailRejected, MailThrottled
+from shared.reactions.ports import MailRejected, MailThrottled, MailUnencodable
 
 if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
@@ -48,20 +48,25 @@ class SesMailer:
 
     def send(self, email: Email) -> str:
         sender = email.sender or self._sender
-        message = build_message(
-            sender=sender,
-            to=email.to,
-            subject=email.subject,
-            text=email.text,
-            html=email.html,
-            attachments=email.attachments,
-            message_id_domain=sender.address.rsplit("@", 1)[-1],
-            date=self._clock.now(),
-        )
+        try:
+            message = build_message(
+                sender=sender,
+                to=email.to,
+                subject=email.subject,
+                text=email.text,
+                html=email.html,
+                attachments=email.attachments,
+                message_id_domain=sender.address.rsplit("@", 1)[-1],
+                date=self._clock.now(),
+                list_unsubscribe=email.list_unsubscribe,
+            )
+            data = to_bytes(message)
+        except (ValueError, UnicodeError) as exc:  # HeaderInjection included: no retry can build it
+            raise MailUnencodable(f"the message cannot be built: {exc}") from exc
         request: dict[str, Any] = {
             "FromEmailAddress": sender.address,
             "Destination": {"ToAddresses": [email.to.address]},
-            "Content": {"Raw": {"Data": to_bytes(message)}},
+            "Content": {"Raw": {"Data": data}},
             "EmailTags": [{"Name": name, "Value": value} for name, value in sorted(email.tags.items())],
         }
         if self._configuration_set:

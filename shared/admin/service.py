@@ -15,7 +15,7 @@ from shared.conference.ports import Conferences
 from shared.errors import FieldError, InvalidRequest, NotFound, NotRefundable, PaymentProviderUnavailable
 from shared.models import Model
 from shared.payments.models import HistoryAction, HistoryEntry
-from shared.reactions.models import Attendee, EmailKind, OutboxEmail
+from shared.reactions.models import Attendee, EmailKind, EmailStatus, OutboxEmail
 from shared.registration.models import Registration
 from shared.registration.ports import PaymentProviderError
 from shared.registration.status import RegistrationStatus
@@ -52,6 +52,9 @@ class ListedAttendee(Model):
     first_name: str
     last_name: str
     email: str
+    # What SES last said of the address (shared/admin/corrections.py with_email_status fills them in).
+    email_status: EmailStatus = EmailStatus.OK
+    email_status_reason: str | None = None
 
 
 class ListedRegistration(Model):

@@ -43,6 +43,7 @@ MAY_CALL: Mapping[str, frozenset[str]] = {
     "POST /admin/registrations/{registration_id}/resend-confirmation": SUPPORT,
     "POST /admin/certificates/issue": SUPPORT,
     "POST /admin/attendees/{attendee_id}/certificate/reissue": SUPPORT,
+    "PATCH /admin/attendees/{attendee_id}": SUPPORT,
     "POST /admin/sessions/{session_id}/attendance-import": SUPPORT,
     "POST /admin/registrations/{registration_id}/refund": FINANCE,
     "GET /admin/people/export": ADMIN,

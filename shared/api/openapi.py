@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
+from shared.admin.corrections import AttendeeCorrection, CorrectedAttendee
 from shared.admin.privacy import PersonRequest
 from shared.admin.service import Accepted, RegistrationPage
 from shared.attendance.models import (
@@ -55,6 +56,7 @@ _REQUEST_MODELS: list[type[BaseModel]] = [
     HeartbeatRequest,
     AccessCodeRequest,
     ReissueRequest,
+    AttendeeCorrection,
     PersonRequest,
     EventDocument,
 ]
@@ -70,6 +72,7 @@ _RESPONSE_MODELS: list[type[BaseModel]] = [
     IssueResult,
     ImportResult,
     ReissueResult,
+    CorrectedAttendee,
     RegistrationPage,
     Accepted,
     PublicEvent,
@@ -583,6 +586,23 @@ PATHS: dict[str, dict[str, Any]] = {
             "responses": {
                 "202": _json("IssueResult", "How many are eligible, and how many certificates were queued now"),
                 "401": _problem("unauthorized"),
+            },
+        }
+    },
+    "/admin/attendees/{attendee_id}": {
+        "patch": {
+            "operationId": "correctAttendee",
+            "summary": "Correct an attendee's email or names; a new email gets the confirmation with a new code",
+            "security": [{"adminToken": []}],
+            "parameters": [{"name": "attendee_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("AttendeeCorrection")}}},
+            "responses": {
+                "200": _json("CorrectedAttendee", "The attendee as corrected"),
+                "401": _problem("unauthorized"),
+                "403": _problem("forbidden: the support or admin group corrects attendees"),
+                "404": _problem("not_found: no attendee has this id"),
+                "409": _problem("already_registered: the new email holds a paid seat; not_refundable: seat not held"),
+                "422": _problem("An invalid email or name, or no field to correct"),
             },
         }
     },

@@ -14,7 +14,7 @@ def event_service(settings: EventScheduleSettings) -> EventService:
         usage=DynamoEventUsage(settings.table_name),
         schedules=EventBridgeSchedules(
             settings.schedule_group_prefix,
-            {"certificate_issuer": settings.certificate_issuer_arn},
+            {"certificate_issuer": settings.certificate_issuer_arn, "reminders": settings.reminders_arn},
             settings.scheduler_role_arn,
         ),
         catalog=event_catalog(settings),

@@ -1,6 +1,6 @@
 """The conference's emails, pure code without I/O: their content (messages) and their MIME form (mime)."""
 
-from shared.email.messages import Email, access_code, certificate, confirmation, receipt, refund_notice
+from shared.email.messages import Email, access_code, certificate, confirmation, receipt, refund_notice, reminder
 from shared.email.mime import Attachment, HeaderInjection, Mailbox, build_message, to_bytes
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "confirmation",
     "receipt",
     "refund_notice",
+    "reminder",
     "to_bytes",
 ]

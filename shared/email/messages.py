@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, time
+from datetime import date, datetime, time
 from itertools import groupby
 from urllib.parse import quote
 
@@ -49,6 +49,8 @@ class Email:
     tags: dict[str, str]
     # The event's own name and address; None: the mailer's default sender.
     sender: Mailbox | None = None
+    # Only on mail that is not transactional (reminders): where the recipient asks to stop receiving it.
+    list_unsubscribe: str | None = None
 
 
 def sign_in_url(site_url: str, email: str, access_code: str) -> str:
@@ -92,10 +94,10 @@ def confirmation(
         *_agenda(conference),
         Paragraph(f"The attached {_INVITE} puts each conference day in your calendar."),
         Paragraph("See you online."),
-        Paragraph(conference.organizer),
+        *_footer(conference),
     ]
     subject = f"Registration confirmed: {conference.name}"
-    email = _email("confirmation", registration, Mailbox(name, seat.email), subject, blocks)
+    email = _email("confirmation", registration, Mailbox(name, seat.email), subject, blocks, seat)
     invite = conference_invite(conference, attendee_id=seat.attendee_id, site_url=site_url, sent_at=sent_at)
     return replace(email, attachments=(invite,))
 
@@ -110,10 +112,59 @@ def access_code(conference: Conference, registration: Registration, seat: Seat, 
         Paragraph(f"Here is a new access code for the {conference.name}."),
         *_how_to_sign_in(site_url, seat, code),
         Paragraph("If you did not ask for a new code, you can ignore this email."),
-        Paragraph(conference.organizer),
+        *_footer(conference),
     ]
     subject = f"Your new access code for the {conference.name}"
-    return _email("access_code", registration, Mailbox(name, seat.email), subject, blocks)
+    return _email("access_code", registration, Mailbox(name, seat.email), subject, blocks, seat)
+
+
+REMINDER_SUBJECTS = {
+    "week": "Reminder: the {name} starts in a week",
+    "day": "Reminder: the {name} starts tomorrow",
+    "hour": "Reminder: the {name} starts in an hour",
+}
+
+
+def reminder(
+    conference: Conference,
+    registration: Registration,
+    seat: Seat,
+    code: str,
+    *,
+    which: str,
+    site_url: str,
+    sent_at: datetime,
+) -> Email:
+    """Before the conference (a week, a day, an hour before the first session): when it starts, a one-click sign-in
+    with a code of its own (the earlier ones keep working), the first day's agenda and the calendar attachment.
+    Not transactional, so it carries List-Unsubscribe; its subject says "Reminder" and never "confirmed"."""
+    _require_seat(registration, seat)
+    if which not in REMINDER_SUBJECTS:
+        raise ValueError(f"unknown reminder {which!r}")
+    name = _full_name(seat)
+    first_day = conference.sessions[0].day
+    starts_at = min(session.starts_at for session in conference.sessions)
+    blocks: list[Block] = [
+        Paragraph(f"Hello {name},"),
+        Paragraph(
+            f"The {conference.name} starts on {date_and_time(starts_at, conference.zone)}, online. "
+            f"All times are in the conference's time zone, {conference.timezone} ({_zone_name(conference)})."
+        ),
+        *_how_to_sign_in(site_url, seat, code),
+        Paragraph("This access code works alongside the one in your confirmation; either one signs you in."),
+        *_agenda(conference, days={first_day}, title="The first day"),
+        Paragraph(f"The attached {_INVITE} puts each conference day in your calendar."),
+        *_footer(conference),
+        Paragraph(
+            "You receive this reminder because you hold a seat at this conference. To receive no more reminders, "
+            f"reply to {conference.sender} with the word unsubscribe; your confirmation and certificate still come."
+        ),
+    ]
+    subject = REMINDER_SUBJECTS[which].format(name=conference.name)
+    email = _email("reminder", registration, Mailbox(name, seat.email), subject, blocks, seat)
+    invite = conference_invite(conference, attendee_id=seat.attendee_id, site_url=site_url, sent_at=sent_at)
+    unsubscribe = f"<mailto:{conference.sender}?subject={quote('unsubscribe reminders ' + seat.attendee_id)}>"
+    return replace(email, attachments=(invite,), list_unsubscribe=unsubscribe)
 
 
 def _how_to_sign_in(site_url: str, seat: Seat, access_code: str) -> list[Block]:
@@ -161,7 +212,7 @@ def receipt(conference: Conference, registration: Registration, *, paid_amount: 
             "Each attendee receives their own confirmation email with a personal access code, and logs in "
             "individually: only those who log in individually receive a certificate of attendance."
         ),
-        Paragraph(conference.organizer),
+        *_footer(conference),
     ]
     subject = f"Receipt for your group registration: {conference.name}"
     return _email("receipt", registration, Mailbox(purchaser.name, purchaser.email), subject, blocks)
@@ -192,9 +243,9 @@ def refund_notice(conference: Conference, registration: Registration, seat: Seat
                 "the refund goes back to them."
             )
         )
-    blocks.append(Paragraph(conference.organizer))
+    blocks += _footer(conference)
     subject = f"Your registration has been refunded: {conference.name}"
-    return _email("refund_notice", registration, Mailbox(name, seat.email), subject, blocks)
+    return _email("refund_notice", registration, Mailbox(name, seat.email), subject, blocks, seat)
 
 
 def certificate(
@@ -222,10 +273,10 @@ def certificate(
         Field("Certificate ID", certificate_id, style="code"),
         Field("Verify it at", verification_url, style="link"),
         Paragraph("Anyone you show it to can check it at that address, or by scanning the QR code on the PDF."),
-        Paragraph(conference.organizer),
+        *_footer(conference),
     ]
     subject = f"Your Certificate of Attendance: {conference.name}"
-    email = _email("certificate", registration, Mailbox(attendee_name, seat.email), subject, blocks)
+    email = _email("certificate", registration, Mailbox(attendee_name, seat.email), subject, blocks, seat)
     attachment = Attachment("certificate-of-attendance.pdf", pdf, "application", "pdf")
     return Email(
         to=email.to,
@@ -238,8 +289,14 @@ def certificate(
     )
 
 
-def _email(kind: str, registration: Registration, to: Mailbox, subject: str, blocks: list[Block]) -> Email:
+def _email(
+    kind: str, registration: Registration, to: Mailbox, subject: str, blocks: list[Block], seat: Seat | None = None
+) -> Email:
+    # SES's bounce and complaint events carry these back: they say whose address it was (the seat's, else the
+    # purchaser's).
     tags = {"kind": kind, "registration_id": registration.registration_id}
+    if seat is not None:
+        tags["attendee_id"] = seat.attendee_id
     for name, value in tags.items():
         if not _TAG_VALUE.fullmatch(value):
             raise ValueError(f"SES tag {name} must be letters, digits, '_', '-' or '.'")
@@ -253,9 +310,17 @@ def _email(kind: str, registration: Registration, to: Mailbox, subject: str, blo
     )
 
 
-def _agenda(conference: Conference) -> list[Block]:
-    blocks: list[Block] = [Heading("Agenda")]
+def _footer(conference: Conference) -> list[Block]:
+    """Every email ends with who the organiser is and how to reach them."""
+    lines = (conference.organizer, *((conference.organizer_address,) if conference.organizer_address else ()))
+    return [Lines(lines), Field("Questions", conference.sender)]
+
+
+def _agenda(conference: Conference, *, days: set[date] | None = None, title: str = "Agenda") -> list[Block]:
+    blocks: list[Block] = [Heading(title)]
     for day, sessions in groupby(conference.sessions, key=lambda session: session.day):
+        if days is not None and day not in days:
+            continue
         blocks += [
             Heading(long_date(day), level=3),
             Rows(

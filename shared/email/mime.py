@@ -25,6 +25,8 @@ _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _ADDR_SPEC = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@{_DOMAIN.pattern}")
 # The generator writes a display name that looks like an RFC 2047 encoded-word as it is, and
 # readers then decode it: "=?utf-8?q?...?=" in a name could display as another name and address.
+# One URI in angle brackets, printable ASCII without spaces, commas or brackets inside.
+_LIST_UNSUBSCRIBE = re.compile(r"<(?:mailto|https):[!-+\--;=?-~]+>")
 _ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=")
 
 
@@ -58,9 +60,13 @@ def build_message(
     attachments: Sequence[Attachment] = (),
     message_id_domain: str,
     date: datetime,
+    list_unsubscribe: str | None = None,
 ) -> EmailMessage:
-    """One recipient, a text/plain part first and a text/html alternative, then any attachments."""
+    """One recipient, a text/plain part first and a text/html alternative, then any attachments. `list_unsubscribe`
+    (RFC 2369, `<mailto:...>` or `<https://...>`) only for mail that is not transactional."""
     _check_shown_text("subject", subject)
+    if list_unsubscribe is not None and not _LIST_UNSUBSCRIBE.fullmatch(list_unsubscribe):
+        raise HeaderInjection("List-Unsubscribe must be one <mailto:...> or <https://...> without spaces")
     _check_mailbox("sender", sender)
     _check_mailbox("recipient", to)
     for attachment in attachments:
@@ -82,6 +88,8 @@ def build_message(
     message["Subject"] = subject
     message["Date"] = format_datetime(date)
     message["Message-ID"] = make_msgid(domain=message_id_domain)
+    if list_unsubscribe is not None:
+        message["List-Unsubscribe"] = list_unsubscribe
     message.set_content(text)  # also sets MIME-Version
     message.add_alternative(html, subtype="html")
     for attachment in attachments:

@@ -110,6 +110,8 @@ class HistoryAction(StrEnum):
     REFUND_REQUESTED = "refund.requested"  # refund_id: an organiser asked Stripe; the webhook finishes it
     CONFIRMATION_RESENT = "confirmation.resent"  # resend: the round of confirmations (1 for the first resend)
     PERSONAL_DATA_ERASED = "personal_data.erased"  # attendee_id
+    # attendee_id, changed: an organiser corrected the attendee's email or names (the fields' names, not values)
+    ATTENDEE_CORRECTED = "attendee.corrected"
     LEGACY = "legacy"  # text: an entry stored as a sentence, before entries had actions
 
 
@@ -119,6 +121,7 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     HistoryAction.REFUND_REQUESTED: ("refund_id",),
     HistoryAction.CONFIRMATION_RESENT: ("resend",),
     HistoryAction.PERSONAL_DATA_ERASED: ("attendee_id",),
+    HistoryAction.ATTENDEE_CORRECTED: ("attendee_id", "changed"),
     HistoryAction.LEGACY: ("text",),
 }
 
@@ -144,6 +147,7 @@ class HistoryEntry(Model):
     refund_id: str | None = None
     resend: int | None = None
     attendee_id: str | None = None
+    changed: str | None = None  # attendee.corrected: which fields, comma separated
     text: str | None = None
     stripe_event_id: str | None = None
     stripe_event_type: str | None = None
@@ -188,6 +192,8 @@ def describe(entry: HistoryEntry) -> str:
             return f"confirmations resent (round {entry.resend})"
         case HistoryAction.PERSONAL_DATA_ERASED:
             return f"personal data of {entry.attendee_id} erased"
+        case HistoryAction.ATTENDEE_CORRECTED:
+            return f"{entry.attendee_id} corrected ({entry.changed})"
         case HistoryAction.LEGACY:
             return str(entry.text)
     return entry.action

@@ -17,6 +17,14 @@ class AttendeeStatus(StrEnum):
     REVOKED = "revoked"  # refunded or dispute lost: cannot log in, earns no certificate
 
 
+class EmailStatus(StrEnum):
+    """What SES last reported about mail to this address (its events; shared/reactions/email_events.py)."""
+
+    OK = "ok"
+    BOUNCED = "bounced"  # a permanent bounce, or a message our MIME builder could not encode for this address
+    COMPLAINED = "complained"  # the recipient marked our mail as spam
+
+
 class RequestedCode(Model):
     """An access code sent because the attendee asked (POST /access-codes): it works beside the current one."""
 
@@ -47,6 +55,9 @@ class Attendee(Model):
     requested_codes: tuple[RequestedCode, ...] = ()
     current_session: str | None = None  # the digest of the one live session token (attendance)
     session_expires_at: datetime | None = None  # when that session ends (heartbeats check it in their write)
+    email_status: EmailStatus = EmailStatus.OK
+    email_status_reason: str | None = None  # SES's diagnostic, for the organiser who corrects the address
+    email_status_at: datetime | None = None  # when the mail it is about was sent: older events never overwrite it
 
     def code_hashes(self, now: datetime) -> list[str]:
         """The digests of every code that opens this seat now: the current one, and those asked for lately."""
@@ -82,6 +93,9 @@ class EmailKind(StrEnum):
     # A new access code: asked for by the attendee (`request` set: it works beside the earlier ones) or sent by
     # the organiser's resend (`resend` set: it replaces every earlier code).
     ACCESS_CODE = "access_code"
+    # A week, a day and an hour before the first session (`reminder` names which): the one mail that is not
+    # transactional, so the only one with List-Unsubscribe.
+    REMINDER = "reminder"
 
 
 class OutboxStatus(StrEnum):
@@ -103,6 +117,7 @@ class OutboxEmail(Model):
     certificate_id: str | None = None  # a reissue sends a second certificate email to the same attendee
     resend: int = 0  # the organiser's n-th resend of a confirmation (each one a new email with a new code)
     request: str | None = None  # the attendee's access-code request this email answers (POST /access-codes)
+    reminder: str | None = None  # which reminder (week, day, hour): one entry per attendee and reminder
     status: OutboxStatus = OutboxStatus.PENDING
     attempts: int = 0
     lease_until: datetime | None = None
@@ -115,6 +130,8 @@ class OutboxEmail(Model):
         target = f"{self.kind.value}#{self.certificate_id or self.attendee_id or 'purchaser'}"
         if self.request:
             return f"{target}#{self.request}"
+        if self.reminder:
+            return f"{target}#{self.reminder}"
         return f"{target}#resend{self.resend}" if self.resend else target
 
 

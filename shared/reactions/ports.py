@@ -8,7 +8,15 @@ from typing import Protocol
 
 from shared.certificates.models import Certificate
 from shared.email import Email
-from shared.reactions.models import Attendee, OutboxEmail, OutboxStatus, RequestedCode, Shipment, ShipmentState
+from shared.reactions.models import (
+    Attendee,
+    EmailStatus,
+    OutboxEmail,
+    OutboxStatus,
+    RequestedCode,
+    Shipment,
+    ShipmentState,
+)
 from shared.registration.models import Registration
 from shared.registration.status import RegistrationStatus
 
@@ -19,6 +27,11 @@ class MailThrottled(Exception):
 
 class MailRejected(Exception):
     """The mail service refused this message for good (bad address, unverified sender...)."""
+
+
+class MailUnencodable(MailRejected):
+    """The message could not be built for this recipient (an address or a name MIME cannot carry): it never will
+    be, so it fails for good and the address is recorded as undeliverable on the attendee."""
 
 
 class Mailer(Protocol):
@@ -66,6 +79,11 @@ class ReactionRepository(Protocol):
         False when every slot was taken after `since`."""
 
     def revoke_attendee(self, attendee_id: str) -> None: ...
+
+    def record_email_status(
+        self, attendee_id: str, status: EmailStatus, reason: str, at: datetime, *, email: str
+    ) -> bool:
+        """Record what became of mail to the attendee's address, if it is still `email`; False if it is not."""
 
     def add_emails(self, emails: list[OutboxEmail]) -> None:
         """Create each outbox entry unless it exists."""

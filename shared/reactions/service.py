@@ -22,7 +22,7 @@ from shared.certificates.pdf import render_certificate
 from shared.clock import Clock
 from shared.conference.models import Conference
 from shared.conference.ports import Conferences
-from shared.email import Email, Mailbox, access_code, confirmation, receipt, refund_notice
+from shared.email import Email, Mailbox, access_code, confirmation, receipt, refund_notice, reminder
 from shared.email import certificate as certificate_email
 from shared.errors import TemporarilyUnavailable
 from shared.payments.models import became
@@ -30,12 +30,20 @@ from shared.reactions.models import (
     Attendee,
     AttendeeStatus,
     EmailKind,
+    EmailStatus,
     OutboxEmail,
     OutboxStatus,
     Shipment,
     ShipmentState,
 )
-from shared.reactions.ports import CertificateFiles, Mailer, MailRejected, MailThrottled, ReactionRepository
+from shared.reactions.ports import (
+    CertificateFiles,
+    Mailer,
+    MailRejected,
+    MailThrottled,
+    MailUnencodable,
+    ReactionRepository,
+)
 from shared.reactions.routing import Reaction, ReactionKind
 from shared.registration.models import Registration, Seat
 from shared.registration.status import RegistrationStatus
@@ -225,6 +233,17 @@ class ReactionService:
                 self._finish(entry, OutboxStatus.SKIPPED, error=not_owed)
                 return f"skipped: {not_owed}"
             message_id = self._mailer.send(self._compose(registration, entry))
+        except MailUnencodable as exc:
+            # Not a poison record retried into the dead-letter queue: it fails for good, and the organiser sees the
+            # address as undeliverable on the attendee (and corrects it).
+            self._finish(entry, OutboxStatus.FAILED, error=str(exc))
+            if entry.attendee_id is not None:
+                seat = next((s for s in registration.seats if s.attendee_id == entry.attendee_id), None)
+                if seat is not None:
+                    self._repository.record_email_status(
+                        entry.attendee_id, EmailStatus.BOUNCED, str(exc), now, email=seat.email
+                    )
+            return "rejected for good"
         except MailRejected as exc:
             self._finish(entry, OutboxStatus.FAILED, error=str(exc) or "rejected")
             return "rejected for good"
@@ -244,6 +263,12 @@ class ReactionService:
         owes_access = entry.kind in {EmailKind.CONFIRMATION, EmailKind.ACCESS_CODE}
         if owes_access and registration.status not in STILL_HOLDS_SEATS:
             return f"registration {registration.status}"
+        if entry.kind is EmailKind.REMINDER:
+            if registration.status not in STILL_HOLDS_SEATS:
+                return f"registration {registration.status}"
+            attendee = self._repository.attendee(entry.attendee_id or "")
+            if attendee is None or attendee.status is not AttendeeStatus.ACTIVE:
+                return "seat refunded or revoked"
         if entry.kind is EmailKind.CERTIFICATE:
             certificate = self._certificates.certificate(entry.certificate_id or "")
             if certificate is None or certificate.status is not CertificateStatus.VALID:
@@ -263,6 +288,8 @@ class ReactionService:
     def _compose(self, registration: Registration, entry: OutboxEmail) -> Email:
         conference = self._events.conference(registration.event_id)
         sender = Mailbox(display_name=conference.name, address=self._sender_address or conference.sender)
+        # The footer's contact is the address the mail comes from (a reply reaches the organiser).
+        conference = conference.model_copy(update={"sender": sender.address})
         return replace(self._content(conference, registration, entry), sender=sender)
 
     def _content(self, conference: Conference, registration: Registration, entry: OutboxEmail) -> Email:
@@ -277,6 +304,13 @@ class ReactionService:
         # A fresh code per send: only its digest is kept. A confirmation's becomes the current code; an access code
         # asked for works beside the earlier ones; the organiser's resend replaces every earlier code.
         code, now = new_access_code(), self._wall_clock.now()
+        if entry.kind is EmailKind.REMINDER:
+            # A code of its own for the one-click link, beside the confirmation's (only digests are kept, so the
+            # confirmation's code cannot be put in the link again).
+            self._add_requested_code(seat.attendee_id, hash_access_code(code), now)
+            return reminder(
+                conference, registration, seat, code, which=entry.reminder or "", site_url=self._site_url, sent_at=now
+            )
         if entry.kind is EmailKind.ACCESS_CODE:
             if entry.request:
                 self._add_requested_code(seat.attendee_id, hash_access_code(code), now)

@@ -226,12 +226,39 @@ def test_function_error_and_throttle_alarms_cover_every_function(sam) -> None:
 
 
 def test_ses_reports_bounces_and_complaints_of_the_configuration_set(sam) -> None:
-    (destination,) = resources_of(sam, "AWS::SES::ConfigurationSetEventDestination").values()
+    destination = resources_of(sam, "AWS::SES::ConfigurationSetEventDestination")["EmailEventsToCloudWatch"]
     properties = destination["Properties"]
     assert properties["ConfigurationSetName"] == {"Ref": "EmailConfigurationSet"}
     assert {"bounce", "complaint"} <= set(properties["EventDestination"]["MatchingEventTypes"])
     (dimension,) = properties["EventDestination"]["CloudWatchDestination"]["DimensionConfigurations"]
     assert dimension["DimensionName"] == "ses:configuration-set"
+
+
+def test_ses_events_reach_the_function_that_records_them_on_the_person(sam) -> None:
+    # Given the configuration set every send uses  Then its bounces, complaints and deliveries go to EventBridge
+    destination = resources_of(sam, "AWS::SES::ConfigurationSetEventDestination")["EmailEventsToEventBridge"]
+    properties = destination["Properties"]
+    assert properties["ConfigurationSetName"] == {"Ref": "EmailConfigurationSet"}
+    assert set(properties["EventDestination"]["MatchingEventTypes"]) == {"bounce", "complaint", "delivery"}
+    assert "default" in properties["EventDestination"]["EventBridgeDestination"]["EventBusArn"]["Fn::Sub"]
+    # and a rule of the default bus sends this configuration set's (and only its) events to EmailEventsFunction
+    (event,) = sam["Resources"]["EmailEventsFunction"]["Properties"]["Events"].values()
+    pattern = event["Properties"]["Pattern"]
+    assert event["Type"] == "EventBridgeRule" and pattern["source"] == ["aws.ses"]
+    assert set(pattern["detail-type"]) == {"Email Bounced", "Email Complaint Received", "Email Delivered"}
+    assert pattern["detail"]["mail"]["tags"]["ses:configuration-set"] == [{"Ref": "EmailConfigurationSet"}]
+    # and suppression stays SES's
+    suppression = sam["Resources"]["EmailConfigurationSet"]["Properties"]["SuppressionOptions"]
+    assert set(suppression["SuppressedReasons"]) == {"BOUNCE", "COMPLAINT"}
+
+
+def test_each_event_s_reminders_and_certificates_may_be_run_by_the_scheduler_role(sam) -> None:
+    statements = sam["Resources"]["EventSchedulerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    invoked = {statement["Resource"]["Fn::GetAtt"][0] for statement in statements}
+    assert invoked == {"CertificateIssuerFunction", "RemindersFunction"}
+    for function in ("AdminApiFunction", "EventSeedFunction"):
+        environment = sam["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert environment["REMINDERS_ARN"] == {"Fn::GetAtt": ["RemindersFunction", "Arn"]}
 
 
 def test_the_api_logs_every_request_as_json_and_allows_no_other_origin(sam) -> None:

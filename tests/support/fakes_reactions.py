@@ -21,18 +21,19 @@ from shared.certificates.models import Certificate, CertificateStatus
 from shared.clock import Clock, SystemClock
 from shared.conference import load_conference
 from shared.conference.models import Conference
-from shared.email import Email
+from shared.email import Email, Mailbox, build_message, to_bytes
 from shared.errors import TemporarilyUnavailable
 from shared.reactions.models import (
     Attendee,
     AttendeeStatus,
+    EmailStatus,
     OutboxEmail,
     OutboxStatus,
     RequestedCode,
     Shipment,
     ShipmentState,
 )
-from shared.reactions.ports import MailRejected, MailThrottled
+from shared.reactions.ports import MailRejected, MailThrottled, MailUnencodable
 from shared.registration.models import Purchaser, Registration, Seat, ShippingAddress
 from shared.registration.ports import StaleWrite
 from shared.registration.status import RegistrationStatus
@@ -145,6 +146,17 @@ class InMemoryTable(Interruptions):
     def revoke_attendee(self, attendee_id: str) -> None:
         self._interrupt("revoke_attendee")
         self._update_attendee(attendee_id, status=AttendeeStatus.REVOKED)
+
+    def record_email_status(
+        self, attendee_id: str, status: EmailStatus, reason: str, at: datetime, *, email: str
+    ) -> bool:
+        self._interrupt("record_email_status")
+        current = self.attendees.get(attendee_id)
+        if current is None or current.email != email:  # attribute_exists(pk) AND email = :email
+            return False
+        update = {"email_status": status, "email_status_reason": reason[:500], "email_status_at": at}
+        self.attendees[attendee_id] = current.model_copy(update=update)
+        return True
 
     def add_emails(self, emails: list[OutboxEmail]) -> None:
         self._interrupt("add_emails")
@@ -320,6 +332,22 @@ class RecordingMailer:
         self.attempts += 1
         if self._answers:
             raise self._answers.pop(0)
+        try:  # built as the SES adapter builds it: what MIME cannot carry fails for good there too
+            to_bytes(
+                build_message(
+                    sender=email.sender or Mailbox("Conference", "conference@example.org"),
+                    to=email.to,
+                    subject=email.subject,
+                    text=email.text,
+                    html=email.html,
+                    attachments=email.attachments,
+                    message_id_domain="example.org",
+                    date=datetime.now(UTC),
+                    list_unsubscribe=email.list_unsubscribe,
+                )
+            )
+        except (ValueError, UnicodeError) as exc:
+            raise MailUnencodable(f"the message cannot be built: {exc}") from exc
         self.sent.append(email)
         return f"msg-{next(self._ids)}"
 

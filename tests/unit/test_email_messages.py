@@ -15,7 +15,17 @@ from icalendar import Calendar
 
 from shared.conference import load_conference
 from shared.conference.models import Conference, Money
-from shared.email import Email, Mailbox, access_code, build_message, confirmation, receipt, refund_notice, to_bytes
+from shared.email import (
+    Email,
+    Mailbox,
+    access_code,
+    build_message,
+    confirmation,
+    receipt,
+    refund_notice,
+    reminder,
+    to_bytes,
+)
 from shared.email.render import date_and_time, long_date, money
 from shared.registration.models import Purchaser, Registration, Seat, ShippingAddress
 from shared.registration.status import RegistrationStatus
@@ -83,6 +93,11 @@ def every_email(conference: Conference = CONFERENCE) -> list[Email]:
         receipt(conference, team, paid_amount=team.amount, paid_at=AT),
         access_code(conference, alone, alone.seats[0], CODE, site_url=SITE),
         *(access_code(conference, team, member, CODE, site_url=SITE) for member in team.seats),
+        *(
+            reminder(conference, alone, alone.seats[0], CODE, which=which, site_url=SITE, sent_at=AT)
+            for which in ("week", "day", "hour")
+        ),
+        *(reminder(conference, team, member, CODE, which="day", site_url=SITE, sent_at=AT) for member in team.seats),
     ]
 
 
@@ -97,6 +112,7 @@ def sent(message: Email) -> EmailMessage:
         attachments=message.attachments,
         message_id_domain="example.org",
         date=AT,
+        list_unsubscribe=message.list_unsubscribe,
     )
     parsed = email.message_from_bytes(to_bytes(built), policy=policy.default)
     assert isinstance(parsed, EmailMessage)
@@ -124,7 +140,13 @@ def test_only_confirmation_subjects_say_confirmed() -> None:
         assert ("confirmed" in message.subject.lower()) == (message.kind == "confirmation"), message.subject
         # And no subject reads as a certificate's
         assert "certificate" not in message.subject.lower()
-    assert {message.kind for message in emails} == {"confirmation", "receipt", "refund_notice", "access_code"}
+    assert {message.kind for message in emails} == {
+        "confirmation",
+        "receipt",
+        "refund_notice",
+        "access_code",
+        "reminder",
+    }
 
 
 def test_each_subject_names_the_conference_and_the_refund_notice_mentions_the_refund() -> None:
@@ -460,10 +482,13 @@ def test_each_email_survives_mime_with_one_recipient_and_both_parts(message: Ema
 def test_tags_name_the_kind_and_registration_only_in_ses_characters() -> None:
     # Given every email  When its SES tags are read
     for message in every_email():
-        # Then they are the kind and the registration id, in SES's characters, with no personal data
-        assert set(message.tags) == {"kind", "registration_id"}
+        # Then they are the kind, the registration id and (to a seat) the attendee id, in SES's characters, with no
+        # personal data: SES's bounce and complaint events carry them back to say whose address it was
+        expected = {"kind", "registration_id"} | ({"attendee_id"} if message.kind != "receipt" else set())
+        assert set(message.tags) == expected
         assert message.tags["kind"] == message.kind
         assert message.tags["registration_id"] in {"reg_" + "a" * 24, "reg_" + "b" * 24}
+        assert message.tags.get("attendee_id", "att_1") in {"att_1", "att_2", "att_3"}
         for value in message.tags.values():
             assert re.fullmatch(r"[A-Za-z0-9_.-]+", value)
             assert "@" not in value
@@ -498,3 +523,74 @@ def test_dates_and_times_read_in_the_conference_time_zone() -> None:
     assert date_and_time(datetime(2020, 12, 1, 15, 0, tzinfo=UTC), zone) == "Tuesday 1 December 2020, 9:00 AM CST"
     with pytest.raises(ValueError, match="time zone"):
         date_and_time(datetime(2020, 8, 5, 9, 0), zone)
+
+
+# Reminders, footers, List-Unsubscribe
+
+
+@pytest.mark.parametrize(("which", "when"), [("week", "in a week"), ("day", "tomorrow"), ("hour", "in an hour")])
+def test_a_reminder_says_when_the_conference_starts_and_signs_in_with_one_click(which: str, when: str) -> None:
+    # Given a paid individual seat  When its reminder is built
+    alone = individual()
+    message = reminder(CONFERENCE, alone, alone.seats[0], CODE, which=which, site_url=SITE, sent_at=AT)
+    parsed = sent(message)
+    body = parsed.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = body.get_content()
+    # Then its subject says Reminder (never "confirmed"), and when, in the conference's zone
+    assert "Reminder" in message.subject and when in message.subject
+    assert "confirmed" not in message.subject.lower()
+    assert "Wednesday 5 August 2020, 9:00 AM CDT" in text
+    # the Sign in line logs this attendee in with the code it carries
+    (line,) = [line for line in text.splitlines() if line.startswith("Sign in: ")]
+    fragment = parse_qs(urlsplit(line.removeprefix("Sign in: ")).fragment)
+    assert fragment == {"email": ["attendee1@example.org"], "code": [CODE]}
+    assert f"Access code: {CODE}" in text.splitlines()
+    # only the first day's agenda
+    first_day = [s for s in CONFERENCE.sessions if s.day == CONFERENCE.starts_on]
+    later = [s for s in CONFERENCE.sessions if s.day != CONFERENCE.starts_on]
+    assert all(s.title in text for s in first_day)
+    assert not any(s.title in text for s in later if s.title not in {f.title for f in first_day})
+    # the calendar attachment, and List-Unsubscribe: a reminder is not transactional
+    (invite,) = list(parsed.iter_attachments())
+    assert invite.get_content_type() == "text/calendar" and invite.get_filename() == "invite.ics"
+    payload = invite.get_payload(decode=True)
+    assert isinstance(payload, bytes) and Calendar.from_ical(payload).walk("VEVENT")
+    assert (
+        str(parsed["List-Unsubscribe"]).strip()
+        == f"<mailto:{CONFERENCE.sender}?subject=unsubscribe%20reminders%20att_1>"
+    )
+
+
+def test_only_reminders_carry_list_unsubscribe() -> None:
+    for message in every_email():
+        parsed = sent(message)
+        assert ("List-Unsubscribe" in parsed) is (message.kind == "reminder"), message.kind
+
+
+def test_every_email_has_plain_and_html_parts_and_the_organisers_contact_in_its_footer() -> None:
+    for message in every_email():
+        parsed = sent(message)
+        plain = parsed.get_body(preferencelist=("plain",))
+        html = parsed.get_body(preferencelist=("html",))
+        assert plain is not None and html is not None, message.kind
+        assert f"Questions: {CONFERENCE.sender}" in plain.get_content(), message.kind
+        assert CONFERENCE.organizer in plain.get_content().split("Questions:")[0], message.kind
+        assert CONFERENCE.sender in html.get_content(), message.kind
+
+
+def test_an_unknown_reminder_is_refused() -> None:
+    alone = individual()
+    with pytest.raises(ValueError, match="unknown reminder"):
+        reminder(CONFERENCE, alone, alone.seats[0], CODE, which="month", site_url=SITE, sent_at=AT)
+
+
+def test_a_list_unsubscribe_that_could_add_a_header_is_refused() -> None:
+    alone = individual()
+    message = reminder(CONFERENCE, alone, alone.seats[0], CODE, which="day", site_url=SITE, sent_at=AT)
+    for bad in ("<mailto:a@example.org>\r\nBcc: x@example.org", "<mailto:a@example.org>, <https://x>", "mailto:a"):
+        with pytest.raises(ValueError, match="List-Unsubscribe"):
+            build_message(
+                sender=SENDER, to=message.to, subject=message.subject, text=message.text, html=message.html,
+                message_id_domain="example.org", date=AT, list_unsubscribe=bad,
+            )  # fmt: skip

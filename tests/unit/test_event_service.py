@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -66,8 +66,16 @@ class TestSeed:
         assert record.published and record.version == 1 and record.updated_by == "system"
         assert events.featured == "nasro-2020"
         assert [c.action for c in events.history("nasro-2020")] == [EventAction.SEEDED]
-        (certificates,) = schedules.groups["nasro-2020"]
+        (certificates,) = [s for s in schedules.groups["nasro-2020"] if s.name == "certificates"]
         assert certificates.at == datetime(2020, 8, 7, 17, tzinfo=load_conference().zone)
+        # and the reminders: a week, a day and an hour before the first session
+        reminders = {s.name: s.at for s in schedules.groups["nasro-2020"] if s.target == "reminders"}
+        first = datetime(2020, 8, 5, 9, tzinfo=load_conference().zone)
+        assert reminders == {
+            "reminder-week": first - timedelta(days=7),
+            "reminder-day": first - timedelta(days=1),
+            "reminder-hour": first - timedelta(hours=1),
+        }
 
     def test_loading_again_changes_nothing(self, service, events) -> None:
         service.seed(SEED)
@@ -132,7 +140,7 @@ class TestEdit:
         service.replace("nasro-2020", moved(SEED.document(), "d3-closing", time(16, 0), time(17, 0)),
                         expected_version=1, actor=ORGANISER, force=False, may_force=False)  # fmt: skip
 
-        (certificates,) = schedules.groups["nasro-2020"]
+        (certificates,) = [s for s in schedules.groups["nasro-2020"] if s.name == "certificates"]
         assert certificates.at == datetime(2020, 8, 7, 19, tzinfo=load_conference().zone)
 
     def test_the_fee_cannot_change_once_people_registered(self, service, usage, events) -> None:

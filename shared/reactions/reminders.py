@@ -1,0 +1,76 @@
+"""The reminders before an event (a week, a day and an hour before its first session): one outbox entry per
+attendee and reminder, so the stream sends each exactly once however often the schedule runs.
+
+The schedule's run only queues; the outbox entry (`reminder#<attendee>#<which>`) is created only if new, and its
+send is leased and recorded as every email's is (shared/reactions/service.py), so a retried or redriven run, a
+replayed stream record or a sender that crashed mid-batch never sends a second reminder of the same kind.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from shared.clock import Clock
+from shared.conference.models import Conference
+from shared.conference.ports import Conferences
+from shared.errors import FieldError, InvalidRequest
+from shared.events.schedules import REMINDERS, reminder_time
+from shared.reactions.models import AttendeeStatus, EmailKind, OutboxEmail
+from shared.reactions.ports import ReactionRepository
+from shared.registration.status import RegistrationStatus
+
+# Paid, or disputed (access stays until the dispute is decided): as the stream's reactions count seats
+# (shared/reactions/service.py STILL_HOLDS_SEATS, not imported: it brings the PDF renderer into this function).
+HOLDS_SEAT = (RegistrationStatus.PAID, RegistrationStatus.DISPUTED)
+
+
+class RemindersQueued(BaseModel):
+    event_id: str
+    reminder: str
+    queued: int  # entries owed now (created by this run or an earlier one)
+    skipped: str | None = None  # why nothing was queued
+
+
+class ReminderService:
+    def __init__(self, *, events: Conferences, repository: ReactionRepository, conference_clock: Clock) -> None:
+        self._events = events
+        self._repository = repository
+        self._conference_clock = conference_clock
+
+    def queue(self, event_id: str, reminder: str) -> RemindersQueued:
+        """Queue the named reminder for every paid (or disputed, access kept), not refunded attendee of the event."""
+        if reminder not in REMINDERS:
+            raise InvalidRequest([FieldError("reminder", f"Use one of: {', '.join(REMINDERS)}.")])
+        conference = self._events.conference(event_id)  # NotFound for an unknown event
+        late = self._too_late(conference, reminder)
+        if late is not None:
+            return RemindersQueued(event_id=event_id, reminder=reminder, queued=0, skipped=late)
+        queued = 0
+        for status in HOLDS_SEAT:
+            for registration in self._repository.registrations_with_status(event_id, status):
+                owed = []
+                for seat in registration.seats:
+                    attendee = self._repository.attendee(seat.attendee_id)
+                    if attendee is None or attendee.status is not AttendeeStatus.ACTIVE:
+                        continue  # refunded or revoked: no reminder (the send checks again)
+                    owed.append(
+                        OutboxEmail(
+                            registration_id=registration.registration_id,
+                            kind=EmailKind.REMINDER,
+                            attendee_id=seat.attendee_id,
+                            reminder=reminder,
+                        )
+                    )
+                self._repository.add_emails(owed)
+                queued += len(owed)
+        return RemindersQueued(event_id=event_id, reminder=reminder, queued=queued)
+
+    def _too_late(self, conference: Conference, reminder: str) -> str | None:
+        """A reminder is owed until the next one is due (the hour's until the first session starts): a run that comes
+        later (an event created or moved after its time, a clock set ahead) sends nothing rather than a stale one."""
+        names = list(REMINDERS)
+        following = names[names.index(reminder) + 1 :]
+        deadline = reminder_time(conference, following[0]) if following else conference.sessions[0].starts_at
+        if self._conference_clock.now() >= deadline:
+            return f"too late: the {following[0]} reminder is due" if following else "too late: the conference began"
+        return None

@@ -1,0 +1,225 @@
+"""What became of the mail, against moto through the local stack's play of SES's event publishing: the mailbox
+simulator's bounce and complaint recorded on the attendee (and the purchaser), shown to organisers, and an
+organiser's correction of the address: the guard moved, the old code ended, the confirmation with a new code.
+
+The rules (which event changes what, in which order) are pinned with fakes in tests/unit/test_mail_status.py."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from infra.apigw import LocalHttpApi
+from infra.local_mailbox import LocalMailbox
+from infra.local_stack import LocalStack
+from infra.samples import JSON, encoded, group, individual
+from infra.stripe_standin import StripeStandIn
+from shared.adapters.dynamodb import from_item
+from shared.adapters.dynamodb_reactions import DynamoReactionRepository
+from shared.reactions.models import Attendee
+from tests.integration.conftest import ADMIN
+
+BOUNCE = "bounce@simulator.amazonses.com"
+COMPLAINT = "complaint@simulator.amazonses.com"
+
+
+def register_and_pay(api: LocalHttpApi, stripe_standin: StripeStandIn, body: dict[str, Any]) -> str:
+    created = api.request("POST", "/registrations", headers=JSON, body=encoded(body)).json()
+    stripe_standin.pay(created["checkout_url"].rsplit("/", 1)[-1])
+    return str(created["registration_id"])
+
+
+def attendees_of(local_stack: LocalStack, registration_id: str) -> list[Attendee]:
+    repository = DynamoReactionRepository(local_stack.stack.resources["MainTable"])
+    registration = repository.registration(registration_id)
+    assert registration is not None
+    found = [repository.attendee(seat.attendee_id) for seat in registration.seats]
+    assert all(found)
+    return [a for a in found if a is not None]
+
+
+def listed(api: LocalHttpApi) -> list[dict[str, Any]]:
+    page = api.request("GET", "/admin/registrations", query="status=paid", headers=ADMIN).json()
+    return [person for item in page["items"] for person in item["attendees"]]
+
+
+def sent_to(address: str) -> list[EmailMessage]:
+    return [e.parsed() for e in LocalMailbox().emails() if address in e.to]
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def access_code_in(message: EmailMessage) -> str:
+    (code,) = re.findall(r"^Access code: (\S+)\r?$", text_of(message), flags=re.MULTILINE)
+    return code
+
+
+def log_in(api: LocalHttpApi, email: str, code: str) -> int:
+    body = encoded({"email": email, "access_code": code})
+    return api.request("POST", "/logins", headers=JSON, body=body).status
+
+
+class TestSesEvents:
+    def test_a_bounce_from_the_simulator_is_recorded_on_the_attendee_and_shown_to_organisers(
+        self, api, stripe_standin, local_stack
+    ) -> None:
+        # Given a paid seat for SES's bounce address  When its confirmation goes out and SES reports
+        registration_id = register_and_pay(api, stripe_standin, individual(email=BOUNCE))
+        local_stack.settle()
+        # Then the confirmation was sent (SES accepts it) and the bounce is on the attendee, with SES's reason
+        assert len(sent_to(BOUNCE)) == 1
+        (attendee,) = attendees_of(local_stack, registration_id)
+        assert attendee.email_status == "bounced"
+        assert attendee.email_status_reason == "smtp; 550 5.1.1 user unknown"
+        # and the organisers' list shows it, next to the person
+        (person,) = listed(api)
+        assert (person["email"], person["email_status"]) == (BOUNCE, "bounced")
+        assert person["email_status_reason"] == "smtp; 550 5.1.1 user unknown"
+
+    def test_a_complaint_is_recorded_and_an_ordinary_delivery_leaves_ok(self, api, stripe_standin, local_stack) -> None:
+        complained = register_and_pay(api, stripe_standin, individual(email=COMPLAINT))
+        delivered = register_and_pay(api, stripe_standin, individual(email="ana.lopez@example.org"))
+        local_stack.settle()
+        (person,) = attendees_of(local_stack, complained)
+        assert person.email_status == "complained" and person.email_status_reason == "complaint: abuse"
+        (other,) = attendees_of(local_stack, delivered)
+        assert other.email_status == "ok" and other.email_status_reason is None
+        assert {p["email"]: p["email_status"] for p in listed(api)} == {
+            COMPLAINT: "complained",
+            "ana.lopez@example.org": "ok",
+        }
+
+    def test_a_purchaser_s_bounced_receipt_is_recorded_on_the_registration(
+        self, api, stripe_standin, local_stack
+    ) -> None:
+        registration_id = register_and_pay(api, stripe_standin, group(["officer1@example.org"], purchaser_email=BOUNCE))
+        local_stack.settle()
+        item = from_item(
+            local_stack.session.client("dynamodb").get_item(
+                TableName=local_stack.stack.resources["MainTable"],
+                Key={"pk": {"S": f"REG#{registration_id}"}, "sk": {"S": "META"}},
+            )["Item"]
+        )
+        assert item["purchaser_email_status"]["status"] == "bounced"
+        (officer,) = attendees_of(local_stack, registration_id)
+        assert officer.email_status == "ok"  # the seat's own confirmation was delivered
+
+
+class TestCorrection:
+    def test_a_corrected_email_gets_the_confirmation_with_a_new_code_and_the_old_code_stops(
+        self, api, stripe_standin, local_stack, organiser
+    ) -> None:
+        # Given an attendee whose address bounced, and the code their confirmation carried
+        registration_id = register_and_pay(api, stripe_standin, individual(email=BOUNCE))
+        local_stack.settle()
+        (attendee,) = attendees_of(local_stack, registration_id)
+        old_code = access_code_in(sent_to(BOUNCE)[0])
+        assert log_in(api, BOUNCE, old_code) == 200
+
+        # When support corrects the address
+        answer = api.request(
+            "PATCH",
+            f"/admin/attendees/{attendee.attendee_id}",
+            headers=JSON | organiser("support"),
+            body=encoded({"email": "Ana.Lopez@example.org"}),
+        )
+        local_stack.settle()
+
+        # Then 200, the new address ok, and its confirmation with a new code that signs in; the old code does not
+        assert answer.status == 200, answer.body
+        assert answer.json() | {"attendee_id": "-", "registration_id": "-"} == {
+            "attendee_id": "-",
+            "registration_id": "-",
+            "first_name": "Ana",
+            "last_name": "Lopez",
+            "email": "Ana.Lopez@example.org",
+            "email_status": "ok",
+            "confirmation_queued": True,
+        }
+        (confirmation,) = sent_to("Ana.Lopez@example.org")
+        assert "confirmed" in confirmation["Subject"]
+        new_code = access_code_in(confirmation)
+        assert new_code != old_code
+        assert log_in(api, "ana.lopez@example.org", new_code) == 200
+        assert log_in(api, BOUNCE, old_code) == 401
+        assert log_in(api, "ana.lopez@example.org", old_code) == 401
+        (corrected,) = attendees_of(local_stack, registration_id)
+        assert (corrected.email, corrected.email_status) == ("Ana.Lopez@example.org", "ok")
+        # the guard moved: the old address is free to register, the new one is held
+        assert api.request("POST", "/registrations", headers=JSON, body=encoded(individual(email=BOUNCE))).status == 201
+        again = api.request(
+            "POST", "/registrations", headers=JSON, body=encoded(individual(email="ana.lopez@example.org"))
+        )
+        assert again.status == 409 and again.json()["code"] == "already_registered"
+        # and the history names the organiser and the fields, never the addresses
+        repository = DynamoReactionRepository(local_stack.stack.resources["MainTable"])
+        registration = repository.registration(registration_id)
+        assert registration is not None
+        (entry,) = [e for e in registration.history if e.action == "attendee.corrected"]
+        assert (entry.actor, entry.attendee_id, entry.changed) == ("support@example.org", attendee.attendee_id, "email")
+
+    def test_a_name_correction_changes_the_names_and_keeps_the_code(
+        self, api, stripe_standin, local_stack, organiser
+    ) -> None:
+        registration_id = register_and_pay(api, stripe_standin, individual(email="ana.lopez@example.org"))
+        local_stack.settle()
+        (attendee,) = attendees_of(local_stack, registration_id)
+        code = access_code_in(sent_to("ana.lopez@example.org")[0])
+        answer = api.request(
+            "PATCH",
+            f"/admin/attendees/{attendee.attendee_id}",
+            headers=JSON | organiser("support"),
+            body=encoded({"first_name": "Anaïs"}),
+        )
+        local_stack.settle()
+        assert answer.status == 200 and answer.json()["confirmation_queued"] is False
+        assert len(sent_to("ana.lopez@example.org")) == 1  # no new mail
+        assert log_in(api, "ana.lopez@example.org", code) == 200
+        assert [p["first_name"] for p in listed(api)] == ["Anaïs"]
+
+    def test_an_email_that_holds_a_paid_seat_is_refused_and_nothing_changes(
+        self, api, stripe_standin, local_stack, organiser
+    ) -> None:
+        first = register_and_pay(api, stripe_standin, individual(email="ana.lopez@example.org"))
+        register_and_pay(api, stripe_standin, individual(email="ben.okafor@example.org", first_name="Ben"))
+        local_stack.settle()
+        (attendee,) = attendees_of(local_stack, first)
+        before = listed(api)
+        answer = api.request(
+            "PATCH",
+            f"/admin/attendees/{attendee.attendee_id}",
+            headers=JSON | organiser("support"),
+            body=encoded({"email": "BEN.okafor@example.org"}),
+        )
+        assert answer.status == 409 and answer.json()["code"] == "already_registered"
+        assert listed(api) == before
+        assert attendees_of(local_stack, first) == [attendee]
+
+    @pytest.mark.parametrize(
+        "body",
+        [{}, {"email": "not an address"}, {"nickname": "Ana"}, {"first_name": ""}, {"last_name": "a\nb"}],
+    )
+    def test_bad_input_is_a_422_and_changes_nothing(self, api, stripe_standin, local_stack, organiser, body) -> None:
+        registration_id = register_and_pay(api, stripe_standin, individual(email="ana.lopez@example.org"))
+        local_stack.settle()
+        (attendee,) = attendees_of(local_stack, registration_id)
+        answer = api.request(
+            "PATCH", f"/admin/attendees/{attendee.attendee_id}", headers=JSON | organiser("support"), body=encoded(body)
+        )
+        assert answer.status == 422 and answer.json()["code"] == "validation_error"
+        assert attendees_of(local_stack, registration_id) == [attendee]
+
+    def test_only_support_or_admin_correct_and_an_unknown_attendee_is_404(self, api, organiser) -> None:
+        body = encoded({"first_name": "Ana"})
+        viewer = api.request("PATCH", "/admin/attendees/att_x", headers=JSON | organiser("viewer"), body=body)
+        finance = api.request("PATCH", "/admin/attendees/att_x", headers=JSON | organiser("finance"), body=body)
+        assert viewer.status == finance.status == 403
+        unknown = api.request("PATCH", "/admin/attendees/att_x", headers=JSON | organiser("support"), body=body)
+        assert unknown.status == 404 and unknown.json()["code"] == "not_found"

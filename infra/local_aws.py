@@ -44,6 +44,8 @@ NOT_DEPLOYED = frozenset(
         # Alarms watch CloudWatch metrics, and SES publishes its delivery events there: only on AWS.
         "AWS::CloudWatch::Alarm",
         "AWS::SES::ConfigurationSetEventDestination",
+        # moto's CloudFormation skips it: `create_configuration_sets` makes it in moto's SES.
+        "AWS::SES::ConfigurationSet",
         # The secrets' values are the local stack's embedded defaults; it creates them itself.
         "AWS::SecretsManager::Secret",
         # The seed's custom resource: the local stack calls the seed function's `seed()` itself at start.
@@ -256,3 +258,13 @@ def _apply_time_to_live(session: boto3.session.Session, resources: dict[str, str
         specification = resource.get("Properties", {}).get("TimeToLiveSpecification")
         if resource["Type"] == "AWS::DynamoDB::Table" and specification:
             dynamodb.update_time_to_live(TableName=resources[logical_id], TimeToLiveSpecification=specification)
+
+
+def _apply_bucket_versioning(session: boto3.session.Session, resources: dict[str, str]) -> None:
+    """moto's CloudFormation ignores a bucket's VersioningConfiguration; apply it as AWS would (an erasure must
+    find every version of a certificate's PDF, as on AWS)."""
+    s3 = session.client("s3")
+    for logical_id, resource in deployable_template()["Resources"].items():
+        versioning = resource.get("Properties", {}).get("VersioningConfiguration")
+        if resource["Type"] == "AWS::S3::Bucket" and versioning:
+            s3.put_bucket_versioning(Bucket=resources[logical_id], VersioningConfiguration=versioning)

@@ -159,11 +159,12 @@ class AdminService:
                     r.registration_id, seat.attendee_id, r.kind, r.status.value, seat.first_name, seat.last_name,
                     seat.email, seat.organization, seat.job_title or "", seat.phone or "", payer,
                     r.created_at.isoformat(), r.amount.amount // len(r.seats), r.amount.currency,
+                    seat.license_id or "",
                 )  # fmt: skip
 
     REGISTRATION_HEADER = (
         "registration_id", "attendee_id", "kind", "status", "first_name", "last_name", "email", "organization",
-        "job_title", "phone", "purchaser_email", "created_at", "seat_amount", "currency",
+        "job_title", "phone", "purchaser_email", "created_at", "seat_amount", "currency", "license_id",
     )  # fmt: skip
 
     def attendance_header(self, event_id: str) -> tuple[str, ...]:

@@ -25,8 +25,6 @@ from shared.adapters.dynamodb import (
     to_item,
     translated_errors,
 )
-from shared.adapters.dynamodb_attendance import MINUTES_PREFIX
-from shared.adapters.dynamodb_reactions import attendee_key
 from shared.conference.models import EventDocument
 from shared.events.models import EventChange, EventRecord
 from shared.registration.ports import StaleWrite
@@ -154,6 +152,11 @@ class DynamoEventUsage:
 
     def sessions_with_attendance(self, event_id: str, session_ids: Collection[str]) -> set[str]:
         """Reads every attendee of the event until each session is found attended: an organiser's edit, rare."""
+        # Here, not at the top: the attendees' adapters (and their models) are for this rare read only, and every
+        # function that reads events imports this module.
+        from shared.adapters.dynamodb_attendance import MINUTES_PREFIX
+        from shared.adapters.dynamodb_reactions import attendee_key
+
         wanted, found = set(session_ids), set[str]()
         for attendee_id in self._attendee_ids(event_id):
             if not wanted - found:

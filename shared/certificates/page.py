@@ -11,9 +11,8 @@ from __future__ import annotations
 from datetime import UTC
 from html import escape
 
-from shared.certificates.document import day_month_year
+from shared.certificates.formats import day_month_year, format_hours
 from shared.certificates.models import Certificate, CertificateStatus
-from shared.certificates.pdf import format_hours
 
 ERASED = "erased"  # what the privacy erasure leaves in place of a name (shared/admin/privacy.py)
 

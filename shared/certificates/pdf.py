@@ -41,6 +41,7 @@ from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from shared.certificates.formats import format_hours
 from shared.certificates.qr import qr_matrix
 
 FONTS_DIR = Path(__file__).parent / "fonts"
@@ -138,12 +139,6 @@ class CertificateContent:
     def __post_init__(self) -> None:
         if not math.isfinite(self.hours) or self.hours < 0:
             raise ValueError("hours must be a finite, non-negative number")
-
-
-def format_hours(hours: float) -> str:
-    """15.5 -> "15.5 hours", 0.25 -> "0.25 hours", 15.0 -> "15 hours", 1.0 -> "1 hour"."""
-    number = f"{hours:.2f}".rstrip("0").rstrip(".")
-    return f"{number} hour" if number == "1" else f"{number} hours"
 
 
 _font_lock = threading.Lock()

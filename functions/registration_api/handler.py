@@ -4,19 +4,16 @@ GET /openapi.json."""
 from __future__ import annotations
 
 import os
-from functools import cache
+from functools import cache, partial
 from http import HTTPStatus
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-# Every route here but GET /conference validates an address: load the validator during Init, which runs on
-# unthrottled CPU, rather than in the first request (shared/registration/models.py defers it for the others).
-import email_validator  # noqa: F401
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.adapters.idempotency import IdempotentRequests
 from shared.adapters.stripe_gateway import load_sdk
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, json_body
@@ -38,10 +35,19 @@ from shared.registration.service import RegistrationService
 from shared.settings import RegistrationApiSettings
 from shared.snapstart import use_snapstart
 
+if TYPE_CHECKING:
+    from shared.adapters.idempotency import IdempotentRequests
+
 app = APIGatewayHttpResolver()
 install_problem_responses(app)
-# SnapStart (template.yaml): what a registration loads on first use is loaded before the snapshot instead.
-use_snapstart(load_sdk, registration_request_adapter.rebuild)
+# SnapStart (template.yaml): what a registration loads on first use is loaded before the snapshot instead: Stripe's
+# SDK, the request's validator, the address validator (email-validator) and Powertools Idempotency.
+use_snapstart(
+    load_sdk,
+    registration_request_adapter.rebuild,
+    partial(import_module, "email_validator"),
+    partial(import_module, "shared.adapters.idempotency"),
+)
 REGISTRATION_KINDS = frozenset({"individual", "group"})
 
 
@@ -62,6 +68,9 @@ def registrations() -> RegistrationService:
 
 @cache
 def idempotent_requests() -> IdempotentRequests:
+    # Powertools Idempotency loads with the first request that has an Idempotency-Key, not at every cold start.
+    from shared.adapters.idempotency import IdempotentRequests
+
     return IdempotentRequests(settings().idempotency_table_name)
 
 

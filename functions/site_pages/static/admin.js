@@ -204,6 +204,7 @@
     certificates: ["support", "admin"],
     events: ["support", "admin"],
     refund: ["finance", "admin"],
+    correct: ["support", "admin"],
     people: ["admin"],
     force: ["admin"],
   };
@@ -678,6 +679,7 @@
       if (matches(registration, words)) rows.push(row(registration));
     }
     body.replaceChildren(...rows);
+    renderMailProblems();
     const empty = $("registrations-empty");
     empty.hidden = rows.length > 0;
     empty.textContent = loaded.length === 0
@@ -733,6 +735,7 @@
     for (const attendee of registration.attendees) {
       const item = element("li", "", attendee.first_name + " " + attendee.last_name);
       item.append(element("span", "email", attendee.email));
+      if (MAIL_PROBLEMS[attendee.email_status]) item.append(element("span", "mail-status", MAIL_PROBLEMS[attendee.email_status]));
       people.append(item);
     }
 
@@ -754,6 +757,102 @@
     seats.className = "number";
     tr.append(idCell, cell(registration.kind), cell(word), seats, cell(when), cell(people), actionCell);
     return tr;
+  }
+
+  // ---------- mail that did not arrive (SES's bounces and complaints), and the address corrected ----------
+  const MAIL_PROBLEMS = { bounced: "Bounced", complained: "Marked as spam" };
+  let correcting = null;  // the attendee whose address the form corrects
+
+  function mailProblems() {
+    const found = [];
+    for (const registration of loaded) {
+      for (const attendee of registration.attendees) {
+        if (MAIL_PROBLEMS[attendee.email_status]) found.push(attendee);
+      }
+    }
+    return found;
+  }
+
+  function renderMailProblems() {
+    const found = mailProblems();
+    const items = found.map((attendee) => {
+      const item = element("li", "mail-problem");
+      item.dataset.attendeeId = attendee.attendee_id;
+      item.append(
+        element("strong", "", attendee.first_name + " " + attendee.last_name),
+        " ",
+        element("span", "email", attendee.email),
+        " ",
+        element("span", "mail-status", MAIL_PROBLEMS[attendee.email_status]),
+      );
+      if (attendee.email_status_reason) item.append(element("span", "mail-reason", attendee.email_status_reason));
+      if (may("correct")) {
+        const button = element("button", "secondary small", "Correct the email");
+        button.type = "button";
+        button.dataset.action = "correct";
+        button.append(element("span", "visually-hidden", " of " + attendee.first_name + " " + attendee.last_name));
+        item.append(button);
+      }
+      return item;
+    });
+    $("mail-problems-list").replaceChildren(...items);
+    $("mail-problems-empty").hidden = found.length > 0;
+    $("mail-problems-role").hidden = found.length === 0 || may("correct");
+    if (correcting && !found.some((a) => a.attendee_id === correcting.attendee_id)) closeCorrection();
+  }
+
+  function openCorrection(attendeeId) {
+    const attendee = mailProblems().find((a) => a.attendee_id === attendeeId);
+    if (!attendee) return;
+    correcting = attendee;
+    say("correct-name", attendee.first_name + " " + attendee.last_name);
+    say("correct-was", attendee.email);
+    say("correct-message", "");
+    say("correct-error", "");
+    const input = $("correct-email");
+    input.value = attendee.email;
+    input.removeAttribute("aria-invalid");
+    $("correct-form").hidden = false;
+    input.focus();
+    input.select();
+  }
+
+  function closeCorrection() {
+    correcting = null;
+    $("correct-form").hidden = true;
+  }
+
+  async function correct(event) {
+    event.preventDefault();
+    const button = $("correct-submit");
+    if (button.disabled || !correcting) return;
+    say("correct-message", "");
+    say("correct-error", "");
+    const input = $("correct-email");
+    const email = input.value.trim();
+    if (!email || !input.checkValidity() || email.toLowerCase() === correcting.email.toLowerCase()) {
+      input.setAttribute("aria-invalid", "true");
+      say("correct-error", email ? "Enter the attendee's correct address (not the one that did not arrive)." : "Enter the correct email address.");
+      input.focus();
+      return;
+    }
+    input.removeAttribute("aria-invalid");
+    button.disabled = true;
+    try {
+      const response = await call("PATCH", "/admin/attendees/" + encodeURIComponent(correcting.attendee_id), { email });
+      const corrected = await response.json();
+      closeCorrection();
+      say("correct-message", corrected.first_name + " " + corrected.last_name + "'s address is now " + corrected.email +
+        "; the confirmation with a new access code is on its way.");
+      await listRegistrations(false);
+      $("mail-problems-heading").focus();
+    } catch (error) {
+      input.setAttribute("aria-invalid", "true");
+      failed("correct-error", error);
+      input.focus();
+    } finally {
+      button.disabled = false;
+    }
   }
 
   async function refund(id, button) {
@@ -1544,6 +1643,12 @@
     if (button.dataset.action === "refund") refund(id, button);
     else if (button.dataset.action === "resend") resend(id, button);
   });
+  $("mail-problems-list").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action='correct']");
+    if (button) openCorrection(button.closest("li").dataset.attendeeId);
+  });
+  $("correct-form").addEventListener("submit", correct);
+  $("correct-cancel").addEventListener("click", closeCorrection);
   $("issue-certificates").addEventListener("click", issueCertificates);
   $("reissue-form").addEventListener("submit", reissue);
   $("person-export").addEventListener("click", exportPerson);

@@ -106,6 +106,18 @@ class Dice:
             return self._random[kind].choice(options)
 
     @contextmanager
+    def raised(self, kind: str, rate: float) -> Iterator[None]:
+        """`kind` strikes at `rate` meanwhile (a phase that must meet it often, such as the reminders' sends)."""
+        with self._lock:
+            before = float(getattr(self._rates, kind))
+            setattr(self._rates, kind, rate)
+        try:
+            yield
+        finally:
+            with self._lock:
+                setattr(self._rates, kind, before)
+
+    @contextmanager
     def paused(self) -> Iterator[None]:
         with self._lock:
             self._paused += 1

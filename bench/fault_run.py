@@ -36,7 +36,7 @@ from bench.fault_injection import (
     Rates,
     WebhookChaos,
 )
-from infra.apigw import HttpResponse, LocalHttpApi
+from infra.apigw import HttpResponse, LambdaContext, LocalHttpApi, load_handler
 from infra.local_aws import DeployedStack
 from infra.local_mailbox import LocalMailbox, SentEmail
 from infra.serving import BackgroundServer
@@ -47,6 +47,7 @@ from shared.adapters.stripe_gateway import STRIPE_TIMEOUT_SECONDS
 from shared.clock import conference_clock
 from shared.composition.reactions import reaction_service
 from shared.conference import load_conference
+from shared.events.schedules import REMINDERS, reminder_time
 from shared.payments.models import HistoryEntry, describe
 from shared.registration.status import ALLOWED_TRANSITIONS, RegistrationStatus
 from shared.settings import ReactionSettings
@@ -57,6 +58,10 @@ STRIPE_TIMEOUT = "stripe_timeout"  # answered after the client's timeout: the SD
 WEBHOOK_STRIPE_UNREADABLE = "stripe_500_on_webhook_reread"  # the webhook answers 503, Stripe redelivers
 CONDITIONAL_RACE = "conditional_check_race"  # concurrent duplicates settled by conditional writes
 POISON_RECORD = "stream_poison_record"
+# During the reminders SES throttles this share of the sends (their records are retried by the stream).
+REMINDER_SES_THROTTLED = 0.35
+# EventBridge Scheduler's retries of a run that failed (a throttled table past the SDK's retries), here in a row.
+SCHEDULED_RUN_ATTEMPTS = 10
 KINDS = (
     SES_THROTTLED,
     SES_REJECTED,
@@ -218,6 +223,7 @@ class FaultRun:
         self.poison_keys: list[str] = []
         self.certificates_issued: dict[str, Any] = {}
         self.attending: list[Seat] = []
+        self.reminder_throttles = 0  # SES throttles injected while the reminders were sent
         self.chaos = WebhookChaos(env.api, self.dice, self.record)
 
     # The plan
@@ -330,6 +336,7 @@ class FaultRun:
             self._races()
             self._refund_after()
             self._bad_input()
+            self._reminders(conference)
             self._attend(conference)
             self._issue_certificates(conference)
         finally:
@@ -499,6 +506,30 @@ class FaultRun:
         )
         self.call("GET", "/admin/registrations", bad_input=True, retry=False)
 
+    def _reminders(self, conference: Any) -> None:
+        """Each reminder at its time, its schedule's run delivered twice (a retried or redriven run), while SES
+        throttles a third of the sends: every paid seat still gets each reminder exactly once."""
+        function = self.env.stack.functions["RemindersFunction"]
+        handler = load_handler(function)
+        before = self.log.counts[SES_THROTTLED]
+        with self.dice.raised(SES_THROTTLED, REMINDER_SES_THROTTLED):
+            for which in REMINDERS:
+                conference_clock.travel_to(reminder_time(conference, which) + timedelta(minutes=1))
+                event = {"source": "aws.scheduler", "event_id": conference.id, "reminder": which}
+                for _ in range(2):
+                    self._scheduled_run(handler, function.name, event)
+                self.drain()
+        self.reminder_throttles = self.log.counts[SES_THROTTLED] - before
+
+    def _scheduled_run(self, handler: Callable[[dict[str, Any], Any], Any], name: str, event: dict[str, Any]) -> None:
+        for _ in range(SCHEDULED_RUN_ATTEMPTS):
+            try:
+                handler(dict(event), LambdaContext(function_name=name, timeout_seconds=900))
+                return
+            except Exception:  # a failed run: EventBridge Scheduler runs it again
+                timer.sleep(0.05)
+        self.problems.append(f"the {event['reminder']} reminders' run failed {SCHEDULED_RUN_ATTEMPTS} times")
+
     def _access_code(self, address: str) -> str | None:
         codes = [
             match
@@ -587,6 +618,7 @@ class FaultRun:
             "answered_503": sum(a.status == 503 for a in self.answers),
             "stream_invocations": len(self.env.poller.invocations),
             "ses_rejections": [f"{r.subject[:40]}" for r in self.log.rejections],
+            "ses_throttled_during_reminders": self.reminder_throttles,
         }
 
     def _check_answers(self) -> list[str]:
@@ -621,6 +653,8 @@ class FaultRun:
         for registration in self.registrations:
             if registration.fate in {"card", "async", "refund_after"}:
                 owed.update((s.email, "confirmation") for s in registration.seats)
+            if registration.fate in {"card", "async"}:  # refunded ones were refunded before the reminders
+                owed.update((s.email, f"reminder ({which})") for s in registration.seats for which in REMINDERS)
                 if registration.purchaser:
                     owed[(registration.purchaser, "receipt")] += 1
             if registration.fate in {"refund_after", "refund_before"}:
@@ -777,6 +811,9 @@ def _keys_through(streams: Any, iterator: str, last_sequence: int) -> list[str]:
 
 
 def _kind_of(subject: str) -> str:
+    if subject.startswith("Reminder"):
+        which = {"in a week": "week", "tomorrow": "day", "in an hour": "hour"}
+        return next((f"reminder ({w})" for words, w in which.items() if subject.endswith(words)), f"other: {subject}")
     if "confirmed" in subject:
         return "confirmation"
     if "Certificate" in subject:

@@ -25,3 +25,6 @@ def test_ten_attendees_through_every_kind_of_fault_lose_nothing_and_duplicate_no
     assert {kind for kind in KINDS if report.injected[kind] == 0} == set()
     assert report.violations == []
     assert report.emails["confirmation"] >= 5 and report.emails["certificate"] >= 1
+    # SES throttled during the reminders, and each paid seat still got each reminder once (the violations say if not)
+    assert report.figures["ses_throttled_during_reminders"] >= 3
+    assert min(report.emails[f"reminder ({which})"] for which in ("week", "day", "hour")) >= 5

@@ -1,0 +1,156 @@
+"""An organiser's correction of an attendee (shared/admin/corrections.py) with an in-memory repository: what is
+refused before anything is written, what one correction writes, and a race read again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from shared.admin.corrections import AttendeeCorrection, Correction, CorrectionService
+from shared.clock import FixedClock
+from shared.errors import AlreadyRegistered, NotFound, NotRefundable, TemporarilyUnavailable
+from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, EmailStatus, OutboxEmail
+from shared.registration.models import Registration
+from shared.registration.ports import StaleWrite
+from shared.registration.status import RegistrationStatus
+from tests.support.fakes_reactions import group, individual
+
+NOW = datetime(2020, 7, 22, 14, tzinfo=UTC)
+
+
+class InMemoryCorrections:
+    def __init__(self) -> None:
+        self.registrations: dict[str, Registration] = {}
+        self.attendees: dict[str, Attendee] = {}
+        self.guards: dict[tuple[str, str], str] = {}
+        self.outbox: list[OutboxEmail] = []
+        self.written: list[Correction] = []
+        self.races = 0
+
+    def add(self, registration: Registration, status: AttendeeStatus = AttendeeStatus.ACTIVE) -> Registration:
+        self.registrations[registration.registration_id] = registration
+        for seat in registration.seats:
+            attendee = Attendee.of_seat(registration, seat).model_copy(update={"status": status})
+            self.attendees[seat.attendee_id] = attendee
+            self.guards[(registration.event_id, seat.email_key)] = registration.registration_id
+        return registration
+
+    def registration(self, registration_id: str) -> Registration | None:
+        return self.registrations.get(registration_id)
+
+    def attendee(self, attendee_id: str) -> Attendee | None:
+        return self.attendees.get(attendee_id)
+
+    def holder_of(self, event_id: str, email_key: str) -> str | None:
+        return self.guards.get((event_id, email_key))
+
+    def emails(self, registration_id: str) -> list[OutboxEmail]:
+        return [e for e in self.outbox if e.registration_id == registration_id]
+
+    def correct(self, correction: Correction) -> None:
+        if self.races:
+            self.races -= 1
+            raise StaleWrite("changed meanwhile")
+        self.written.append(correction)
+
+
+@pytest.fixture
+def repository() -> InMemoryCorrections:
+    return InMemoryCorrections()
+
+
+@pytest.fixture
+def service(repository) -> CorrectionService:
+    return CorrectionService(repository=repository, wall_clock=FixedClock(NOW))
+
+
+def test_a_new_address_moves_the_guard_and_queues_the_next_confirmation_round(service, repository) -> None:
+    registration = repository.add(individual())
+    seat = registration.seats[0]
+    repository.outbox.append(
+        OutboxEmail(registration_id=registration.registration_id, kind=EmailKind.ACCESS_CODE, attendee_id="x", resend=2)
+    )
+    answer = service.correct(seat.attendee_id, AttendeeCorrection(email="Ana.Fixed@example.org"), actor="s@example.org")
+    (written,) = repository.written
+    assert (written.email, written.new_guard, written.take_guard_from) == (
+        "Ana.Fixed@example.org",
+        "ana.fixed@example.org",
+        None,
+    )
+    assert written.confirmation is not None and written.confirmation.resend == 3
+    assert written.confirmation.key == f"confirmation#{seat.attendee_id}#resend3"
+    assert (written.entry.action, written.entry.actor, written.entry.changed) == (
+        "attendee.corrected",
+        "s@example.org",
+        "email",
+    )
+    assert answer.confirmation_queued and answer.email_status is EmailStatus.OK
+
+
+def test_names_alone_are_written_without_a_guard_or_a_mail(service, repository) -> None:
+    seat = repository.add(individual()).seats[0]
+    answer = service.correct(seat.attendee_id, AttendeeCorrection(last_name="López"), actor="s@example.org")
+    (written,) = repository.written
+    assert (written.new_guard, written.confirmation, written.last_name, written.first_name) == (
+        None,
+        None,
+        "López",
+        seat.first_name,
+    )
+    assert written.entry.changed == "last_name" and not answer.confirmation_queued
+
+
+def test_the_same_address_in_another_case_changes_only_its_spelling(service, repository) -> None:
+    seat = repository.add(individual()).seats[0]
+    correction = AttendeeCorrection(email=seat.email.upper())
+    service.correct(seat.attendee_id, correction, actor="s@example.org")
+    (written,) = repository.written
+    assert written.email == correction.email != seat.email
+    assert written.new_guard is None and written.confirmation is None
+
+
+def test_an_address_that_holds_a_paid_seat_is_refused_one_left_by_an_unpaid_registration_is_taken(
+    service, repository
+) -> None:
+    seat = repository.add(individual()).seats[0]
+    other = repository.add(individual())
+    with pytest.raises(AlreadyRegistered):
+        service.correct(seat.attendee_id, AttendeeCorrection(email=other.seats[0].email), actor="s@example.org")
+    expired = repository.add(individual(status=RegistrationStatus.EXPIRED))
+    service.correct(seat.attendee_id, AttendeeCorrection(email=expired.seats[0].email), actor="s@example.org")
+    (written,) = repository.written
+    assert written.take_guard_from == expired.registration_id
+
+
+def test_another_seat_of_the_same_group_is_refused(service, repository) -> None:
+    team = repository.add(group(2))
+    with pytest.raises(AlreadyRegistered, match="Another seat"):
+        service.correct(team.seats[0].attendee_id, AttendeeCorrection(email=team.seats[1].email), actor="s")
+    assert repository.written == []
+
+
+def test_a_seat_no_longer_held_keeps_its_address(service, repository) -> None:
+    seat = repository.add(individual(), status=AttendeeStatus.REVOKED).seats[0]
+    with pytest.raises(NotRefundable):
+        service.correct(seat.attendee_id, AttendeeCorrection(email="new@example.org"), actor="s")
+    with pytest.raises(NotFound):
+        service.correct("att_unknown", AttendeeCorrection(first_name="Ana"), actor="s")
+    assert repository.written == []
+
+
+def test_a_race_is_read_again_and_a_lasting_one_is_a_503(service, repository) -> None:
+    seat = repository.add(individual()).seats[0]
+    repository.races = 1
+    service.correct(seat.attendee_id, AttendeeCorrection(first_name="Anaïs"), actor="s")
+    assert len(repository.written) == 1
+    repository.races = 5
+    with pytest.raises(TemporarilyUnavailable):
+        service.correct(seat.attendee_id, AttendeeCorrection(first_name="Anaïs"), actor="s")
+
+
+@pytest.mark.parametrize("body", [{}, {"email": "not an address"}, {"first_name": ""}, {"phone": "1"}])
+def test_a_body_with_nothing_to_correct_or_bad_fields_is_refused(body) -> None:
+    with pytest.raises(ValidationError):
+        AttendeeCorrection.model_validate(body)

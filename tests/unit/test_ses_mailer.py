@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from typing import Any
@@ -12,7 +13,7 @@ from botocore.exceptions import ClientError
 from shared.adapters.ses_mailer import SesMailer
 from shared.clock import FixedClock
 from shared.email import Attachment, Email, Mailbox
-from shared.reactions.ports import MailRejected, MailThrottled
+from shared.reactions.ports import MailRejected, MailThrottled, MailUnencodable
 
 
 class RecordingSes:
@@ -81,3 +82,21 @@ def test_throttling_and_pauses_are_retried_later(code: str) -> None:
 def test_rejections_are_final(code: str) -> None:
     with pytest.raises(MailRejected):
         mailer(RecordingSes(code)).send(EMAIL)
+
+
+def test_a_reminder_s_list_unsubscribe_is_a_header_of_the_raw_message_and_nothing_else_gets_one() -> None:
+    ses = RecordingSes()
+    sender = mailer(ses)
+    sender.send(EMAIL)
+    sender.send(replace(EMAIL, list_unsubscribe="<mailto:conference@example.org?subject=unsubscribe>"))
+    plain, reminder = (message_from_bytes(c["Content"]["Raw"]["Data"], policy=policy.default) for c in ses.calls)
+    assert "List-Unsubscribe" not in plain
+    assert str(reminder["List-Unsubscribe"]).strip() == "<mailto:conference@example.org?subject=unsubscribe>"
+
+
+def test_a_message_that_cannot_be_built_fails_for_good_without_calling_ses() -> None:
+    ses = RecordingSes()
+    with pytest.raises(MailUnencodable, match="encoded-word"):
+        mailer(ses).send(replace(EMAIL, to=Mailbox("=?utf-8?q?Chief?=", "chief@example.org")))
+    assert ses.calls == []
+    assert issubclass(MailUnencodable, MailRejected)

@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter
 from pydantic.json_schema import JsonSchemaValue
-from pydantic.networks import validate_email
 from pydantic_core import core_schema
 
 from shared.conference.models import Money
@@ -38,7 +37,15 @@ class _EmailAddress:
 
     @staticmethod
     def _validate(value: str) -> str:
-        return validate_email(value)[1]
+        """An address SES can deliver to and our MIME builder can encode: an ASCII local part (no SMTPUTF8), and an
+        internationalised domain kept in its ASCII (IDNA) form, so that the address stored is the one mailed."""
+        import email_validator
+
+        try:
+            checked = email_validator.validate_email(value, check_deliverability=False, allow_smtputf8=False)
+        except email_validator.EmailNotValidError as exc:
+            raise ValueError(f"value is not a valid email address: {exc}") from None
+        return str(checked.ascii_email)
 
 
 Email = Annotated[str, _EmailAddress, Field(max_length=254)]

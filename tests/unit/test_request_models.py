@@ -23,7 +23,7 @@ from shared.registration.models import IndividualRegistrationRequest, registrati
 from shared.text import is_printable
 
 printable_names = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn", "Zl", "Zp")),
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Co", "Cn", "Zl", "Zp", "Cf")),
     min_size=1,
     max_size=100,
 ).filter(lambda name: name.strip() and is_printable(name))
@@ -33,6 +33,49 @@ printable_names = st.text(
 def test_any_printable_name_up_to_100_characters_is_accepted(name: str) -> None:
     accepted = registration_request_adapter.validate_python(individual(first_name=name))
     assert accepted.seats[0].first_name == name.strip()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Ana\u200bLopez",  # zero-width space
+        "Ana\u200d",  # a joiner joining nothing
+        "\u200eAna",  # left-to-right mark
+        "Ana\u00adLopez",  # soft hyphen
+        "Ana\u2060",  # word joiner
+        "=?utf-8?q?Chief_Park?=",  # read by mail clients as another name
+        "Ana =?UTF-8?B?QWRtaW4=?=",
+    ],
+)
+def test_a_name_with_invisible_formatting_or_an_encoded_word_is_refused_at_its_field(name: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        registration_request_adapter.validate_python(individual(first_name=name))
+    assert [error["loc"][-1] for error in refused.value.errors()] == ["first_name"]
+
+
+def test_an_emoji_sequence_joined_by_a_zero_width_joiner_is_a_name_s_picture_not_hidden_text() -> None:
+    accepted = registration_request_adapter.validate_python(individual(first_name="Łukasz 👩‍🚀 👩🏽‍🚀"))
+    assert accepted.seats[0].first_name == "Łukasz 👩‍🚀 👩🏽‍🚀"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("ana@bücher.example", "ana@xn--bcher-kva.example"),
+        ("Ana.Lopez@EXAMPLE.org", "Ana.Lopez@example.org"),
+        ("ana@xn--bcher-kva.example", "ana@xn--bcher-kva.example"),
+    ],
+)
+def test_an_internationalised_domain_is_kept_in_the_ascii_form_that_is_mailed(typed: str, stored: str) -> None:
+    accepted = registration_request_adapter.validate_python(individual(email=typed))
+    assert accepted.seats[0].email == stored
+
+
+@pytest.mark.parametrize("email", ["añа@example.org", "josé@example.org", "用户@例子.广告"])
+def test_an_address_ses_cannot_deliver_to_is_refused_at_its_field(email: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        registration_request_adapter.validate_python(individual(email=email))
+    assert [error["loc"][-1] for error in refused.value.errors()] == ["email"]
 
 
 @given(st.text(min_size=1, max_size=20), st.sampled_from(["\r", "\n", "\x00", "\x1b", "\u2028", "\u202e"]))

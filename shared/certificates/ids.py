@@ -14,7 +14,9 @@ import re
 import secrets
 from dataclasses import dataclass
 
-_ID = re.compile(r"^crt_([a-z2-7]{16})_([1-9])([a-z2-7]{16})$")
+# The key version is a number of any length (1, 2, ... 10, 11: rotation never runs out); the HMAC's fixed 16
+# characters after it tell where it ends.
+_ID = re.compile(r"^crt_([a-z2-7]{16})_([1-9][0-9]{0,8})([a-z2-7]{16})$")
 
 
 def _b32(raw: bytes) -> str:
@@ -25,6 +27,11 @@ def _b32(raw: bytes) -> str:
 class CertificateKeys:
     current: str  # the version new ids are signed with
     keys: dict[str, bytes]
+
+    def __post_init__(self) -> None:
+        versions = [self.current, *self.keys]
+        if not all(re.fullmatch(r"[1-9][0-9]{0,8}", version) for version in versions) or self.current not in self.keys:
+            raise ValueError("certificate key versions are numbers from 1, and the current one must have a key")
 
     def _mac(self, version: str, random_part: str) -> str:
         digest = hmac.new(self.keys[version], f"certificate|{random_part}".encode(), hashlib.sha256).digest()

@@ -279,6 +279,20 @@ class TestIds:
         assert rotated.verifies(old) and rotated.new_id().split("_")[2].startswith("3")
         assert not dropped.verifies(old)
 
+    @pytest.mark.parametrize("versions", [("9", "10"), ("99", "100"), ("1", "123456789")])
+    def test_key_versions_of_any_length_sign_and_verify_and_keep_verifying_after_rotation(self, versions) -> None:
+        before, after = versions
+        old = CertificateKeys(current=before, keys={before: b"\x11" * 32}).new_id()
+        rotated = CertificateKeys(current=after, keys={before: b"\x11" * 32, after: b"\x22" * 32})
+        new = rotated.new_id()
+        assert rotated.verifies(old) and rotated.verifies(new) and new.split("_")[2].startswith(after)
+        assert not CertificateKeys(current=after, keys={after: b"\x22" * 32}).verifies(old)
+
+    @pytest.mark.parametrize(("current", "keys"), [("0", {"0": b"k"}), ("v2", {"v2": b"k"}), ("3", {"1": b"k"})])
+    def test_a_key_set_that_could_not_sign_or_verify_is_refused_when_loaded(self, current, keys) -> None:
+        with pytest.raises(ValueError):
+            CertificateKeys(current=current, keys=keys)
+
     def test_the_same_random_part_under_another_key_does_not_verify(self) -> None:
         other = CertificateKeys(current="2", keys={"2": b"\x99" * 32})
         assert not KEYS.verifies(other.new_id())

@@ -128,10 +128,14 @@ class NotIssued(DomainError):
 
 
 class TooManyRequests(DomainError):
-    """One client (source address) over a per-client limit: failed sign-ins for now."""
+    """One client (source address) over a per-client limit (shared/limits.py)."""
 
     code = "too_many_requests"
     title = "Too many requests from this address"
+
+    def __init__(self, detail: str, *, retry_after: int = 900) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after  # seconds until the client's window ends
 
 
 class NotRefundable(DomainError):

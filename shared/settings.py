@@ -39,6 +39,9 @@ class StripeSettings(TableSettings):
 
 
 class RegistrationApiSettings(StripeSettings):
+    registrations_per_address: Annotated[int, Field(ge=1, le=100000)] = Field(
+        default=100, alias="REGISTRATIONS_PER_ADDRESS"
+    )
     idempotency_table_name: NonEmpty = Field(alias="IDEMPOTENCY_TABLE_NAME")
     site_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] = Field(alias="SITE_URL")
 
@@ -56,6 +59,9 @@ class AttendanceSettings(TableSettings):
     certificates_bucket: NonEmpty = Field(alias="CERTIFICATES_BUCKET")
     sign_in_failures_per_address: Annotated[int, Field(ge=1, le=10000)] = Field(
         default=20, alias="SIGN_IN_FAILURES_PER_ADDRESS"
+    )
+    access_code_requests_per_address: Annotated[int, Field(ge=1, le=10000)] = Field(
+        default=20, alias="ACCESS_CODE_REQUESTS_PER_ADDRESS"
     )
 
 
@@ -77,6 +83,7 @@ class CertificateSettings(TableSettings):
 
 class AdminSettings(CertificateSettings, StripeSettings):
     exports_bucket: NonEmpty = Field(alias="EXPORTS_BUCKET")
+    certificates_bucket: NonEmpty = Field(alias="CERTIFICATES_BUCKET")  # an erasure deletes the PDFs' versions
     organiser_pool_id: NonEmpty = Field(alias="ORGANISER_POOL_ID")
     # Groups whose members must have MFA set up (comma separated; empty for none).
     organiser_mfa_groups: Annotated[str, Field(pattern=r"^[a-z,]*$")] = Field(default="", alias="ORGANISER_MFA_GROUPS")

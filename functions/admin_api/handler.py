@@ -220,6 +220,13 @@ def refund_registration(registration_id: str) -> Response[str]:
     return json_response(HTTPStatus.ACCEPTED, result)
 
 
+@app.post("/admin/registrations/<registration_id>/seats/<attendee_id>/refund")
+def refund_seat(registration_id: str, attendee_id: str) -> Response[str]:
+    result = admin().refund_seat(registration_id, attendee_id, actor=actor())
+    logger.info("seat refunded", extra={"actor": actor(), "registration_id": registration_id})
+    return json_response(HTTPStatus.ACCEPTED, result)
+
+
 @app.post("/admin/registrations/<registration_id>/resend-confirmation")
 def resend_confirmation(registration_id: str) -> Response[str]:
     result = admin().resend_confirmation(registration_id, actor=actor())

@@ -92,7 +92,7 @@ def sign_out() -> Response[str]:
 def request_access_code() -> Response[str]:
     request = json_body(app.current_event, TypeAdapter(AccessCodeRequest))
     # The same answer for every well-formed email: the stream finds the seat, if any, and sends the code.
-    attendance().request_access_code(request.email)
+    attendance().request_access_code(request.email, source_ip=app.current_event.request_context.http.source_ip)
     return json_response(HTTPStatus.ACCEPTED, {}, **NO_STORE)
 
 

@@ -99,7 +99,7 @@ def create_registration() -> Response[str]:
     request = json_body(app.current_event, registration_request_adapter, tags=REGISTRATION_KINDS)
 
     def register() -> dict[str, Any]:
-        outcome = registrations().register(request)
+        outcome = registrations().register(request, client=app.current_event.request_context.http.source_ip)
         registration = outcome.registration
         logger.info(
             "registration answered",

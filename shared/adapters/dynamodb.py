@@ -4,8 +4,13 @@ Keys (one table, entity prefixes; the README lists the access patterns):
   REG#<registration_id>  / META     a registration with its seats
                                     (gsi1: STATUS#<event_id>#<status> / <created_at>#<id>)
   EMAIL#<email, casefolded> / SEAT#<event_id>
-                                    the guard that gives one email one seat per event; a person's seats in
-                                    every event are one Query (a sign-in finds the attendee by email and code)
+                                    the guard that gives one email one paid seat per event, taken by the payment;
+                                    a person's seats in every event are one Query (a sign-in finds the attendee)
+  EMAIL#<email, casefolded> / REG#<registration_id>
+                                    every registration naming the email (a seat or the purchaser), whatever its
+                                    status: what an erasure finds the person by (written by the stream)
+  REQUEST#<event_id>#<resubmission key> / REQUEST
+                                    the registration an identical request gets back while it awaits payment
   STRIPE_EVENT#<event_id> / EVENT   a Stripe event already acted on (expires via `ttl`)
 """
 
@@ -22,10 +27,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.adapters import aws
 from shared.errors import TemporarilyUnavailable
-from shared.payments.models import HistoryEntry, StripeEvent
+from shared.payments.models import HistoryEntry, SeatClaims, StripeEvent
 from shared.payments.settlement import Settlement
-from shared.registration.models import Checkout, Registration
-from shared.registration.ports import EmailsTaken, StaleWrite
+from shared.registration.models import Checkout, Registration, Seat, normalize_email
+from shared.registration.ports import EmailsHeld, RequestPending, StaleWrite
 from shared.registration.status import RELEASES_EMAILS, RegistrationStatus
 
 if TYPE_CHECKING:
@@ -33,6 +38,13 @@ if TYPE_CHECKING:
 
 # Stripe redelivers for 3 days and the CLI can resend for 30: remember events a little longer than that.
 STRIPE_EVENT_KEPT = timedelta(days=35)
+# An expired or cancelled registration stays for the organiser's questions this long, then the table's TTL drops it;
+# a request's claim lasts as long at most (a registration awaits payment a day at most: Stripe's longest session).
+UNPAID_KEPT = timedelta(days=30)
+# BatchGetItem reads at most 100 keys per call; a group has at most 50 seats.
+BATCH_GET_KEYS = 100
+BATCH_WRITE_ITEMS = 25
+TRANSACTION_ITEMS = 100
 STATUS_INDEX = "gsi1"
 
 _serializer = TypeSerializer()
@@ -66,6 +78,10 @@ def registration_key(registration_id: str) -> dict[str, Any]:
 
 def email_guard_key(event_id: str, email_key: str) -> dict[str, Any]:
     return to_item({"pk": f"EMAIL#{email_key}", "sk": f"SEAT#{event_id}"})
+
+
+def request_claim_key(event_id: str, resubmission: str) -> dict[str, Any]:
+    return to_item({"pk": f"REQUEST#{event_id}#{resubmission}", "sk": "REQUEST"})
 
 
 def stripe_event_key(event_id: str) -> dict[str, Any]:
@@ -110,33 +126,72 @@ class DynamoRegistrationRepository:
         self._table = table_name
         self._client = client or aws.dynamodb()
 
-    def create(self, registration: Registration) -> None:
-        guards = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": email_guard_key(registration.event_id, key)
-                    | to_item({"entity": "email_guard", "registration_id": registration.registration_id}),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                    "ReturnValuesOnConditionCheckFailure": "NONE",
-                }
-            }
-            for key in registration.email_keys
-        ]
-        record = {
+    def create(self, registration: Registration, tolerated: Mapping[str, str] | None = None) -> None:
+        tolerated = tolerated or {}
+        record: dict[str, Any] = {
             "Put": {
                 "TableName": self._table,
                 "Item": self._registration_item(registration),
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
+        claim_key = request_claim_key(registration.event_id, registration.resubmission or registration.registration_id)
+        claim: dict[str, Any] = {
+            "Put": {
+                "TableName": self._table,
+                "Item": claim_key
+                | to_item(
+                    {
+                        "entity": "request_claim",
+                        "registration_id": registration.registration_id,
+                        "ttl": int((registration.created_at + UNPAID_KEPT).timestamp()),
+                    }
+                ),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        # No guard is taken here (payment takes them), but an email whose seat is paid refuses the request in the
+        # same write: checked, not read, so a registration costs no extra call.
+        checks = [
+            {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": email_guard_key(registration.event_id, key),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+                | (
+                    {
+                        "ConditionExpression": "attribute_not_exists(pk) OR registration_id = :stale",
+                        "ExpressionAttributeValues": to_item({":stale": tolerated[key]}),
+                    }
+                    if key in tolerated
+                    else {}
+                )
+            }
+            for key in dict.fromkeys(registration.email_keys)
+        ]
+        # The person index in the same write, as far as a transaction's 100 items allow (a group of up to 48): an
+        # erasure finds the registration at once. The stream indexes every registration again (idempotently), which
+        # covers the few people of a bigger group.
+        room = TRANSACTION_ITEMS - 2 - len(checks)
+        index = [{"Put": {"TableName": self._table, "Item": item}} for item in _person_index_items(registration)[:room]]
         try:
             with translated_errors():
-                self._client.transact_write_items(TransactItems=[record, *guards])  # type: ignore[list-item]
+                self._client.transact_write_items(TransactItems=[record, claim, *checks, *index])  # type: ignore[list-item]
         except StaleWrite as exc:
             reasons = _cancellation_reasons(exc)
-            taken = [key for key, code in zip(registration.email_keys, reasons[1:], strict=False) if code != "None"]
-            raise EmailsTaken(taken or registration.email_keys) from exc
+            held = [
+                key
+                for key, code in zip(dict.fromkeys(registration.email_keys), reasons[2:], strict=False)
+                if code != "None"
+            ]
+            if held:
+                raise EmailsHeld(held) from exc
+            if reasons[1:2] != ["ConditionalCheckFailed"]:
+                raise
+            with translated_errors():
+                answer = self._client.get_item(TableName=self._table, Key=claim_key, ConsistentRead=True)
+            raise RequestPending(str(from_item(answer.get("Item", {})).get("registration_id", ""))) from exc
 
     def get(self, registration_id: str) -> Registration | None:
         with translated_errors():
@@ -147,13 +202,35 @@ class DynamoRegistrationRepository:
             return None
         return self._registration(from_item(answer["Item"]))
 
-    def holder_of(self, event_id: str, email_key: str) -> str | None:
-        with translated_errors():
-            answer = self._client.get_item(
-                TableName=self._table, Key=email_guard_key(event_id, email_key), ConsistentRead=True
-            )
-        item = from_item(answer.get("Item", {}))
-        return str(item["registration_id"]) if item else None
+    def seat_holders(self, event_id: str, email_keys: list[str]) -> dict[str, str]:
+        holders: dict[str, str] = {}
+        for start in range(0, len(email_keys), BATCH_GET_KEYS):
+            keys: list[Any] = [
+                email_guard_key(event_id, key) for key in dict.fromkeys(email_keys[start : start + BATCH_GET_KEYS])
+            ]
+            while keys:
+                with translated_errors():
+                    answer = self._client.batch_get_item(
+                        RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}}
+                    )
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    guard = from_item(item)
+                    holders[str(guard["pk"]).removeprefix("EMAIL#")] = str(guard["registration_id"])
+                unprocessed: Any = answer.get("UnprocessedKeys", {}).get(self._table, {})
+                keys = list(unprocessed.get("Keys", []))
+        return holders
+
+    def release_claim(self, event_id: str, resubmission: str, registration_id: str) -> None:
+        try:
+            with translated_errors():
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key=request_claim_key(event_id, resubmission),
+                    ConditionExpression="registration_id = :registration",
+                    ExpressionAttributeValues=to_item({":registration": registration_id}),
+                )
+        except StaleWrite:
+            pass  # already freed, or taken by a newer registration of the same request: not ours to free
 
     def seats_of(self, email_key: str) -> list[str]:
         """The registrations holding this email's seats, one per event (a person in several events)."""
@@ -165,6 +242,37 @@ class DynamoRegistrationRepository:
                 ConsistentRead=True,
             )
         return [str(from_item(item)["registration_id"]) for item in answer.get("Items", [])]
+
+    def index_people(self, registration: Registration, *, expires: datetime | None = None) -> None:
+        """`EMAIL#<email>/REG#<id>` for each person the registration names (idempotent: a replay rewrites them);
+        with `expires`, dropped by the TTL then, with the unpaid registration they point at."""
+        ttl = to_item({"ttl": int(expires.timestamp())}) if expires else {}
+        self._batch_write([{"PutRequest": {"Item": item | ttl}} for item in _person_index_items(registration)])
+
+    def _batch_write(self, requests: list[Any]) -> None:
+        for start in range(0, len(requests), BATCH_WRITE_ITEMS):
+            pending: Any = {self._table: requests[start : start + BATCH_WRITE_ITEMS]}
+            while pending:
+                with translated_errors():
+                    answer = self._client.batch_write_item(RequestItems=pending)
+                pending = answer.get("UnprocessedItems") or None
+
+    def registrations_naming(self, email_key: str) -> list[str]:
+        """Every registration naming this email: those holding its seat (the guards) and those the index lists."""
+        items = query_items(
+            self._client,
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": f"EMAIL#{email_key}"}),
+            ConsistentRead=True,
+        )
+        return list(dict.fromkeys(str(item["registration_id"]) for item in items if "registration_id" in item))
+
+    def forget_person(self, email_key: str, registration_id: str) -> None:
+        with translated_errors():
+            self._client.delete_item(
+                TableName=self._table, Key=to_item({"pk": f"EMAIL#{email_key}", "sk": f"REG#{registration_id}"})
+            )
 
     def start_checkout_attempt(self, registration: Registration, attempt: int, expires_at: datetime) -> None:
         with translated_errors():
@@ -209,19 +317,18 @@ class DynamoRegistrationRepository:
             )
 
     def discard(self, registration: Registration) -> None:
-        release = [
-            self._release_guard(registration.event_id, key, registration.registration_id)
-            for key in registration.email_keys
-        ]
-        remove = {
-            "Delete": {
-                "TableName": self._table,
-                "Key": registration_key(registration.registration_id),
-                "ConditionExpression": "attribute_not_exists(checkout)",
-            }
-        }
         with translated_errors():
-            self._client.transact_write_items(TransactItems=[remove, *release])  # type: ignore[list-item]
+            self._client.delete_item(
+                TableName=self._table,
+                Key=registration_key(registration.registration_id),
+                ConditionExpression="attribute_not_exists(checkout)",
+            )
+        if registration.resubmission is not None:
+            self.release_claim(registration.event_id, registration.resubmission, registration.registration_id)
+        keys = [
+            {"DeleteRequest": {"Key": {k: item[k] for k in ("pk", "sk")}}} for item in _person_index_items(registration)
+        ]
+        self._batch_write(keys)
 
     def release_email(self, event_id: str, email_key: str, registration_id: str) -> None:
         try:
@@ -231,33 +338,87 @@ class DynamoRegistrationRepository:
             pass  # already freed, or claimed again by a newer registration: either way not ours to free
 
     def save_settlement(self, registration: Registration, settlement: Settlement) -> None:
+        """One conditional write; the one that records the payment takes the seats' guards in the same transaction,
+        so of two payments for one person exactly one holds the seat. One that ends the wait for payment (expired,
+        cancelled) gives the registration its TTL and frees its request's claim."""
+        sets = [
+            "#status = :status",
+            "payment = :payment",
+            "gsi1pk = :listing",
+            "version = version + :one",
+            "history = list_append(if_not_exists(history, :none), :entries)",
+        ]
+        values: dict[str, Any] = {
+            ":status": settlement.status.value,
+            ":payment": settlement.facts.model_dump(mode="json"),
+            ":listing": status_index_key(registration.event_id, settlement.status),
+            ":entries": [entry.as_record() for entry in settlement.history],
+            ":none": [],
+            ":one": 1,
+            ":version": registration.version,
+        }
+        if settlement.seats is not None:
+            sets.append("seats = :seats")
+            values[":seats"] = [seat.model_dump(mode="json") for seat in settlement.seats]
+        ends_wait = settlement.status in RELEASES_EMAILS and registration.status not in RELEASES_EMAILS
+        if ends_wait:
+            sets.append("#ttl = :ttl")
+            values[":ttl"] = int((datetime.now().astimezone() + UNPAID_KEPT).timestamp())
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": registration_key(registration.registration_id),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "version = :version",
+            "ExpressionAttributeNames": {"#status": "status"} | ({"#ttl": "ttl"} if ends_wait else {}),
+            "ExpressionAttributeValues": to_item(values),
+        }
+        with translated_errors():
+            if settlement.claims is None:
+                self._client.update_item(**update)
+            else:
+                guards = self._guard_puts(registration, settlement.claims)
+                self._client.transact_write_items(TransactItems=[{"Update": update}, *guards])  # type: ignore[typeddict-item, list-item]
+        if ends_wait:
+            if registration.resubmission is not None:
+                self.release_claim(registration.event_id, registration.resubmission, registration.registration_id)
+            # The person index goes with the registration: nothing names anyone once the TTL has run.
+            self.index_people(registration, expires=datetime.fromtimestamp(values[":ttl"]).astimezone())
+
+    def _guard_puts(self, registration: Registration, claims: SeatClaims) -> list[dict[str, Any]]:
+        def put(email_key: str, condition: str, values: dict[str, Any] | None = None) -> dict[str, Any]:
+            return {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": email_guard_key(registration.event_id, email_key)
+                    | to_item({"entity": "email_guard", "registration_id": registration.registration_id}),
+                    "ConditionExpression": condition,
+                }
+                | ({"ExpressionAttributeValues": to_item(values)} if values else {})
+            }
+
+        return [put(key, "attribute_not_exists(pk)") for key in claims.take] + [
+            put(key, "registration_id = :stale", {":stale": holder}) for key, holder in claims.take_over.items()
+        ]
+
+    def save_seats(self, registration: Registration, seats: list[Seat], entry: HistoryEntry) -> None:
+        """The seats (a seat refunded) and the entry, if the registration is still at the version read (StaleWrite)."""
         with translated_errors():
             self._client.update_item(
                 TableName=self._table,
                 Key=registration_key(registration.registration_id),
-                UpdateExpression=(
-                    "SET #status = :status, payment = :payment, gsi1pk = :listing, version = version + :one, "
-                    "history = list_append(if_not_exists(history, :none), :entries)"
-                ),
+                UpdateExpression="SET seats = :seats, version = version + :one, "
+                "history = list_append(if_not_exists(history, :none), :entry)",
                 ConditionExpression="version = :version",
-                ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=to_item(
                     {
-                        ":status": settlement.status.value,
-                        ":payment": settlement.facts.model_dump(mode="json"),
-                        ":listing": status_index_key(registration.event_id, settlement.status),
-                        ":entries": [entry.as_record() for entry in settlement.history],
+                        ":seats": [seat.model_dump(mode="json") for seat in seats],
+                        ":entry": [entry.as_record()],
                         ":none": [],
                         ":one": 1,
                         ":version": registration.version,
                     }
                 ),
             )
-        if settlement.status in RELEASES_EMAILS and registration.status not in RELEASES_EMAILS:
-            # Not in one transaction: a guard may already be free or taken by a newer registration, and a
-            # guard left behind by a crash here is freed by the next registration that meets it.
-            for key in registration.email_keys:
-                self.release_email(registration.event_id, key, registration.registration_id)
 
     def event_seen(self, event_id: str) -> bool:
         with translated_errors():
@@ -369,6 +530,21 @@ class DynamoRegistrationRepository:
 
 
 _KEY_ATTRIBUTES = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk"})
+
+
+def _person_index_items(registration: Registration) -> list[dict[str, Any]]:
+    purchaser = [normalize_email(registration.purchaser.email)] if registration.purchaser else []
+    return [
+        to_item(
+            {
+                "pk": f"EMAIL#{key}",
+                "sk": f"REG#{registration.registration_id}",
+                "entity": "person_index",
+                "registration_id": registration.registration_id,
+            }
+        )
+        for key in dict.fromkeys([*purchaser, *registration.email_keys])
+    ]
 
 
 def _cancellation_reasons(error: StaleWrite) -> list[str]:

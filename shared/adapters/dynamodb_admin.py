@@ -35,6 +35,15 @@ class DynamoAdminRepository:
     def seats_of(self, email_key: str) -> list[str]:
         return self._registrations.seats_of(email_key)
 
+    def registrations_naming(self, email_key: str) -> list[str]:
+        return self._registrations.registrations_naming(email_key)
+
+    def forget_person(self, email_key: str, registration_id: str) -> None:
+        self._registrations.forget_person(email_key, registration_id)
+
+    def release_claim(self, event_id: str, resubmission: str, registration_id: str) -> None:
+        self._registrations.release_claim(event_id, resubmission, registration_id)
+
     def shipment(self, registration_id: str) -> Shipment | None:
         return self._reactions.shipment(registration_id)
 

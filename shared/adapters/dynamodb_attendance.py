@@ -1,4 +1,5 @@
-"""Login sessions, attendance minutes, shared-login signals and login throttles in the main table.
+"""Login sessions, attendance minutes and shared-login signals in the main table (failed sign-ins are counted per
+address by shared/adapters/dynamodb_limits.py).
 
 Keys (see the README's table):
   LOGIN#<token digest> / SESSION                      a session token's record (expires via `ttl`)
@@ -10,7 +11,6 @@ Keys (see the README's table):
                                                       `platform_sessions`: the sessions whose report lists them
                                                       (a minute in both sets counts once)
   ATTENDEE#<attendee_id> / SIGNAL#<kind>#<minute>     shared-login evidence
-  THROTTLE#<email or ip digest> / WINDOW#<start>      failed logins in a 15-minute window (expires)
   ACCESS_CODE_REQUEST#<request_id> / REQUEST          an access-code request (POST /access-codes), for the stream
                                                       to answer; the email as keyed, expires via `ttl` (a day)
 """
@@ -57,32 +57,6 @@ class DynamoAttendanceRepository:
 
     def attendee(self, attendee_id: str) -> Attendee | None:
         return self._attendees.attendee(attendee_id)
-
-    def failures(self, keys: list[str], window_start: datetime) -> int:
-        with translated_errors():
-            answer = self._client.batch_get_item(
-                RequestItems={
-                    self._table: {
-                        "Keys": [_key(f"THROTTLE#{key}", f"WINDOW#{window_start.isoformat()}") for key in keys],
-                        "ConsistentRead": True,
-                    }
-                }
-            )
-        counts = [int(from_item(item).get("failures", 0)) for item in answer["Responses"].get(self._table, [])]
-        return max(counts, default=0)
-
-    def record_failure(self, keys: list[str], window_start: datetime, expires: datetime) -> None:
-        for key in keys:
-            with translated_errors():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=_key(f"THROTTLE#{key}", f"WINDOW#{window_start.isoformat()}"),
-                    UpdateExpression="ADD failures :one SET #ttl = :ttl, entity = :entity",
-                    ExpressionAttributeNames={"#ttl": "ttl"},
-                    ExpressionAttributeValues=to_item(
-                        {":one": 1, ":ttl": int(expires.timestamp()), ":entity": "login_throttle"}
-                    ),
-                )
 
     def start_session(self, session: LoginSession, day: str | None) -> LoginSession | None:
         with translated_errors():

@@ -163,6 +163,9 @@ class DynamoReactionRepository:
     def seats_of(self, email_key: str) -> list[str]:
         return self._registrations.seats_of(email_key)
 
+    def index_people(self, registration: Registration) -> None:
+        self._registrations.index_people(registration)
+
     def take_access_code_slot(
         self, attendee_id: str, request_id: str, now: datetime, *, since: datetime, slots: int
     ) -> bool:

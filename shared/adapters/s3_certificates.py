@@ -62,6 +62,25 @@ class S3CertificateFiles:
             raise TemporarilyUnavailable("The certificate could not be read; please try again.") from exc
         return body
 
+    def erase_pdf(self, certificate_id: str) -> int:
+        """Every version of the PDF (the bucket keeps each one sent), and any delete marker: an erasure leaves none."""
+        key = _pdf_key(certificate_id)
+        try:
+            listed = self._client.get_paginator("list_object_versions").paginate(Bucket=self._bucket, Prefix=key)
+            versions = [
+                {"Key": key, "VersionId": entry["VersionId"]}
+                for page in listed
+                for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+                if entry["Key"] == key
+            ]
+            for start in range(0, len(versions), 1000):  # DeleteObjects takes at most 1,000 keys
+                self._client.delete_objects(
+                    Bucket=self._bucket, Delete={"Objects": versions[start : start + 1000], "Quiet": True}
+                )
+        except (ClientError, BotoCoreError) as exc:
+            raise TemporarilyUnavailable("The certificate's file could not be erased; please try again.") from exc
+        return len(versions)
+
 
 def _pdf_key(certificate_id: str) -> str:
     return f"certificates/{certificate_id}.pdf"

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
+from shared.conference.models import Money
 from shared.errors import InvalidSignature
 from shared.payments.models import PaymentTruth, StripeEvent
 from shared.payments.ports import StripeObjectMissing
@@ -41,6 +42,11 @@ def load_sdk() -> None:
     stripe.checkout.Session  # noqa: B018
 
 
+# A client per key: the adapters ask for the client at each call (StripeClients), which reads the key through the
+# secrets' cache, so a rotated key is used within that cache's age without a cold start.
+StripeClients = Callable[[], "stripe.StripeClient"]
+
+
 @lru_cache(maxsize=4)
 def stripe_client(api_key: str, api_base: str) -> stripe.StripeClient:
     import stripe
@@ -55,8 +61,12 @@ def stripe_client(api_key: str, api_base: str) -> stripe.StripeClient:
 
 
 class StripeCheckoutGateway:
-    def __init__(self, client: stripe.StripeClient) -> None:
-        self._client = client
+    def __init__(self, clients: StripeClients) -> None:
+        self._clients = clients
+
+    @property
+    def _client(self) -> stripe.StripeClient:
+        return self._clients()
 
     def create_checkout(self, request: CheckoutRequest) -> Checkout:
         import stripe
@@ -101,8 +111,12 @@ class StripeCheckoutGateway:
 class StripePaymentReader:
     """Re-reads Checkout Sessions, charges and disputes: the truth a webhook event only hints at."""
 
-    def __init__(self, client: stripe.StripeClient) -> None:
-        self._client = client
+    def __init__(self, clients: StripeClients) -> None:
+        self._clients = clients
+
+    @property
+    def _client(self) -> stripe.StripeClient:
+        return self._clients()
 
     def session_truth(self, session_id: str) -> PaymentTruth:
         import stripe
@@ -259,8 +273,12 @@ def _parse_event(text: str) -> StripeEvent:
 
 
 class StripeRefunds:
-    def __init__(self, client: stripe.StripeClient) -> None:
-        self._client = client
+    def __init__(self, clients: StripeClients) -> None:
+        self._clients = clients
+
+    @property
+    def _client(self) -> stripe.StripeClient:
+        return self._clients()
 
     def refund(self, payment_intent_id: str, registration_id: str) -> str:
         import stripe
@@ -270,6 +288,23 @@ class StripeRefunds:
                 params={"payment_intent": payment_intent_id, "metadata": {"registration_id": registration_id}},
                 # One refund per registration, however often the organiser (or a retry) asks.
                 options={"idempotency_key": f"refund:{registration_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise PaymentProviderError(type(exc).__name__) from exc
+        return str(refund.id)
+
+    def refund_seat(self, payment_intent_id: str, registration_id: str, attendee_id: str, amount: Money) -> str:
+        import stripe
+
+        try:
+            refund = self._client.v1.refunds.create(
+                params={
+                    "payment_intent": payment_intent_id,
+                    "amount": amount.amount,
+                    "metadata": {"registration_id": registration_id, "attendee_id": attendee_id},
+                },
+                # One refund per seat, however often it is asked for (a redelivered event, a retried request).
+                options={"idempotency_key": f"refund:{registration_id}:{attendee_id}"},
             )
         except stripe.StripeError as exc:
             raise PaymentProviderError(type(exc).__name__) from exc

@@ -15,6 +15,7 @@ from shared.conference.ports import Conferences
 from shared.errors import FieldError, InvalidRequest, NotFound, NotRefundable, PaymentProviderUnavailable
 from shared.models import Model
 from shared.payments.models import HistoryAction, HistoryEntry
+from shared.payments.seat_refunds import SeatRefunds
 from shared.reactions.models import Attendee, EmailKind, EmailStatus, OutboxEmail
 from shared.registration.models import Registration
 from shared.registration.ports import PaymentProviderError
@@ -99,12 +100,14 @@ class AdminService:
         repository: AdminRepository,
         attendance: AttendanceReader,
         refunds: Refunds,
+        seat_refunds: SeatRefunds,
         wall_clock: Clock,
     ) -> None:
         self._events = events
         self._repository = repository
         self._attendance = attendance
         self._refunds = refunds
+        self._seat_refunds = seat_refunds
         self._wall_clock = wall_clock
 
     def _audit(self, registration_id: str, actor: str, action: HistoryAction, **fields: str | int) -> None:
@@ -204,6 +207,13 @@ class AdminService:
         return Accepted(
             registration_id=registration_id, detail=f"Refund {refund_id} requested; Stripe's webhook finishes it."
         )
+
+    def refund_seat(self, registration_id: str, attendee_id: str, *, actor: str) -> Accepted:
+        """One seat's fee back through Stripe: that seat becomes `refunded` now (its code stops working, its
+        certificate is revoked, its person told); Stripe's webhook settles the amounts."""
+        self._existing(registration_id)
+        seat = self._seat_refunds.refund(registration_id, attendee_id, actor=actor)
+        return Accepted(registration_id=registration_id, detail=f"Seat refunded (refund {seat.refund_id}).")
 
     def resend_confirmation(self, registration_id: str, *, actor: str) -> Accepted:
         registration = self._existing(registration_id)

@@ -43,9 +43,10 @@ MAY_CALL: Mapping[str, frozenset[str]] = {
     "POST /admin/registrations/{registration_id}/resend-confirmation": SUPPORT,
     "POST /admin/certificates/issue": SUPPORT,
     "POST /admin/attendees/{attendee_id}/certificate/reissue": SUPPORT,
-    "PATCH /admin/attendees/{attendee_id}": SUPPORT,
     "POST /admin/sessions/{session_id}/attendance-import": SUPPORT,
+    "PATCH /admin/attendees/{attendee_id}": SUPPORT,
     "POST /admin/registrations/{registration_id}/refund": FINANCE,
+    "POST /admin/registrations/{registration_id}/seats/{attendee_id}/refund": FINANCE,
     "GET /admin/people/export": ADMIN,
     "POST /admin/people/erase": ADMIN,
 }

@@ -364,6 +364,26 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "/admin/registrations/{registration_id}/seats/{attendee_id}/refund": {
+        "post": {
+            "operationId": "refundSeat",
+            "summary": "One seat's fee back through Stripe (idempotent per seat): the seat is refunded, its code and "
+            "certificate stop working, its person is told; the registration is refunded once every seat is",
+            "security": [{"adminToken": []}],
+            "parameters": [
+                _REGISTRATION_ID,
+                {"name": "attendee_id", "in": "path", "required": True, "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "202": _json("Accepted", "Seat refunded"),
+                "401": _problem("unauthorized"),
+                "403": _problem("forbidden: finance or admin only"),
+                "404": _problem("not_found: no such registration or seat"),
+                "409": _problem("not_refundable: not paid"),
+                "503": _problem("Stripe did not answer; try again"),
+            },
+        }
+    },
     "/admin/registrations/{registration_id}/resend-confirmation": {
         "post": {
             "operationId": "resendConfirmation",

@@ -74,7 +74,13 @@ RETRY_AFTER_SECONDS = {
 
 
 def problem(
-    status: HTTPStatus, code: str, title: str, detail: str, errors: list[FieldError] | None = None
+    status: HTTPStatus,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    *,
+    retry_after: int | None = None,
 ) -> Response[str]:
     body: dict[str, Any] = {
         "type": f"/problems/{code}",
@@ -86,6 +92,8 @@ def problem(
     if errors is not None:
         body["errors"] = [{"field": error.field, "message": error.message} for error in errors]
     headers = {"Retry-After": RETRY_AFTER_SECONDS[status]} if status in RETRY_AFTER_SECONDS else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     if status == HTTPStatus.UNAUTHORIZED:
         headers["WWW-Authenticate"] = 'Bearer realm="conference"'
     return Response(status_code=int(status), content_type=PROBLEM_JSON, body=json.dumps(body), headers=headers or None)
@@ -94,7 +102,8 @@ def problem(
 def problem_for(error: DomainError) -> Response[str]:
     status = next((status for kind, status in STATUS_OF.items() if isinstance(error, kind)), HTTPStatus.BAD_REQUEST)
     errors = error.errors if isinstance(error, InvalidRequest) else None
-    return problem(status, error.code, error.title, error.detail, errors)
+    retry_after = error.retry_after if isinstance(error, TooManyRequests) else None
+    return problem(status, error.code, error.title, error.detail, errors, retry_after=retry_after)
 
 
 def field_errors(error: ValidationError, *, ignore_leading: frozenset[str] = frozenset()) -> list[FieldError]:

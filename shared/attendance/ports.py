@@ -20,11 +20,6 @@ class AttendanceRepository(Protocol):
 
     def attendee(self, attendee_id: str) -> Attendee | None: ...
 
-    def failures(self, keys: list[str], window_start: datetime) -> int:
-        """The most failed logins recorded under any of `keys` in the window."""
-
-    def record_failure(self, keys: list[str], window_start: datetime, expires: datetime) -> None: ...
-
     def start_session(self, session: LoginSession, day: str | None) -> LoginSession | None:
         """Store the session, make it the attendee's one current session, count the login and its
         conference day (if any); return the session it replaced, if any."""

@@ -36,9 +36,9 @@ from shared.errors import (
     NotFound,
     NotIssued,
     SessionSuperseded,
-    TooManyRequests,
 )
 from shared.ids import is_id, new_id
+from shared.limits import ClientLimits, access_codes_per_hour, sign_in_failures_per_quarter_hour
 from shared.reactions.models import Attendee, AttendeeStatus
 from shared.registration.models import normalize_email
 from shared.registration.status import RegistrationStatus
@@ -48,7 +48,9 @@ SESSION_LIFETIME = timedelta(hours=12)
 # that address is refused for the rest of it. Counted per address only, never per email: a count per email let
 # anyone lock an attendee out with wrong guesses, and the codes (100 bits) need no such guard.
 FAILURE_LIMIT = 20
-FAILURE_WINDOW = timedelta(minutes=15)
+ACCESS_CODE_LIMIT = 20  # access-code requests per source address per hour (template: AccessCodeRequestsPerAddress)
+_NO_SUCH_REGISTRATION = "reg_" + "0" * 24
+_NO_SUCH_ATTENDEE = "att_" + "0" * 24
 HOLDS_ACCESS = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
 _NO_SUCH_CODE = hash_access_code("no-such-code")  # compared against when the email has no seat
 # A session's stream link is handed out from this long before it starts until it ends.
@@ -70,9 +72,13 @@ class AttendanceService:
         certificates: CertificatePdfs,
         conference_clock: Clock,
         wall_clock: Clock,
+        limits: ClientLimits,
         failure_limit: int = FAILURE_LIMIT,
+        access_code_limit: int = ACCESS_CODE_LIMIT,
     ) -> None:
-        self._failure_limit = failure_limit
+        self._limits = limits
+        self._failures = sign_in_failures_per_quarter_hour(failure_limit)
+        self._access_codes = access_codes_per_hour(access_code_limit)
         self._events = events
         self._repository = repository
         self._certificates = certificates
@@ -81,16 +87,14 @@ class AttendanceService:
 
     def login(self, email: str, access_code: str, *, source_ip: str, user_agent: str) -> LoginAnswer:
         now = self._wall_clock.now()
-        window = datetime.fromtimestamp(
-            now.timestamp() // FAILURE_WINDOW.total_seconds() * FAILURE_WINDOW.total_seconds(), now.tzinfo
-        )
-        throttle_keys = [f"ip#{_digest(source_ip)}"]
-        if self._repository.failures(throttle_keys, window) >= self._failure_limit:
-            raise TooManyRequests("Too many failed sign-ins from this address; wait 15 minutes and try again.")
+        # Counted as a failure before the code is checked, and given back when it signs in: a burst of guesses from
+        # one address can never get past the limit, however many arrive at once. Never counted per email: nobody
+        # can lock an attendee out, and the right code works from the attendee's own address.
+        self._limits.take(self._failures, source_ip)
         attendee = self._attendee_for(email, hash_access_code(access_code))
         if attendee is None or not self._holds_access(attendee):
-            self._repository.record_failure(throttle_keys, window, window + 2 * FAILURE_WINDOW)
             raise InvalidCredentials("The email and access code do not match a paid seat.")
+        self._limits.give_back(self._failures, source_ip)
         conference = self._events.conference(attendee.event_id)
         # The token names its attendee and event (not secrets: the answer carries the id too), so that a heartbeat
         # goes straight to the attendee's item and agenda, and checks the session in its one write. The names are
@@ -207,10 +211,11 @@ class AttendanceService:
         _, _, token_hash = _credential(token)
         self._repository.end_session(attendee.attendee_id, token_hash)
 
-    def request_access_code(self, email: str) -> None:
+    def request_access_code(self, email: str, *, source_ip: str) -> None:
         """Store the request, nothing more: whether the email holds a seat is looked up by the stream, which sends
         the code (at most three an hour per attendee: shared/reactions/service.py). So the answer and the work done
-        here are the same for every email, registered or not."""
+        here are the same for every email, registered or not. One address asking too often gets 429."""
+        self._limits.take(self._access_codes, source_ip)
         now = self._wall_clock.now()
         request = AccessCodeAsked(request_id=new_id("acr"), email_key=normalize_email(email), requested_at=now)
         self._repository.add_access_code_request(request, now + ACCESS_CODE_REQUEST_KEPT)
@@ -232,6 +237,9 @@ class AttendanceService:
             registration = self._repository.registration(registration_id)
             seat = next((s for s in registration.seats if s.email_key == key), None) if registration else None
             candidates.append(self._repository.attendee(seat.attendee_id) if seat else None)
+        if not candidates:  # the same reads as for an email with a seat: the time taken tells nothing
+            self._repository.registration(_NO_SUCH_REGISTRATION)
+            self._repository.attendee(_NO_SUCH_ATTENDEE)
         now = self._wall_clock.now()
         for attendee in candidates or [None]:
             for stored in (attendee.code_hashes(now) if attendee else None) or [_NO_SUCH_CODE]:

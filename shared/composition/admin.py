@@ -1,12 +1,22 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from shared.adapters.dynamodb import DynamoRegistrationRepository
 from shared.adapters.dynamodb_admin import DynamoAdminRepository
 from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
+from shared.adapters.dynamodb_certificates import DynamoCertificateRepository
+from shared.adapters.s3_certificates import S3CertificateFiles
 from shared.admin.privacy import PrivacyService
-from shared.admin.service import AdminService, Refunds
+from shared.admin.service import AdminService
 from shared.clock import wall_clock
 from shared.composition.common import event_catalog
+from shared.payments.seat_refunds import SeatRefunds
 from shared.settings import AdminSettings
+
+if TYPE_CHECKING:
+    from shared.adapters.stripe_gateway import StripeRefunds
+    from shared.conference.models import Money
 
 
 class RefundsOnFirstUse:
@@ -15,15 +25,22 @@ class RefundsOnFirstUse:
 
     def __init__(self, settings: AdminSettings) -> None:
         self._settings = settings
-        self._refunds: Refunds | None = None
+        self._refunds: StripeRefunds | None = None
 
     def refund(self, payment_intent_id: str, registration_id: str) -> str:
+        return self._stripe().refund(payment_intent_id, registration_id)
+
+    def refund_seat(self, payment_intent_id: str, registration_id: str, attendee_id: str, amount: Money) -> str:
+        return self._stripe().refund_seat(payment_intent_id, registration_id, attendee_id, amount)
+
+    def _stripe(self) -> StripeRefunds:
         if self._refunds is None:
             from shared.adapters.stripe_gateway import StripeRefunds
             from shared.composition.stripe_client import stripe_from
 
-            self._refunds = StripeRefunds(stripe_from(self._settings))
-        return self._refunds.refund(payment_intent_id, registration_id)
+            settings = self._settings
+            self._refunds = StripeRefunds(lambda: stripe_from(settings))
+        return self._refunds
 
 
 def admin_service(settings: AdminSettings) -> AdminService:
@@ -31,7 +48,10 @@ def admin_service(settings: AdminSettings) -> AdminService:
         events=event_catalog(settings),
         repository=DynamoAdminRepository(settings.table_name),
         attendance=DynamoAttendanceRepository(settings.table_name),
-        refunds=RefundsOnFirstUse(settings),
+        refunds=(refunds := RefundsOnFirstUse(settings)),
+        seat_refunds=SeatRefunds(
+            repository=DynamoRegistrationRepository(settings.table_name), refunds=refunds, wall_clock=wall_clock
+        ),
         wall_clock=wall_clock,
     )
 
@@ -40,5 +60,6 @@ def privacy_service(settings: AdminSettings) -> PrivacyService:
     return PrivacyService(
         repository=DynamoAdminRepository(settings.table_name),
         attendance=DynamoAttendanceRepository(settings.table_name),
+        pdfs=S3CertificateFiles(settings.certificates_bucket, DynamoCertificateRepository(settings.table_name)),
         wall_clock=wall_clock,
     )

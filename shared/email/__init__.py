@@ -1,6 +1,15 @@
 """The conference's emails, pure code without I/O: their content (messages) and their MIME form (mime)."""
 
-from shared.email.messages import Email, access_code, certificate, confirmation, receipt, refund_notice, reminder
+from shared.email.messages import (
+    Email,
+    access_code,
+    certificate,
+    confirmation,
+    duplicate_seat_refund,
+    receipt,
+    refund_notice,
+    reminder,
+)
 from shared.email.mime import Attachment, HeaderInjection, Mailbox, build_message, to_bytes
 
 __all__ = [
@@ -12,6 +21,7 @@ __all__ = [
     "build_message",
     "certificate",
     "confirmation",
+    "duplicate_seat_refund",
     "receipt",
     "refund_notice",
     "reminder",

@@ -248,6 +248,33 @@ def refund_notice(conference: Conference, registration: Registration, seat: Seat
     return _email("refund_notice", registration, Mailbox(name, seat.email), subject, blocks, seat)
 
 
+def duplicate_seat_refund(conference: Conference, registration: Registration, seat: Seat) -> Email:
+    """To the payer of a seat whose person already held a paid seat when this one was paid: that seat's fee goes
+    back, and the person keeps the seat (and the access code) they already had."""
+    _require_seat(registration, seat)
+    name = _full_name(seat)
+    payer = (
+        Mailbox(_purchaser(registration).name, _purchaser(registration).email)
+        if registration.kind == "group"
+        else Mailbox(name, seat.email)
+    )
+    held = "You already held" if registration.kind == "individual" else f"{name} already held"
+    blocks: list[Block] = [
+        Paragraph(f"Hello {payer.display_name},"),
+        Paragraph(
+            f"{held} a paid seat at the {conference.name} through another registration when this payment arrived. "
+            "One person holds one seat, so this registration's seat for them has been refunded; their earlier "
+            "seat and its access code are unchanged."
+        ),
+        Field("Registration ID", registration.registration_id, style="code"),
+        Field("Refunded", money(registration.seat_fee)),
+        Paragraph("The refund goes back to the payment method used to pay."),
+        *_footer(conference),
+    ]
+    subject = f"A seat has been refunded: {conference.name}"
+    return _email("duplicate_seat_refund", registration, payer, subject, blocks, seat)
+
+
 def certificate(
     conference: Conference,
     registration: Registration,

@@ -110,6 +110,9 @@ class HistoryAction(StrEnum):
     REFUND_REQUESTED = "refund.requested"  # refund_id: an organiser asked Stripe; the webhook finishes it
     CONFIRMATION_RESENT = "confirmation.resent"  # resend: the round of confirmations (1 for the first resend)
     PERSONAL_DATA_ERASED = "personal_data.erased"  # attendee_id
+    # attendee_id: the person already held a paid seat elsewhere when this registration was paid; its fee goes back
+    SEAT_DUPLICATE = "seat.duplicate"
+    SEAT_REFUNDED = "seat.refunded"  # attendee_id, refund_id, amount_refunded: that seat's fee, through Stripe
     # attendee_id, changed: an organiser corrected the attendee's email or names (the fields' names, not values)
     ATTENDEE_CORRECTED = "attendee.corrected"
     LEGACY = "legacy"  # text: an entry stored as a sentence, before entries had actions
@@ -121,6 +124,8 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     HistoryAction.REFUND_REQUESTED: ("refund_id",),
     HistoryAction.CONFIRMATION_RESENT: ("resend",),
     HistoryAction.PERSONAL_DATA_ERASED: ("attendee_id",),
+    HistoryAction.SEAT_DUPLICATE: ("attendee_id",),
+    HistoryAction.SEAT_REFUNDED: ("attendee_id", "refund_id", "amount_refunded"),
     HistoryAction.ATTENDEE_CORRECTED: ("attendee_id", "changed"),
     HistoryAction.LEGACY: ("text",),
 }
@@ -192,6 +197,10 @@ def describe(entry: HistoryEntry) -> str:
             return f"confirmations resent (round {entry.resend})"
         case HistoryAction.PERSONAL_DATA_ERASED:
             return f"personal data of {entry.attendee_id} erased"
+        case HistoryAction.SEAT_DUPLICATE:
+            return f"{entry.attendee_id} already held a paid seat: this seat's fee is refunded"
+        case HistoryAction.SEAT_REFUNDED:
+            return f"seat of {entry.attendee_id} refunded ({entry.amount_refunded}, refund {entry.refund_id})"
         case HistoryAction.ATTENDEE_CORRECTED:
             return f"{entry.attendee_id} corrected ({entry.changed})"
         case HistoryAction.LEGACY:
@@ -211,6 +220,16 @@ class FindingKind(StrEnum):
     LIVEMODE_MISMATCH = "livemode_mismatch"
     AMOUNT_MISMATCH = "amount_mismatch"
     UNREACHABLE_STATUS = "unreachable_status"  # e.g. money arrived for a registration already expired
+    DUPLICATE_PAYMENT = "duplicate_payment"  # a second payment for a registration already paid: refund it alone
+
+
+@dataclass(frozen=True)
+class SeatClaims:
+    """The email guards a payment takes for its seats, in the same write as the payment: those nobody holds, and
+    those left by a registration that no longer holds that person's paid seat (key -> that registration's id)."""
+
+    take: list[str] = field(default_factory=list)
+    take_over: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -220,3 +239,4 @@ class SettlementOutcome:
     ignored: bool = False  # an event type we do not act on
     changes: list[HistoryEntry] = field(default_factory=list)  # the history entries written, in order
     findings: list[FindingKind] = field(default_factory=list)
+    seats_due_refund: bool = False  # some seat's person held a paid seat elsewhere: its fee is still to go back

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from shared.payments.models import PaymentTruth, StripeEvent
+from shared.payments.models import HistoryEntry, PaymentTruth, StripeEvent
 
 if TYPE_CHECKING:
     from shared.payments.settlement import Settlement
-    from shared.registration.models import Registration
+    from shared.registration.models import Registration, Seat
 
 
 class StripeObjectMissing(Exception):
@@ -30,11 +30,14 @@ class StripeReader(Protocol):
 class PaymentRepository(Protocol):
     def get(self, registration_id: str) -> Registration | None: ...
 
-    def save_settlement(self, registration: Registration, settlement: Settlement) -> None:
-        """Write the new status, facts and history if the registration is still at its version (StaleWrite).
+    def seat_holders(self, event_id: str, email_keys: list[str]) -> dict[str, str]:
+        """For each email whose guard a registration holds in this event, that registration's id."""
 
-        A status that frees the seats' emails (expired, cancelled) releases their guards in the same write.
-        """
+    def save_settlement(self, registration: Registration, settlement: Settlement) -> None:
+        """Write the new status, facts, history (and seats) if the registration is still at its version, taking
+        `settlement.claims`' guards in the same transaction (StaleWrite if any condition fails)."""
+
+    def save_seats(self, registration: Registration, seats: list[Seat], entry: HistoryEntry) -> None: ...
 
     def event_seen(self, event_id: str) -> bool: ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from shared.clock import Clock
@@ -15,17 +15,24 @@ from shared.payments.models import (
     HANDLED_EVENTS,
     SESSION_EVENTS,
     FindingKind,
+    HistoryAction,
     HistoryEntry,
     PaymentTruth,
+    SeatClaims,
     SettlementOutcome,
     StripeEvent,
 )
 from shared.payments.ports import PaymentRepository, StripeObjectMissing, StripeReader
-from shared.payments.settlement import settle
+from shared.payments.seat_refunds import SeatRefunds
+from shared.payments.settlement import Settlement, settle
+from shared.registration.models import Registration, Seat, SeatStatus
 from shared.registration.ports import PaymentProviderError, StaleWrite
+from shared.registration.status import RegistrationStatus
 
 # Concurrent writers (two deliveries of one change, the reconciler) each re-read and re-decide.
 SETTLE_ROUNDS = 8
+# Statuses a payment's first write can reach from pending_payment: the seats' guards are taken in that write.
+SEAT_HOLDING = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.REFUNDED})
 # A registration that never got a Checkout Session this long after creation was abandoned by a crash.
 ABANDONED_AFTER = timedelta(hours=1)
 
@@ -45,11 +52,13 @@ class PaymentService:
         stripe: StripeReader,
         expected_livemode: bool,
         wall_clock: Clock,
+        seat_refunds: SeatRefunds,
     ) -> None:
         self._repository = repository
         self._stripe = stripe
         self._expected_livemode = expected_livemode
         self._wall_clock = wall_clock
+        self._seat_refunds = seat_refunds
 
     def handle(self, event: StripeEvent) -> SettlementOutcome:
         """Act once on a verified event; the event itself is only a hint of which object to re-read."""
@@ -61,6 +70,10 @@ class PaymentService:
             outcome = SettlementOutcome(None, findings=[FindingKind.LIVEMODE_MISMATCH])
         else:
             outcome = self._settle(self._read(event), actor="stripe", event=event)
+            if outcome.registration_id and outcome.seats_due_refund:
+                # Raises while Stripe does not take a refund: the event is not remembered, so its redelivery (or the
+                # reconciler) asks again, idempotently per seat.
+                self._seat_refunds.refund_due(outcome.registration_id, actor="stripe")
         self._repository.remember_event(event, outcome.registration_id)
         return outcome
 
@@ -87,6 +100,8 @@ class PaymentService:
             outcome = self._settle(
                 self._stripe_call(self._stripe.session_truth, registration.checkout.session_id), actor="system"
             )
+            if outcome.seats_due_refund:
+                self._seat_refunds.refund_due(registration.registration_id, actor="system")
             if outcome.changes or outcome.findings:
                 settled.append(outcome)
         return ReconcileReport(examined, settled, discarded)
@@ -113,6 +128,7 @@ class PaymentService:
         registration_id = truth.registration_id
         changes: list[HistoryEntry] = []
         findings: list[FindingKind] = []
+        contended = False  # a write was refused: the next one reads the seats' guards before taking them
         for _ in range(SETTLE_ROUNDS):
             registration = (
                 self._repository.get(registration_id) if registration_id and is_id(registration_id, "reg") else None
@@ -129,12 +145,67 @@ class PaymentService:
             )
             findings = settlement.findings
             if not settlement.changed:
-                return SettlementOutcome(registration_id, changes=changes, findings=findings)
+                due = _refunds_due(registration.seats)
+                return SettlementOutcome(registration_id, changes=changes, findings=findings, seats_due_refund=due)
+            if registration.status is RegistrationStatus.PENDING_PAYMENT and settlement.status in SEAT_HOLDING:
+                settlement = self._with_seat_claims(registration, settlement, actor, event, read_guards=contended)
             try:
                 self._repository.save_settlement(registration, settlement)
             except StaleWrite:
+                contended = True
                 continue  # another writer got there first: re-read and decide again
             changes += settlement.history
             if not settlement.more:
-                return SettlementOutcome(registration_id, changes=changes, findings=findings)
+                due = _refunds_due(settlement.seats or registration.seats)
+                return SettlementOutcome(registration_id, changes=changes, findings=findings, seats_due_refund=due)
         raise TemporarilyUnavailable("The registration is changing too often; retry later.")
+
+    def _with_seat_claims(
+        self,
+        registration: Registration,
+        settlement: Settlement,
+        actor: str,
+        event: StripeEvent | None,
+        *,
+        read_guards: bool,
+    ) -> Settlement:
+        """The write that records a payment takes each seat's guard. First as if every guard were free (no read:
+        the usual case costs one write); once a write was refused, from the guards read. A person whose guard
+        another registration holds with a paid seat keeps that seat: this one is due a refund. A guard left by a
+        registration that holds no paid seat for that person (refunded, say) is taken over, conditional on it
+        naming that registration still."""
+        if not read_guards:
+            return replace(settlement, claims=SeatClaims(take=list(dict.fromkeys(registration.email_keys))))
+        holders = self._repository.seat_holders(registration.event_id, registration.email_keys)
+        claims, read, due = SeatClaims(), dict[str, Registration | None](), dict[str, SeatStatus]()
+        for seat in registration.seats:
+            holder_id = holders.get(seat.email_key)
+            if holder_id is None:
+                claims.take.append(seat.email_key)
+                continue
+            if holder_id == registration.registration_id:
+                continue
+            if holder_id not in read:
+                read[holder_id] = self._repository.get(holder_id)
+            holder = read[holder_id]
+            if holder is not None and holder.holds_paid_seat(seat.email_key):
+                due[seat.attendee_id] = SeatStatus.REFUND_DUE
+            else:
+                claims.take_over[seat.email_key] = holder_id
+        entries = [
+            HistoryEntry(
+                at=self._wall_clock.now(),
+                actor=actor,
+                action=HistoryAction.SEAT_DUPLICATE,
+                attendee_id=attendee_id,
+                stripe_event_id=event.id if event else None,
+                stripe_event_type=event.type if event else None,
+            )
+            for attendee_id in due
+        ]
+        seats = registration.with_seats(due) if due else None
+        return replace(settlement, claims=claims, seats=seats, history=[*settlement.history, *entries])
+
+
+def _refunds_due(seats: list[Seat]) -> bool:
+    return any(seat.status is SeatStatus.REFUND_DUE for seat in seats)

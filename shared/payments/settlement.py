@@ -15,9 +15,10 @@ from shared.payments.models import (
     HistoryEntry,
     PaymentFacts,
     PaymentTruth,
+    SeatClaims,
     StripeEvent,
 )
-from shared.registration.models import Registration
+from shared.registration.models import Registration, Seat
 from shared.registration.status import RegistrationStatus, path
 
 
@@ -30,6 +31,9 @@ class Settlement:
 
     changed: bool = False  # anything to write (facts alone may change without a status change)
     more: bool = False  # Stripe's state is further along: settle again after this write
+    # Set on the write that records the payment: the seats' guards to take, and the seats (some due a refund).
+    claims: SeatClaims | None = None
+    seats: list[Seat] | None = None
 
 
 def merge(facts: PaymentFacts, truth: PaymentTruth) -> PaymentFacts:
@@ -55,6 +59,17 @@ def merge(facts: PaymentFacts, truth: PaymentTruth) -> PaymentFacts:
         failed_session_id=truth.session_id if truth.payment_failed else facts.failed_session_id,
         expired_session_ids=expired,
     )
+
+
+def _another_payment(facts: PaymentFacts, truth: PaymentTruth) -> bool:
+    """Whether Stripe shows a payment other than the one this registration already recorded."""
+    if not (facts.paid and truth.shows_payment):
+        return False
+    other_session = bool(truth.session_id and facts.paid_session_id and truth.session_id != facts.paid_session_id)
+    other_intent = bool(
+        truth.payment_intent_id and facts.payment_intent_id and truth.payment_intent_id != facts.payment_intent_id
+    )
+    return other_session or other_intent
 
 
 def target_status(registration: Registration, facts: PaymentFacts) -> RegistrationStatus:
@@ -96,6 +111,10 @@ def settle(
         registration.amount.currency,
     ):
         return replace(unchanged, findings=[FindingKind.AMOUNT_MISMATCH])
+    if _another_payment(registration.payment, truth):
+        # A second Checkout Session paid for the same registration (two tabs, a retried redirect): it buys nothing,
+        # so it changes nothing here (not even when it is refunded), and a person refunds it alone in Stripe.
+        return replace(unchanged, findings=[FindingKind.DUPLICATE_PAYMENT])
     facts = merge(registration.payment, truth)
     target = target_status(registration, facts)
     steps = path(registration.status, target)

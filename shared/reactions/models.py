@@ -89,6 +89,8 @@ class EmailKind(StrEnum):
     CONFIRMATION = "confirmation"
     RECEIPT = "receipt"
     REFUND_NOTICE = "refund_notice"
+    # To the payer of a seat refunded because its person already held a paid seat (the person keeps that one).
+    DUPLICATE_SEAT_REFUND = "duplicate_seat_refund"
     CERTIFICATE = "certificate"
     # A new access code: asked for by the attendee (`request` set: it works beside the earlier ones) or sent by
     # the organiser's resend (`resend` set: it replaces every earlier code).

@@ -68,6 +68,9 @@ class ReactionRepository(Protocol):
     ) -> bool:
         """Replace the attendee's requested codes if they are still `expected`; False (nothing written) if not."""
 
+    def index_people(self, registration: Registration) -> None:
+        """Index the registration under each email it names (seats and purchaser), whatever becomes of it."""
+
     def seats_of(self, email_key: str) -> list[str]:
         """The registrations holding this email's seats (one per event)."""
 

@@ -15,6 +15,8 @@ class ReactionKind(StrEnum):
     DISPUTE_OPENED = "dispute_opened"
     SEND_EMAIL = "send_email"
     ACCESS_CODE_REQUESTED = "access_code_requested"
+    REGISTRATION_CREATED = "registration_created"  # its people indexed by email, for erasure
+    SEATS_REFUNDED_ALONE = "seats_refunded_alone"  # some seats' own refunds (attendee_ids), the registration paid
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class Reaction:
     email_key: str | None = None  # the outbox entry to send
     request_id: str | None = None  # an access-code request (POST /access-codes)...
     requester: str | None = None  # ...and the email it asks for, as the seats' guards key it
+    attendee_ids: tuple[str, ...] = ()  # the seats refunded alone
 
 
 def route(event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> Reaction | None:
@@ -32,11 +35,18 @@ def route(event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | Non
     this is the check that counts."""
     old, new = old or {}, new or {}
     entity = new.get("entity") or old.get("entity")
+    if entity == "registration" and event_name == "INSERT":
+        return Reaction(ReactionKind.REGISTRATION_CREATED, str(new["registration_id"]))
     if entity == "registration" and event_name == "MODIFY":
         before, after = old.get("status"), new.get("status")
-        if before == after:
-            return None
         registration_id = str(new["registration_id"])
+        if before == after:
+            refunded = _newly_refunded_seats(old, new)
+            return (
+                Reaction(ReactionKind.SEATS_REFUNDED_ALONE, registration_id, attendee_ids=refunded)
+                if refunded
+                else None
+            )
         if before == RegistrationStatus.PENDING_PAYMENT and after == RegistrationStatus.PAID:
             return Reaction(ReactionKind.SEATS_PAID, registration_id)
         if after == RegistrationStatus.REFUNDED:
@@ -51,3 +61,13 @@ def route(event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | Non
             ReactionKind.ACCESS_CODE_REQUESTED, "", request_id=str(new["request_id"]), requester=str(new["email_key"])
         )
     return None
+
+
+def _newly_refunded_seats(old: dict[str, Any], new: dict[str, Any]) -> tuple[str, ...]:
+    """The seats whose status became `refunded` in this write (a seat's own refund)."""
+    was = {seat.get("attendee_id"): seat.get("status") for seat in old.get("seats") or []}
+    return tuple(
+        str(seat["attendee_id"])
+        for seat in new.get("seats") or []
+        if seat.get("status") == "refunded" and was.get(seat.get("attendee_id")) != "refunded"
+    )

@@ -22,10 +22,19 @@ from shared.certificates.pdf import render_certificate
 from shared.clock import Clock
 from shared.conference.models import Conference
 from shared.conference.ports import Conferences
-from shared.email import Email, Mailbox, access_code, confirmation, receipt, refund_notice, reminder
+from shared.email import (
+    Email,
+    Mailbox,
+    access_code,
+    confirmation,
+    duplicate_seat_refund,
+    receipt,
+    refund_notice,
+    reminder,
+)
 from shared.email import certificate as certificate_email
 from shared.errors import TemporarilyUnavailable
-from shared.payments.models import became
+from shared.payments.models import HistoryAction, became
 from shared.reactions.models import (
     Attendee,
     AttendeeStatus,
@@ -45,7 +54,7 @@ from shared.reactions.ports import (
     ReactionRepository,
 )
 from shared.reactions.routing import Reaction, ReactionKind
-from shared.registration.models import Registration, Seat
+from shared.registration.models import Registration, Seat, SeatStatus
 from shared.registration.status import RegistrationStatus
 
 # Longer than one send takes, short enough that a crashed sender's email goes out again soon.
@@ -106,6 +115,11 @@ class ReactionService:
             return ReactionResult(reaction.kind, self._seats_paid(registration))
         if reaction.kind is ReactionKind.SEATS_REFUNDED:
             return ReactionResult(reaction.kind, self._seats_refunded(registration))
+        if reaction.kind is ReactionKind.REGISTRATION_CREATED:
+            self._repository.index_people(registration)
+            return ReactionResult(reaction.kind, ["people indexed"])
+        if reaction.kind is ReactionKind.SEATS_REFUNDED_ALONE:
+            return ReactionResult(reaction.kind, self._seats_refunded_alone(registration, reaction.attendee_ids))
         if reaction.kind is ReactionKind.DISPUTE_OPENED:
             # The status itself is the organiser's flag; access stays until the dispute is decided.
             return ReactionResult(reaction.kind, ["flagged for the organiser; access kept"])
@@ -133,20 +147,22 @@ class ReactionService:
     def _seats_paid(self, registration: Registration) -> list[str]:
         if registration.status not in STILL_HOLDS_SEATS:
             return [f"registration is {registration.status} now: no access codes or confirmations"]
-        self._repository.add_attendees([Attendee.of_seat(registration, seat) for seat in registration.seats])
+        # Only the seats that count: a person who already held a paid seat keeps that one (this seat is refunded).
+        seats = registration.active_seats
+        self._repository.add_attendees([Attendee.of_seat(registration, seat) for seat in seats])
         registration_id = registration.registration_id
         emails = [
             OutboxEmail(registration_id=registration_id, kind=EmailKind.CONFIRMATION, attendee_id=s.attendee_id)
-            for s in registration.seats
+            for s in seats
         ]
         if registration.kind == "group":
             emails.append(OutboxEmail(registration_id=registration_id, kind=EmailKind.RECEIPT))
         self._repository.add_emails(emails)
-        done = [f"{len(registration.seats)} attendee(s)", f"{len(emails)} email(s) queued"]
+        done = [f"{len(seats)} attendee(s)", f"{len(emails)} email(s) queued"]
         conference = self._events.conference(registration.event_id)
         mails_coin = conference.mails_coin_to_individuals and registration.kind == "individual"
-        if mails_coin and registration.shipping_address is not None:
-            seat, address = registration.seats[0], registration.shipping_address
+        if mails_coin and registration.shipping_address is not None and seats:
+            seat, address = seats[0], registration.shipping_address
             self._repository.add_shipment(
                 Shipment(
                     registration_id=registration.registration_id,
@@ -192,9 +208,35 @@ class ReactionService:
             done.append("access code email queued")
         return done or ["no paid seat for this email: nothing sent"]
 
+    def _seats_refunded_alone(self, registration: Registration, attendee_ids: tuple[str, ...]) -> list[str]:
+        """Seats refunded one by one: each one's access and certificate end, and someone is told: the person, or
+        for a seat refunded because its person already held one, the payer (the person keeps their seat)."""
+        done: list[str] = []
+        duplicates = _duplicate_seats(registration)
+        emails = []
+        for seat in registration.seats:
+            if seat.attendee_id not in attendee_ids or seat.status is not SeatStatus.REFUNDED:
+                continue
+            if self._repository.attendee(seat.attendee_id) is not None:
+                self._repository.revoke_attendee(seat.attendee_id)
+                done.append("access revoked")
+            if self._certificates.revoke_current(seat.attendee_id):
+                done.append("certificate revoked")
+            kind = EmailKind.DUPLICATE_SEAT_REFUND if seat.attendee_id in duplicates else EmailKind.REFUND_NOTICE
+            emails.append(
+                OutboxEmail(registration_id=registration.registration_id, kind=kind, attendee_id=seat.attendee_id)
+            )
+        self._repository.add_emails(emails)
+        done.append(f"{len(emails)} refund notice(s) queued")
+        return done
+
     def _seats_refunded(self, registration: Registration) -> list[str]:
         done = []
+        # A seat refunded because its person held another was never this registration's to revoke or notify.
+        duplicates = _duplicate_seats(registration)
         for seat in registration.seats:
+            if seat.attendee_id in duplicates:
+                continue
             if self._repository.attendee(seat.attendee_id) is not None:
                 self._repository.revoke_attendee(seat.attendee_id)
             if self._certificates.revoke_current(seat.attendee_id):
@@ -215,9 +257,10 @@ class ReactionService:
             [
                 OutboxEmail(registration_id=registration_id, kind=EmailKind.REFUND_NOTICE, attendee_id=s.attendee_id)
                 for s in registration.seats
+                if s.attendee_id not in duplicates
             ]
         )
-        done.append(f"{len(registration.seats)} refund notice(s) queued")
+        done.append(f"{len(registration.seats) - len(duplicates)} refund notice(s) queued")
         return done
 
     def _send(self, registration: Registration, email_key: str) -> str:
@@ -263,6 +306,9 @@ class ReactionService:
         owes_access = entry.kind in {EmailKind.CONFIRMATION, EmailKind.ACCESS_CODE}
         if owes_access and registration.status not in STILL_HOLDS_SEATS:
             return f"registration {registration.status}"
+        seat = next((s for s in registration.seats if s.attendee_id == entry.attendee_id), None)
+        if owes_access and seat is not None and seat.status is not SeatStatus.ACTIVE:
+            return f"seat {seat.status}"
         if entry.kind is EmailKind.REMINDER:
             if registration.status not in STILL_HOLDS_SEATS:
                 return f"registration {registration.status}"
@@ -301,6 +347,8 @@ class ReactionService:
             return self._certificate_email(conference, registration, seat, entry.certificate_id or "")
         if entry.kind is EmailKind.REFUND_NOTICE:
             return refund_notice(conference, registration, seat)
+        if entry.kind is EmailKind.DUPLICATE_SEAT_REFUND:
+            return duplicate_seat_refund(conference, registration, seat)
         # A fresh code per send: only its digest is kept. A confirmation's becomes the current code; an access code
         # asked for works beside the earlier ones; the organiser's resend replaces every earlier code.
         code, now = new_access_code(), self._wall_clock.now()
@@ -350,3 +398,8 @@ class ReactionService:
             verification_url=verification_url,
             pdf=pdf,
         )
+
+
+def _duplicate_seats(registration: Registration) -> set[str]:
+    """The attendee ids of seats refunded because their person already held a paid seat when this one was paid."""
+    return {e.attendee_id for e in registration.history if e.action == HistoryAction.SEAT_DUPLICATE and e.attendee_id}

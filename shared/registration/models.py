@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, TypeAdapter
@@ -131,6 +132,27 @@ def request_fingerprint(request: IndividualRegistrationRequest | GroupRegistrati
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def resubmission_key(request: IndividualRegistrationRequest | GroupRegistrationRequest) -> str:
+    """What makes two requests "the same request" (API.md): the same kind, the same people and the same address,
+    emails compared case-insensitively and a group's attendees in any order. The event is in the claim's key."""
+    body = request.model_dump(mode="json", exclude={"event_id"})
+    people = [body["attendee"]] if "attendee" in body else body["attendees"]
+    for person in [*people, body.get("purchaser") or {}]:
+        if "email" in person:
+            person["email"] = normalize_email(person["email"])
+    if "attendees" in body:
+        body["attendees"] = sorted(body["attendees"], key=lambda person: person["email"])
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class SeatStatus(StrEnum):
+    ACTIVE = "active"  # the seat counts once its registration is paid
+    # The person already held a paid seat when this registration was paid: this seat's fee goes back to the payer.
+    REFUND_DUE = "refund_due"
+    REFUNDED = "refunded"  # its fee went back through Stripe: its code and certificate stop counting
+
+
 class Seat(Model):
     """One attendee's place in a registration; the attendee id is fixed when the seat is made."""
 
@@ -144,6 +166,8 @@ class Seat(Model):
     job_title: str | None = None
     phone: str | None = None
     license_id: str | None = None
+    status: SeatStatus = SeatStatus.ACTIVE
+    refund_id: str | None = None  # the Stripe refund of this seat's fee alone
 
     @property
     def email_key(self) -> str:
@@ -177,6 +201,8 @@ class Registration(Model):
     checkout_attempt: int
     checkout_expires_at: datetime
     checkout: Checkout | None = None
+    # The request's `resubmission_key`: an identical request while this awaits payment gets this registration back.
+    resubmission: str | None = None
     payment: PaymentFacts = PaymentFacts()
     history: list[HistoryEntry] = []
     # Bumped by every write after creation; payment settlements are conditional on it.
@@ -185,6 +211,34 @@ class Registration(Model):
     @property
     def email_keys(self) -> list[str]:
         return [seat.email_key for seat in self.seats]
+
+    @property
+    def active_seats(self) -> list[Seat]:
+        return [seat for seat in self.seats if seat.status is SeatStatus.ACTIVE]
+
+    @property
+    def seat_fee(self) -> Money:
+        return self.amount.divided(len(self.seats))
+
+    def holds_paid_seat(self, email_key: str) -> bool:
+        """Whether this registration holds the person's one paid seat: paid (or paid and disputed) and that person's
+        seat neither refunded nor due a refund. A refunded, expired or cancelled registration holds nobody's."""
+        if self.status not in {RegistrationStatus.PAID, RegistrationStatus.DISPUTED}:
+            return False
+        return any(seat.email_key == email_key for seat in self.active_seats)
+
+    def with_seats(self, statuses: dict[str, SeatStatus], refund_ids: dict[str, str] | None = None) -> list[Seat]:
+        """The seats with these attendees' statuses (and refund ids) changed."""
+        refund_ids = refund_ids or {}
+        return [
+            seat.model_copy(
+                update={
+                    "status": statuses.get(seat.attendee_id, seat.status),
+                    "refund_id": refund_ids.get(seat.attendee_id, seat.refund_id),
+                }
+            )
+            for seat in self.seats
+        ]
 
 
 class RegistrationCreated(Model):

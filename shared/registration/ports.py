@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -10,12 +11,20 @@ from shared.conference.models import Money
 from shared.registration.models import Checkout, Registration
 
 
-class EmailsTaken(Exception):
-    """Creating a registration failed because some of its emails already hold a seat."""
+class EmailsHeld(Exception):
+    """Creating a registration failed because some of its emails' guards are held (by a paid seat, or stale)."""
 
     def __init__(self, email_keys: list[str]) -> None:
-        super().__init__(f"{len(email_keys)} email(s) already hold a seat")
+        super().__init__(f"{len(email_keys)} email(s) have a seat's guard")
         self.email_keys = email_keys
+
+
+class RequestPending(Exception):
+    """Creating a registration failed because an identical request's registration holds the claim on it."""
+
+    def __init__(self, registration_id: str) -> None:
+        super().__init__(f"an identical request made {registration_id}")
+        self.registration_id = registration_id
 
 
 class StaleWrite(Exception):
@@ -23,13 +32,19 @@ class StaleWrite(Exception):
 
 
 class RegistrationRepository(Protocol):
-    def create(self, registration: Registration) -> None:
-        """Store a new registration and claim each seat's email, all or nothing (EmailsTaken)."""
+    def create(self, registration: Registration, tolerated: Mapping[str, str] | None = None) -> None:
+        """Store a new registration with its claim on its request (`resubmission`), all or nothing, provided no
+        seat's email has a guard (payment takes them, not this) other than the `tolerated` ones (email -> the
+        registration that guard names, known to hold no paid seat). EmailsHeld for the guarded emails, else
+        RequestPending when an identical request's registration holds the claim."""
 
     def get(self, registration_id: str) -> Registration | None: ...
 
-    def holder_of(self, event_id: str, email_key: str) -> str | None:
-        """The registration id holding this email's seat in this event, if any."""
+    def seat_holders(self, event_id: str, email_keys: list[str]) -> dict[str, str]:
+        """For each email that a paid registration claimed in this event, that registration's id."""
+
+    def release_claim(self, event_id: str, resubmission: str, registration_id: str) -> None:
+        """Free a request's claim held by a registration that no longer awaits payment (or is gone)."""
 
     def start_checkout_attempt(self, registration: Registration, attempt: int, expires_at: datetime) -> None:
         """Record a new Checkout attempt, if the registration still has the previous one (StaleWrite)."""
@@ -38,10 +53,7 @@ class RegistrationRepository(Protocol):
         """Record the Checkout Session of the registration's current attempt (StaleWrite)."""
 
     def discard(self, registration: Registration) -> None:
-        """Delete a registration that never got a Checkout Session and free its emails."""
-
-    def release_email(self, event_id: str, email_key: str, registration_id: str) -> None:
-        """Free an email whose holder no longer holds seats (expired, cancelled or gone)."""
+        """Delete a registration that never got a Checkout Session, and its claim on its request."""
 
 
 @dataclass(frozen=True)

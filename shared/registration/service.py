@@ -1,4 +1,4 @@
-"""Registration: one seat per person, a Checkout Session per registration, no half-made records."""
+"""Registration: a Checkout Session per registration, seats held by payment (one per person), no half-made records."""
 
 from __future__ import annotations
 
@@ -19,22 +19,25 @@ from shared.errors import (
     RegistrationInProgress,
 )
 from shared.ids import is_id, new_id
+from shared.limits import ClientLimits, registrations_per_hour
 from shared.registration.models import (
     GroupRegistrationRequest,
     IndividualRegistrationRequest,
     Registration,
     Seat,
     normalize_email,
+    resubmission_key,
 )
 from shared.registration.ports import (
     CheckoutRequest,
-    EmailsTaken,
+    EmailsHeld,
     PaymentGateway,
     PaymentProviderError,
     RegistrationRepository,
+    RequestPending,
     StaleWrite,
 )
-from shared.registration.status import RELEASES_EMAILS, RegistrationStatus
+from shared.registration.status import RegistrationStatus
 
 RegistrationRequestBody = IndividualRegistrationRequest | GroupRegistrationRequest
 
@@ -43,7 +46,10 @@ RegistrationRequestBody = IndividualRegistrationRequest | GroupRegistrationReque
 CHECKOUT_CREATION_LEASE = timedelta(seconds=60)
 # A Checkout URL handed out must stay usable for at least this long, or a new session is made.
 MIN_CHECKOUT_REMAINING = timedelta(minutes=5)
-# Rounds of "create, find the holders, free stale guards, create again" before giving up.
+# Registrations one source address may submit per hour (the template's RegistrationsPerAddress): generous, since
+# an agency behind one address registers its officers one by one.
+REGISTRATIONS_PER_HOUR = 100
+# Rounds of "create, find the request's claim stale, free it, create again" before giving up.
 CREATE_ROUNDS = 3
 
 
@@ -63,6 +69,8 @@ class RegistrationService:
         conference_clock: Clock,
         wall_clock: Clock,
         site_url: str,
+        limits: ClientLimits,
+        per_client_hourly: int = REGISTRATIONS_PER_HOUR,
         new_registration_id: Callable[[], str] = lambda: new_id("reg"),
         new_attendee_id: Callable[[], str] = lambda: new_id("att"),
     ) -> None:
@@ -72,6 +80,8 @@ class RegistrationService:
         self._conference_clock = conference_clock
         self._wall_clock = wall_clock
         self._site_url = site_url.rstrip("/")
+        self._limits = limits
+        self._per_client = registrations_per_hour(per_client_hourly)
         self._new_registration_id = new_registration_id
         self._new_attendee_id = new_attendee_id
 
@@ -81,7 +91,10 @@ class RegistrationService:
             raise NotFound("No registration has this id.")
         return registration
 
-    def register(self, request: RegistrationRequestBody) -> RegistrationOutcome:
+    def register(self, request: RegistrationRequestBody, *, client: str) -> RegistrationOutcome:
+        """A registration awaiting payment, with its Checkout URL. Seats are held by payment, not by submission: a
+        request is refused only for an email whose seat is paid; an identical request (`resubmission_key`) gets its
+        registration back; any other request naming the same people makes its own and learns nothing of theirs."""
         conference = self._event_of(request)
         now = self._conference_clock.now()
         if not conference.is_registration_open(now):
@@ -90,21 +103,53 @@ class RegistrationService:
                 raise RegistrationClosed(f"Registration opens on {opens.astimezone(conference.zone):%B %-d, %Y}.")
             raise RegistrationClosed("Registration for this event has closed.")
         self._check_seats(conference, request)
+        # Counted once the request is known to be a valid one: it is what creates a Checkout Session at Stripe.
+        self._limits.take(self._per_client, client)
+        resubmission, tolerated = resubmission_key(request), dict[str, str]()
         for _ in range(CREATE_ROUNDS):
-            draft = self._draft(conference, request)
+            draft = self._draft(conference, request, resubmission)
             try:
-                self._repository.create(draft)
-            except EmailsTaken as taken:
-                existing = self._resubmitted_registration(conference.id, request, taken.email_keys)
-                if existing is None:
-                    continue  # the emails were held by stale registrations, now freed: try again
+                self._repository.create(draft, tolerated)
+            except EmailsHeld as held:
+                tolerated |= self._stale_guards(conference.id, request, held.email_keys)  # or 409 for a paid seat
+                continue
+            except RequestPending as pending:
+                existing = self._repository.get(pending.registration_id)
+                if existing is None or existing.status is not RegistrationStatus.PENDING_PAYMENT:
+                    # Its registration expired, was cancelled or paid: the claim is stale, so this request starts
+                    # afresh (a paid one's people were refused above, or got their seat refunded since).
+                    self._repository.release_claim(conference.id, resubmission, pending.registration_id)
+                    continue
                 return RegistrationOutcome(self._usable_checkout(existing), created=False)
             try:
                 return RegistrationOutcome(self._open_checkout(draft), created=True)
             except PaymentProviderUnavailable:
                 self._repository.discard(draft)  # the registrant can submit again
                 raise
-        raise RegistrationInProgress("Another registration for these people is being created; try again.")
+        raise RegistrationInProgress("This request's registration keeps changing; try again in a moment.")
+
+    def _stale_guards(self, event_id: str, request: RegistrationRequestBody, held: list[str]) -> dict[str, str]:
+        """The guards among `held` that name a registration holding no paid seat for that person (email -> that
+        registration), to be tolerated; 409 for the first seat whose person holds a paid seat (by position, never
+        by email)."""
+        seat_keys = [normalize_email(attendee.email) for attendee in request.seats]
+        holders = self._repository.seat_holders(event_id, [key for key in seat_keys if key in held])
+        read: dict[str, Registration | None] = {}
+        stale: dict[str, str] = {}
+        for position, key in enumerate(seat_keys):
+            holder_id = holders.get(key)
+            if holder_id is None:
+                continue  # freed since: the next round finds it free
+            if holder_id not in read:
+                read[holder_id] = self._repository.get(holder_id)
+            holder = read[holder_id]
+            if holder is None or not holder.holds_paid_seat(key):
+                stale[key] = holder_id  # left by a refunded seat: the next payment takes it over
+                continue
+            if isinstance(request, IndividualRegistrationRequest):
+                raise AlreadyRegistered("This email already holds a seat at the conference.")
+            raise AlreadyRegistered(f"Attendee {position + 1} already holds a seat at the conference.")
+        return stale
 
     def _event_of(self, request: RegistrationRequestBody) -> Conference:
         if request.event_id is None:
@@ -135,7 +180,7 @@ class RegistrationService:
         if errors:
             raise InvalidRequest(errors)
 
-    def _draft(self, conference: Conference, request: RegistrationRequestBody) -> Registration:
+    def _draft(self, conference: Conference, request: RegistrationRequestBody, resubmission: str) -> Registration:
         now = self._wall_clock.now()
         seats = [Seat(attendee_id=self._new_attendee_id(), **attendee.model_dump()) for attendee in request.seats]
         return Registration(
@@ -150,54 +195,12 @@ class RegistrationService:
             created_at=now,
             checkout_attempt=1,
             checkout_expires_at=self._checkout_expiry(conference),
+            resubmission=resubmission,
         )
 
     def _checkout_expiry(self, conference: Conference) -> datetime:
         minutes = conference.registration.checkout_expires_after_minutes
         return self._wall_clock.now().replace(microsecond=0) + timedelta(minutes=minutes)
-
-    def _resubmitted_registration(
-        self, event_id: str, request: RegistrationRequestBody, taken_keys: list[str]
-    ) -> Registration | None:
-        """The registration to answer with when this request is a resubmission; raises on a conflict.
-
-        Returns None when every email was held by a registration that no longer holds seats.
-        """
-        live: dict[str, Registration] = {}
-        holder_of_key: dict[str, str] = {}
-        for key in taken_keys:
-            holder_id = self._repository.holder_of(event_id, key)
-            if holder_id is None:
-                continue
-            holder = live.get(holder_id) or self._repository.get(holder_id)
-            if holder is None or holder.status in RELEASES_EMAILS:
-                self._repository.release_email(event_id, key, holder_id)
-                continue
-            live[holder_id] = holder
-            holder_of_key[key] = holder_id
-        if not live:
-            return None
-        seat_keys = [normalize_email(attendee.email) for attendee in request.seats]
-        if len(live) == 1:
-            (holder,) = live.values()
-            if self._is_same_request(holder, request, seat_keys):
-                return holder
-        position = next(i for i, key in enumerate(seat_keys) if key in holder_of_key)
-        if isinstance(request, IndividualRegistrationRequest):
-            raise AlreadyRegistered("This email already holds a seat at the conference.")
-        raise AlreadyRegistered(f"Attendee {position + 1} already holds a seat at the conference.")
-
-    @staticmethod
-    def _is_same_request(holder: Registration, request: RegistrationRequestBody, seat_keys: list[str]) -> bool:
-        """The same person (or purchaser) submitting again while the registration awaits payment."""
-        if holder.status != RegistrationStatus.PENDING_PAYMENT or holder.kind != request.kind:
-            return False
-        if sorted(holder.email_keys) != sorted(seat_keys):
-            return False
-        if isinstance(request, GroupRegistrationRequest):
-            assert holder.purchaser is not None
-            return normalize_email(holder.purchaser.email) == normalize_email(request.purchaser.email)
-        return True
 
     def _usable_checkout(self, registration: Registration) -> Registration:
         now = self._wall_clock.now()

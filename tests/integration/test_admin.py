@@ -243,6 +243,8 @@ def test_a_large_export_is_a_303_to_a_short_lived_download(api, stripe_standin, 
 def test_erasing_while_the_registration_changes_re_reads_and_erases(api, stripe_standin, stack) -> None:
     from shared.adapters.dynamodb_admin import DynamoAdminRepository
     from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
+    from shared.adapters.dynamodb_certificates import DynamoCertificateRepository
+    from shared.adapters.s3_certificates import S3CertificateFiles
     from shared.admin.privacy import PrivacyService
     from shared.clock import wall_clock
     from shared.payments.models import HistoryEntry
@@ -263,7 +265,10 @@ def test_erasing_while_the_registration_changes_re_reads_and_erases(api, stripe_
             super().replace_personal_data(registration, changes, entry)
 
     repository = ChangedUnderfoot(table)
-    privacy = PrivacyService(repository=repository, attendance=DynamoAttendanceRepository(table), wall_clock=wall_clock)
+    pdfs = S3CertificateFiles(stack.resources["CertificatesBucket"], DynamoCertificateRepository(table))
+    privacy = PrivacyService(
+        repository=repository, attendance=DynamoAttendanceRepository(table), pdfs=pdfs, wall_clock=wall_clock
+    )
 
     # When
     erased = privacy.erase(email, actor="admin@example.org")

@@ -119,7 +119,7 @@ class TestLogin:
         # When that address tries again, even with the right code, it is refused for the rest of the window
         refused = log_in(api, attendee["email"], attendee["code"], source_ip="198.51.100.7")
         assert refused.status == 429 and refused.json()["code"] == "too_many_requests"
-        assert refused.headers["retry-after"] == "900"
+        assert 1 <= int(refused.headers["retry-after"]) <= 900  # the seconds left in the address's window
 
         # But the attendee, from an address of their own, still signs in
         assert log_in(api, attendee["email"], attendee["code"], source_ip="192.0.2.1").status == 200

@@ -18,9 +18,9 @@ from infra.apigw import LocalHttpApi
 from infra.samples import JSON, encoded, individual
 from infra.stripe_standin import StripeStandIn
 from shared.adapters.dynamodb import DynamoRegistrationRepository, registration_key, to_item
-from shared.payments.models import HistoryAction, PaymentTruth
+from shared.payments.models import HistoryAction, HistoryEntry, PaymentTruth, SeatClaims
 from shared.payments.settlement import settle
-from shared.registration.models import Registration
+from shared.registration.models import Registration, SeatStatus
 from shared.registration.ports import StaleWrite
 from tests.support.stripe_events import refund_at_stripe as refund
 
@@ -186,7 +186,8 @@ class TestTheTable:
             charge_id="ch_test_stale",
             charge_succeeded=True,
         )
-        table.save_settlement(read, settle(read, paid, expected_livemode=False, at=at, actor="stripe"))
+        settled = settle(read, paid, expected_livemode=False, at=at, actor="stripe")
+        table.save_settlement(read, replace(settled, claims=SeatClaims(take=read.email_keys)))
 
         # When another settlement is written from the same (now stale) read
         expired_session = replace(session, session_status="expired", payment_status="unpaid")
@@ -198,7 +199,47 @@ class TestTheTable:
         after = stored(stack, created["registration_id"])
         assert (after.status, after.version) == ("paid", read.version + 1)
         assert [(h.actor, h.to_status) for h in after.history] == [("stripe", "paid")]
-        assert table.holder_of(read.event_id, read.email_keys[0]) == read.registration_id
+        assert table.seat_holders(read.event_id, read.email_keys) == {read.email_keys[0]: read.registration_id}
+
+    def test_a_payment_takes_its_seats_guards_only_with_every_condition_met(self, api, stack) -> None:
+        # Given two registrations for one person, and the first one's payment recorded with the guard
+        table, at = repository(stack), datetime.now(UTC)
+        first = stored(stack, register(api)["registration_id"])
+        other = api.request("POST", "/registrations", headers=JSON, body=encoded(individual(first_name="Anna")))
+        second = stored(stack, other.json()["registration_id"])
+        paid = PaymentTruth(
+            registration_id=None, livemode=False, session_status="complete", payment_status="paid", amount=20000,
+            currency="usd", charge_succeeded=True,
+        )  # fmt: skip
+        settled = settle(first, paid, expected_livemode=False, at=at, actor="stripe")
+        table.save_settlement(first, replace(settled, claims=SeatClaims(take=first.email_keys)))
+
+        # When the second's payment tries to take the same guard as free, nothing of it is written
+        late = settle(second, paid, expected_livemode=False, at=at, actor="stripe")
+        with pytest.raises(StaleWrite):
+            table.save_settlement(second, replace(late, claims=SeatClaims(take=second.email_keys)))
+        assert stored(stack, second.registration_id) == second
+
+        # Then taking it over from the registration named in it works, in one write with the seats
+        seats = second.with_seats({second.seats[0].attendee_id: SeatStatus.REFUND_DUE})
+        taken = replace(late, claims=SeatClaims(take_over={second.email_keys[0]: first.registration_id}), seats=seats)
+        table.save_settlement(second, taken)
+        assert table.seat_holders(first.event_id, first.email_keys) == {first.email_keys[0]: second.registration_id}
+        assert stored(stack, second.registration_id).seats[0].status is SeatStatus.REFUND_DUE
+
+    def test_a_seat_s_refund_is_written_only_at_the_version_read(self, api, stack) -> None:
+        table = repository(stack)
+        read = stored(stack, register(api)["registration_id"])
+        seats = read.with_seats({read.seats[0].attendee_id: SeatStatus.REFUNDED}, {read.seats[0].attendee_id: "re_1"})
+        entry = HistoryEntry(
+            at=datetime.now(UTC), actor="finance@example.org", action=HistoryAction.SEAT_REFUNDED,
+            attendee_id=read.seats[0].attendee_id, refund_id="re_1", amount_refunded=20000,
+        )  # fmt: skip
+        table.save_seats(read, seats, entry)
+        with pytest.raises(StaleWrite):
+            table.save_seats(read, seats, entry)
+        after = stored(stack, read.registration_id)
+        assert after.seats == seats and after.history == [entry] and after.version == read.version + 1
 
     def test_a_registration_stored_before_history_had_actions_still_loads(self, api, aws, stack) -> None:
         # Given a registration whose history an older version wrote as sentences

@@ -39,7 +39,7 @@ def test_twenty_containers_registering_one_email_at_the_same_moment_make_exactly
     def register(_: int) -> str:
         start.wait()
         try:
-            outcome = service.register(request)
+            outcome = service.register(request, client="203.0.113.20")
         except (RegistrationInProgress, AlreadyRegistered) as refused:
             return type(refused).__name__
         return "created" if outcome.created else outcome.registration.registration_id

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from shared.registration.models import Checkout, Registration
-from shared.registration.ports import CheckoutRequest, EmailsTaken, PaymentProviderError, StaleWrite
+from shared.registration.ports import CheckoutRequest, EmailsHeld, PaymentProviderError, RequestPending, StaleWrite
 from shared.registration.status import RegistrationStatus
 
 
 class InMemoryRegistrations:
     def __init__(self) -> None:
         self.registrations: dict[str, Registration] = {}
-        self.guards: dict[tuple[str, str], str] = {}  # (event id, email) -> registration
+        self.guards: dict[tuple[str, str], str] = {}  # (event id, email) -> the paid registration holding it
+        self.claims: dict[tuple[str, str], str] = {}  # (event id, resubmission key) -> registration
         self._lock = threading.Lock()
         self._races: dict[str, list[Callable[[], None]]] = {}
 
@@ -29,22 +30,46 @@ class InMemoryRegistrations:
         if racers:
             racers.pop(0)()
 
-    def create(self, registration: Registration) -> None:
+    def pay(self, registration_id: str) -> Registration:
+        """What a settled payment does (shared/payments): the registration paid, holding its seats' guards."""
+        paid = self.registrations[registration_id].model_copy(update={"status": RegistrationStatus.PAID})
+        self.registrations[registration_id] = paid
+        for key in paid.email_keys:
+            self.guards[paid.event_id, key] = registration_id
+        return paid
+
+    def create(self, registration: Registration, tolerated: Mapping[str, str] | None = None) -> None:
         self._let_racers_in("create")
         with self._lock:
-            taken = [key for key in registration.email_keys if (registration.event_id, key) in self.guards]
-            if taken or registration.registration_id in self.registrations:
-                raise EmailsTaken(taken)
+            assert registration.resubmission is not None
+            event, tolerated = registration.event_id, tolerated or {}
+            held = [
+                key
+                for key in registration.email_keys
+                if (event, key) in self.guards and self.guards[event, key] != tolerated.get(key)
+            ]
+            if held:
+                raise EmailsHeld(held)
+            claim = (event, registration.resubmission)
+            if claim in self.claims:
+                raise RequestPending(self.claims[claim])
+            assert registration.registration_id not in self.registrations
             self.registrations[registration.registration_id] = registration
-            for key in registration.email_keys:
-                self.guards[registration.event_id, key] = registration.registration_id
+            self.claims[claim] = registration.registration_id
 
     def get(self, registration_id: str) -> Registration | None:
+        self._let_racers_in("get")
         return self.registrations.get(registration_id)
 
-    def holder_of(self, event_id: str, email_key: str) -> str | None:
-        self._let_racers_in("holder_of")
-        return self.guards.get((event_id, email_key))
+    def seat_holders(self, event_id: str, email_keys: list[str]) -> dict[str, str]:
+        self._let_racers_in("seat_holders")
+        return {key: self.guards[event_id, key] for key in email_keys if (event_id, key) in self.guards}
+
+    def release_claim(self, event_id: str, resubmission: str, registration_id: str) -> None:
+        self._let_racers_in("release_claim")
+        with self._lock:
+            if self.claims.get((event_id, resubmission)) == registration_id:  # else freed or taken again: not ours
+                del self.claims[event_id, resubmission]
 
     def start_checkout_attempt(self, registration: Registration, attempt: int, expires_at: datetime) -> None:
         self._let_racers_in("start_checkout_attempt")
@@ -79,26 +104,16 @@ class InMemoryRegistrations:
         return current
 
     def discard(self, registration: Registration) -> None:
-        """One transaction, like the adapter's: the registration only if it has no Checkout Session, and each
-        guard only if it still names it; any condition failing cancels all of it."""
+        """The adapter's conditional delete (only without a Checkout Session), then its claim freed if still its."""
         self._let_racers_in("discard")
         with self._lock:
             current = self.registrations.get(registration.registration_id)
-            event = registration.event_id
-            guards_ours = all(
-                self.guards.get((event, key)) == registration.registration_id for key in registration.email_keys
-            )
-            if (current is not None and current.checkout is not None) or not guards_ours:
-                raise StaleWrite("transaction cancelled")
+            if current is not None and current.checkout is not None:
+                raise StaleWrite("checkout attached")
             self.registrations.pop(registration.registration_id, None)
-            for key in registration.email_keys:
-                del self.guards[event, key]
-
-    def release_email(self, event_id: str, email_key: str, registration_id: str) -> None:
-        self._let_racers_in("release_email")
-        with self._lock:
-            if self.guards.get((event_id, email_key)) == registration_id:  # else freed or claimed again: not ours
-                del self.guards[event_id, email_key]
+            claim = (registration.event_id, registration.resubmission or "")
+            if self.claims.get(claim) == registration.registration_id:
+                del self.claims[claim]
 
 
 class FakePayments:

@@ -9,7 +9,7 @@ from shared.admin.privacy import ERASED
 from shared.certificates.models import Certificate, CertificateStatus
 from shared.payments.models import HistoryEntry
 from shared.reactions.models import Attendee, OutboxEmail, Shipment, ShipmentState
-from shared.registration.models import Registration
+from shared.registration.models import Registration, Seat
 from shared.registration.ports import PaymentProviderError, StaleWrite
 from shared.registration.status import RegistrationStatus
 
@@ -23,6 +23,17 @@ class InMemoryAdmin:
 
     def registration(self, registration_id: str) -> Registration | None:
         return self.registrations.get(registration_id)
+
+    def get(self, registration_id: str) -> Registration | None:
+        return self.registrations.get(registration_id)
+
+    def save_seats(self, registration: Registration, seats: list[Seat], entry: HistoryEntry) -> None:
+        current = self.registrations.get(registration.registration_id)
+        if current is None or current.version != registration.version:
+            raise StaleWrite("version moved on")
+        self.registrations[registration.registration_id] = current.model_copy(
+            update={"seats": seats, "history": [*current.history, entry], "version": current.version + 1}
+        )
 
     def emails(self, registration_id: str) -> list[OutboxEmail]:
         return [e for (owner, _), e in self.outbox.items() if owner == registration_id]
@@ -64,6 +75,9 @@ class InMemoryAdminTable(InMemoryAdmin):
         self.shipments: dict[str, Shipment] = {}
         self.certificates: dict[str, Certificate] = {}
         self.pointers: dict[str, str] = {}  # attendee id -> current certificate id
+        self.people: set[tuple[str, str]] = set()  # (email, registration id): the stream's index of who is named
+        self.pdf_versions: dict[str, int] = {}  # certificate id -> versions of its PDF in the bucket
+        self.released_claims: list[tuple[str, str, str]] = []  # (event, request key, registration) freed
         self._races: dict[str, list[Callable[[], None]]] = {}
 
     def race(self, method: str, writer: Callable[[], None]) -> None:
@@ -110,6 +124,17 @@ class InMemoryAdminTable(InMemoryAdmin):
 
     def seats_of(self, email_key: str) -> list[str]:
         return [registration for (_, email), registration in self.guards.items() if email == email_key]
+
+    def registrations_naming(self, email_key: str) -> list[str]:
+        """The guards, then the stream's index (`people`: (email, registration id), what a new registration adds)."""
+        indexed = [registration for email, registration in sorted(self.people) if email == email_key]
+        return list(dict.fromkeys([*self.seats_of(email_key), *indexed]))
+
+    def forget_person(self, email_key: str, registration_id: str) -> None:
+        self.people.discard((email_key, registration_id))
+
+    def release_claim(self, event_id: str, resubmission: str, registration_id: str) -> None:
+        self.released_claims.append((event_id, resubmission, registration_id))
 
     def shipment(self, registration_id: str) -> Shipment | None:
         return self.shipments.get(registration_id)
@@ -175,3 +200,6 @@ class InMemoryAdminTable(InMemoryAdmin):
     def release_email(self, event_id: str, email_key: str, registration_id: str) -> None:
         if self.guards.get((event_id, email_key)) == registration_id:  # else freed already, or claimed again
             del self.guards[event_id, email_key]
+
+    def erase_pdf(self, certificate_id: str) -> int:  # the bucket's port (CertificatePdfs)
+        return self.pdf_versions.pop(certificate_id, 0)

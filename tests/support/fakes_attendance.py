@@ -30,7 +30,6 @@ class InMemoryAttendance:
         self.guards: dict[tuple[str, str], str] = {}  # (event id, email) -> registration
         self.attendees: dict[str, Attendee] = {}
         self.sessions: dict[str, LoginSession] = {}
-        self.throttles: dict[tuple[str, datetime], int] = {}
         self.credited: dict[str, dict[str, set[int]]] = {}
         self.platform: dict[str, dict[str, set[int]]] = {}  # minutes from participant reports
         self.platform_sessions: dict[str, set[str]] = {}
@@ -92,14 +91,6 @@ class InMemoryAttendance:
 
     def attendee(self, attendee_id: str) -> Attendee | None:
         return self.attendees.get(attendee_id)
-
-    def failures(self, keys: list[str], window_start: datetime) -> int:
-        return max((self.throttles.get((key, window_start), 0) for key in keys), default=0)
-
-    def record_failure(self, keys: list[str], window_start: datetime, expires: datetime) -> None:
-        with self._lock:
-            for key in keys:  # ADD failures :one, per key
-                self.throttles[(key, window_start)] = self.throttles.get((key, window_start), 0) + 1
 
     def start_session(self, session: LoginSession, day: str | None) -> LoginSession | None:
         with self._lock:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from shared.payments.models import PaymentTruth, StripeEvent
+from shared.conference.models import Money
+from shared.payments.models import HistoryEntry, PaymentTruth, StripeEvent
 from shared.payments.ports import StripeObjectMissing
 from shared.payments.settlement import Settlement
-from shared.registration.models import Registration
+from shared.registration.models import Registration, Seat
 from shared.registration.ports import PaymentProviderError, StaleWrite
 from shared.registration.status import RELEASES_EMAILS, RegistrationStatus
 
@@ -31,10 +32,14 @@ class InMemoryPaymentRepository:
             self.add(registration)
 
     def add(self, registration: Registration) -> None:
-        """A registration as POST /registrations stores it, holding its seats' emails."""
+        """A registration as stored: one past its payment holds its active seats' guards."""
         self.registrations[registration.registration_id] = registration
-        for key in registration.email_keys:
-            self.guards[registration.event_id, key] = registration.registration_id
+        if registration.status is not RegistrationStatus.PENDING_PAYMENT and registration.status not in RELEASES_EMAILS:
+            for seat in registration.active_seats:
+                self.guards[registration.event_id, seat.email_key] = registration.registration_id
+
+    def seat_holders(self, event_id: str, email_keys: list[str]) -> dict[str, str]:
+        return {key: self.guards[event_id, key] for key in email_keys if (event_id, key) in self.guards}
 
     def bump(self, registration_id: str) -> None:
         """Another writer's unrelated write (a personal-data erasure, say): only the version moves."""
@@ -52,6 +57,14 @@ class InMemoryPaymentRepository:
         current = self.registrations.get(registration.registration_id)
         if current is None or current.version != registration.version:
             raise StaleWrite("version moved on")
+        event, claims = registration.event_id, settlement.claims
+        if claims is not None:  # one transaction with the guards, as the adapter's
+            if any((event, key) in self.guards for key in claims.take) or any(
+                self.guards.get((event, key)) != holder for key, holder in claims.take_over.items()
+            ):
+                raise StaleWrite("a guard moved on")
+            for key in [*claims.take, *claims.take_over]:
+                self.guards[event, key] = registration.registration_id
         self.registrations[registration.registration_id] = current.model_copy(
             update={
                 "status": settlement.status,
@@ -59,10 +72,16 @@ class InMemoryPaymentRepository:
                 "history": [*current.history, *settlement.history],
                 "version": current.version + 1,
             }
+            | ({"seats": settlement.seats} if settlement.seats is not None else {})
         )
-        if settlement.status in RELEASES_EMAILS and registration.status not in RELEASES_EMAILS:
-            for key in registration.email_keys:
-                self._release(registration.event_id, key, registration.registration_id)
+
+    def save_seats(self, registration: Registration, seats: list[Seat], entry: HistoryEntry) -> None:
+        current = self.registrations.get(registration.registration_id)
+        if current is None or current.version != registration.version:
+            raise StaleWrite("version moved on")
+        self.registrations[registration.registration_id] = current.model_copy(
+            update={"seats": seats, "history": [*current.history, entry], "version": current.version + 1}
+        )
 
     def event_seen(self, event_id: str) -> bool:
         return event_id in self.events
@@ -81,22 +100,11 @@ class InMemoryPaymentRepository:
         yield from sorted(pending, key=lambda r: (r.created_at, r.registration_id))  # the index's order
 
     def discard(self, registration: Registration) -> None:
-        """All or nothing, as the adapter's transaction: only a registration without a Checkout Session,
-        and only with every guard still pointing at it."""
+        """As the adapter's conditional delete: only a registration without a Checkout Session."""
         current = self.registrations.get(registration.registration_id)
-        keys = registration.email_keys
         if current is None or current.checkout is not None:
             raise StaleWrite("checkout attached")
-        event = registration.event_id
-        if any(self.guards.get((event, key)) != registration.registration_id for key in keys):
-            raise StaleWrite("guard moved on")
         del self.registrations[registration.registration_id]
-        for key in keys:
-            del self.guards[event, key]
-
-    def _release(self, event_id: str, email_key: str, registration_id: str) -> None:
-        if self.guards.get((event_id, email_key)) == registration_id:  # freed already, or another's: not ours to free
-            del self.guards[event_id, email_key]
 
 
 class FakeStripe:
@@ -127,3 +135,23 @@ class FakeStripe:
         if object_id not in objects:
             raise StripeObjectMissing(object_id)
         return objects[object_id]
+
+
+class FakeSeatRefunds:
+    """Stripe's refunds of one seat: one refund per (registration, seat) key however often asked, as with Stripe's
+    idempotency keys; while `unavailable` is above zero each call fails (and counts it down)."""
+
+    def __init__(self) -> None:
+        self.refunds: dict[tuple[str, str], tuple[str, str, Money]] = {}  # key -> (refund id, intent, amount)
+        self.calls = 0
+        self.unavailable = 0
+
+    def refund_seat(self, payment_intent_id: str, registration_id: str, attendee_id: str, amount: Money) -> str:
+        self.calls += 1
+        if self.unavailable:
+            self.unavailable -= 1
+            raise PaymentProviderError("APIConnectionError")
+        key = (registration_id, attendee_id)
+        if key not in self.refunds:
+            self.refunds[key] = (f"re_{len(self.refunds) + 1}", payment_intent_id, amount)
+        return self.refunds[key][0]

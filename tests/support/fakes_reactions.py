@@ -34,7 +34,7 @@ from shared.reactions.models import (
     ShipmentState,
 )
 from shared.reactions.ports import MailRejected, MailThrottled, MailUnencodable
-from shared.registration.models import Purchaser, Registration, Seat, ShippingAddress
+from shared.registration.models import Purchaser, Registration, Seat, ShippingAddress, normalize_email
 from shared.registration.ports import StaleWrite
 from shared.registration.status import RegistrationStatus
 
@@ -73,6 +73,11 @@ class InMemoryTable(Interruptions):
         self.outbox: dict[tuple[str, str], OutboxEmail] = {}
         self.shipments: dict[str, Shipment] = {}
         self.access_code_sends: dict[str, dict[int, tuple[datetime, str]]] = {}  # attendee -> slot -> (at, request)
+        self.people: set[tuple[str, str]] = set()  # (email, registration id): the index an erasure reads
+
+    def index_people(self, registration: Registration) -> None:
+        purchaser = [normalize_email(registration.purchaser.email)] if registration.purchaser else []
+        self.people |= {(key, registration.registration_id) for key in [*registration.email_keys, *purchaser]}
 
     def save(self, registration: Registration) -> Registration:
         """What the registration and payment services wrote (not part of the port)."""

@@ -17,12 +17,14 @@ from shared.conference import load_conference
 from shared.conference.models import Money
 from shared.errors import InvalidRequest, NotFound, NotRefundable, PaymentProviderUnavailable
 from shared.payments.models import HistoryAction, PaymentFacts
+from shared.payments.seat_refunds import SeatRefunds
 from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, OutboxEmail
-from shared.registration.models import Checkout, Purchaser, Registration, Seat, ShippingAddress
+from shared.registration.models import Checkout, Purchaser, Registration, Seat, SeatStatus, ShippingAddress
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_admin import FakeRefunds, InMemoryAdminTable
 from tests.support.fakes_attendance import InMemoryAttendance
 from tests.support.fakes_events import catalog_of
+from tests.support.fakes_payments import FakeSeatRefunds
 
 CONFERENCE = load_conference()
 AT = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
@@ -89,12 +91,18 @@ def refunds() -> FakeRefunds:
 
 
 @pytest.fixture
-def service(table, attendance, refunds) -> AdminService:
+def seat_refunds() -> FakeSeatRefunds:
+    return FakeSeatRefunds()
+
+
+@pytest.fixture
+def service(table, attendance, refunds, seat_refunds) -> AdminService:
     return AdminService(
         events=catalog_of(CONFERENCE),
         repository=table,
         attendance=attendance,
         refunds=refunds,
+        seat_refunds=SeatRefunds(repository=table, refunds=seat_refunds, wall_clock=FixedClock(AT)),
         wall_clock=FixedClock(AT),
     )
 
@@ -350,3 +358,47 @@ class TestResendingConfirmations:
         with pytest.raises(NotRefundable, match="has confirmations"):
             service.resend_confirmation("reg_1", actor="admin:token")
         assert table.emails("reg_1") == []
+
+
+class TestOneSeatRefund:
+    def test_one_seat_of_a_group_is_refunded_alone_at_its_fee(self, service, table, seat_refunds) -> None:
+        group = registration(7, emails=("a@example.org", "b@example.org"), purchaser="chief@example.org")
+        table.registrations[group.registration_id] = group
+
+        answer = service.refund_seat("reg_7", "att_7_1", actor="finance@example.org")
+
+        stored = table.registrations["reg_7"]
+        assert [s.status for s in stored.seats] == [SeatStatus.ACTIVE, SeatStatus.REFUNDED]
+        assert seat_refunds.refunds == {("reg_7", "att_7_1"): ("re_1", "pi_7", Money(amount=20000, currency="usd"))}
+        (entry,) = stored.history
+        assert (entry.action, entry.actor, entry.attendee_id) == (
+            HistoryAction.SEAT_REFUNDED,
+            "finance@example.org",
+            "att_7_1",
+        )
+        assert "re_1" in answer.detail and stored.status is RegistrationStatus.PAID  # Stripe's webhook settles it
+
+    def test_asking_again_refunds_nothing_more(self, service, table, seat_refunds) -> None:
+        table.registrations["reg_7"] = registration(7)
+        service.refund_seat("reg_7", "att_7_0", actor="finance@example.org")
+        service.refund_seat("reg_7", "att_7_0", actor="finance@example.org")
+        assert seat_refunds.calls == 1 and len(table.registrations["reg_7"].history) == 1
+
+    @pytest.mark.parametrize("status", [RegistrationStatus.PENDING_PAYMENT, RegistrationStatus.REFUNDED])
+    def test_a_seat_of_an_unpaid_or_refunded_registration_is_not_refundable(self, service, table, status) -> None:
+        table.registrations["reg_7"] = registration(7, status)
+        with pytest.raises(NotRefundable):
+            service.refund_seat("reg_7", "att_7_0", actor="finance@example.org")
+
+    def test_an_unknown_registration_or_seat_is_not_found(self, service, table) -> None:
+        table.registrations["reg_7"] = registration(7)
+        for registration_id, attendee_id in (("reg_8", "att_7_0"), ("reg_7", "att_8_0")):
+            with pytest.raises(NotFound):
+                service.refund_seat(registration_id, attendee_id, actor="finance@example.org")
+
+    def test_stripe_not_answering_changes_nothing(self, service, table, seat_refunds) -> None:
+        table.registrations["reg_7"] = registration(7)
+        seat_refunds.unavailable = 1
+        with pytest.raises(PaymentProviderUnavailable):
+            service.refund_seat("reg_7", "att_7_0", actor="finance@example.org")
+        assert table.registrations["reg_7"] == registration(7)

@@ -14,9 +14,11 @@ from shared.attendance.service import AttendanceService
 from shared.clock import FixedClock
 from shared.conference import load_conference
 from shared.conference.models import Conference
+from shared.limits import ClientLimits
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_attendance import InMemoryAttendance, InMemoryCertificatePdfs
 from tests.support.fakes_events import catalog_of
+from tests.support.fakes_limits import InMemoryCounters
 
 CONFERENCE = load_conference()
 ALL = {s.id: s.scheduled_minutes for s in CONFERENCE.sessions}
@@ -110,6 +112,7 @@ def test_credited_minutes_are_the_distinct_in_window_minutes_of_any_schedule(off
         certificates=InMemoryCertificatePdfs(),
         conference_clock=clock,
         wall_clock=FixedClock(datetime.now(UTC)),
+        limits=ClientLimits(counters=InMemoryCounters(), wall_clock=FixedClock(datetime.now(UTC))),
     )
     token = service.login(
         "a@example.org", "ABCD-EFGH-IJKL-MNOP-QRST", source_ip="203.0.113.7", user_agent=""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +19,6 @@ from shared.access import REQUESTED_CODE_LIFETIME, hash_access_code
 from shared.attendance.service import (
     ACCESS_CODE_REQUEST_KEPT,
     FAILURE_LIMIT,
-    FAILURE_WINDOW,
     SESSION_LIFETIME,
     AttendanceService,
 )
@@ -32,10 +32,12 @@ from shared.errors import (
     SessionSuperseded,
     TooManyRequests,
 )
+from shared.limits import ClientLimits
 from shared.reactions.models import RequestedCode
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_attendance import InMemoryAttendance, InMemoryCertificatePdfs
 from tests.support.fakes_events import catalog_of
+from tests.support.fakes_limits import InMemoryCounters
 
 CONFERENCE = load_conference()
 KEYNOTE = "d1-implicit-bias"  # 11:30-12:45 CDT on 5 August 2020, 75 minutes
@@ -78,6 +80,7 @@ def service(repository, certificates, wall, conference_time) -> AttendanceServic
         certificates=certificates,
         conference_clock=conference_time,
         wall_clock=wall,
+        limits=ClientLimits(counters=InMemoryCounters(), wall_clock=wall),
     )
 
 
@@ -158,7 +161,7 @@ class TestLogin:
         with pytest.raises(InvalidCredentials):
             log_in(service, code="AAAA-AAAA-AAAA-AAAA-AAAA")
 
-        wall.advance(FAILURE_WINDOW - timedelta(seconds=1))
+        wall.advance(timedelta(minutes=15) - timedelta(seconds=1))
         with pytest.raises(TooManyRequests):
             log_in(service)
         wall.advance(timedelta(seconds=1))
@@ -176,6 +179,51 @@ class TestLogin:
         with pytest.raises(TooManyRequests):
             log_in(service, place=("198.51.100.200", ""))
         assert log_in(service, place=OFFICE)
+
+    def test_a_burst_of_guesses_from_one_address_gets_exactly_the_limit_checked(self, service, seat) -> None:
+        # Given a hundred wrong guesses from one address, all at once
+        start = threading.Barrier(50)
+
+        def guess(n: int) -> str:
+            start.wait()
+            try:
+                log_in(service, code=f"AAAA-AAAA-AAAA-AAAA-{n:04d}", place=("198.51.100.200", ""))
+            except InvalidCredentials:
+                return "checked"
+            except TooManyRequests:
+                return "refused"
+            return "signed in"
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            answers = Counter(pool.map(guess, range(100)))
+
+        # Then exactly the limit of them had their code checked, however they raced
+        assert answers == Counter({"checked": FAILURE_LIMIT, "refused": 100 - FAILURE_LIMIT})
+
+    def test_right_codes_never_use_up_the_address_s_limit(self, service, repository) -> None:
+        # Given more attendees than the limit, all signing in from one office address
+        seats = [
+            repository.add_paid_seat(f"officer{n}@example.org", CODE, number=n + 2) for n in range(FAILURE_LIMIT + 5)
+        ]
+
+        # Then every one of them signs in
+        for seat in seats:
+            assert log_in(service, email=seat.email)
+
+    def test_an_unknown_email_reads_what_a_known_one_reads(self, repository, certificates, wall, conference_time, seat):
+        recording = Recording(repository)
+        service = AttendanceService(
+            events=catalog_of(CONFERENCE), repository=recording, certificates=certificates,
+            conference_clock=conference_time, wall_clock=wall,
+            limits=ClientLimits(counters=InMemoryCounters(), wall_clock=wall),
+        )  # fmt: skip
+        with pytest.raises(InvalidCredentials):
+            service.login(EMAIL, "AAAA-AAAA-AAAA-AAAA-AAAA", source_ip="203.0.113.7", user_agent="")
+        known = list(recording.called)
+        recording.called.clear()
+        with pytest.raises(InvalidCredentials):
+            service.login("nobody@example.org", "AAAA-AAAA-AAAA-AAAA-AAAA", source_ip="203.0.113.7", user_agent="")
+        assert recording.called == known == ["seats_of", "registration", "attendee"]
 
     def test_only_a_login_on_a_conference_day_counts_as_a_day_logged_in(
         self, service, repository, seat, conference_time
@@ -445,12 +493,13 @@ class TestAccessCodeRequests:
         service = AttendanceService(
             events=catalog_of(CONFERENCE), repository=recording, certificates=certificates,
             conference_clock=conference_time, wall_clock=wall,
+            limits=ClientLimits(counters=InMemoryCounters(), wall_clock=wall),
         )  # fmt: skip
 
         # When a seat's email (in another case) and an email without a seat ask for a code
-        service.request_access_code("Watcher@EXAMPLE.org")
+        service.request_access_code("Watcher@EXAMPLE.org", source_ip="203.0.113.7")
         known = list(recording.called)
-        service.request_access_code("nobody@example.org")
+        service.request_access_code("nobody@example.org", source_ip="203.0.113.7")
 
         # Then each is one write of the request and nothing else: no read that depends on the email
         assert known == ["add_access_code_request"]
@@ -497,6 +546,7 @@ class TestMySessions:
         return AttendanceService(
             events=catalog_of(WITH_A_LINK), repository=repository, certificates=certificates,
             conference_clock=conference_time, wall_clock=wall,
+            limits=ClientLimits(counters=InMemoryCounters(), wall_clock=wall),
         )  # fmt: skip
 
     @pytest.mark.parametrize(

@@ -12,10 +12,12 @@ from shared.clock import FixedClock
 from shared.conference import load_conference
 from shared.conference.models import Money
 from shared.payments.models import HistoryAction, HistoryEntry, PaymentFacts, became, describe
+from shared.payments.seat_refunds import SeatRefunds
 from shared.registration.models import Checkout, Registration, Seat
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_admin import FakeRefunds, InMemoryAdmin
 from tests.support.fakes_events import catalog_of
+from tests.support.fakes_payments import FakeSeatRefunds
 
 AT = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 REG = "reg_" + "h" * 24
@@ -157,6 +159,7 @@ def admin(repository: InMemoryAdmin, refunds: FakeRefunds | None = None) -> Admi
         repository=repository,  # type: ignore[arg-type]  # a partial fake: refunds and resends only
         attendance=None,  # type: ignore[arg-type]  # not read by refunds and resends
         refunds=refunds or FakeRefunds(),
+        seat_refunds=SeatRefunds(repository=repository, refunds=FakeSeatRefunds(), wall_clock=FixedClock(AT)),
         wall_clock=FixedClock(AT),
     )
 

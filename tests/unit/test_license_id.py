@@ -72,7 +72,7 @@ def test_erasure_removes_it_from_the_seat_the_attendee_and_the_certificate() -> 
     table.pointers["att_ind"] = "crt_1"
 
     # When the person is erased
-    PrivacyService(repository=table, attendance=InMemoryAttendance(), wall_clock=FixedClock(AT)).erase(
+    PrivacyService(repository=table, attendance=InMemoryAttendance(), pdfs=table, wall_clock=FixedClock(AT)).erase(
         EMAIL, actor="admin@example.org"
     )
 

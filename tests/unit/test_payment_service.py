@@ -15,10 +15,11 @@ from shared.clock import FixedClock
 from shared.conference.models import Money
 from shared.errors import PaymentProviderUnavailable, TemporarilyUnavailable
 from shared.payments.models import FindingKind, HistoryAction, PaymentTruth, StripeEvent
+from shared.payments.seat_refunds import SeatRefunds
 from shared.payments.service import ABANDONED_AFTER, SETTLE_ROUNDS, PaymentService
-from shared.registration.models import Checkout, Registration, Seat
+from shared.registration.models import Checkout, Registration, Seat, SeatStatus
 from shared.registration.status import RegistrationStatus
-from tests.support.fakes_payments import FakeStripe, InMemoryPaymentRepository
+from tests.support.fakes_payments import FakeSeatRefunds, FakeStripe, InMemoryPaymentRepository
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 REG = "reg_" + "a" * 24
@@ -87,10 +88,18 @@ COMPLETED = event("checkout.session.completed")
 
 
 def payments(
-    repository: InMemoryPaymentRepository, stripe: FakeStripe, clock: FixedClock | None = None
+    repository: InMemoryPaymentRepository,
+    stripe: FakeStripe,
+    clock: FixedClock | None = None,
+    refunds: FakeSeatRefunds | None = None,
 ) -> PaymentService:
+    wall = clock or FixedClock(NOW)
     return PaymentService(
-        repository=repository, stripe=stripe, expected_livemode=False, wall_clock=clock or FixedClock(NOW)
+        repository=repository,
+        stripe=stripe,
+        expected_livemode=False,
+        wall_clock=wall,
+        seat_refunds=SeatRefunds(repository=repository, refunds=refunds or FakeSeatRefunds(), wall_clock=wall),
     )
 
 
@@ -495,3 +504,89 @@ class TestReconciler:
         # Then the one whose creator finished stays; the other is discarded
         assert (report.examined, report.discarded) == (2, 1)
         assert list(repository.registrations) == [REG]
+
+
+class TestOneSeatPerPersonIsDecidedByPayment:
+    """Seats are held by payment: the write that records a payment takes its seats' guards; a person already
+    holding a paid seat keeps it, and the later payment's seat for them is refunded through Stripe alone."""
+
+    OTHER = "reg_" + "b" * 24
+
+    def paid_elsewhere(self, *emails: str, status: Status = Status.PAID) -> Registration:
+        return registration(*emails, registration_id=self.OTHER).model_copy(update={"status": status})
+
+    def test_paying_takes_the_seats_guards_in_the_same_write(self) -> None:
+        repository, stripe = InMemoryPaymentRepository(registration("a@x.org", "b@x.org")), FakeStripe()
+        stripe.sessions[SESSION] = replace(PAID, amount=40000)
+        payments(repository, stripe).handle(COMPLETED)
+        assert repository.guards == {("nasro-2020", "a@x.org"): REG, ("nasro-2020", "b@x.org"): REG}
+        assert repository.saves == 1
+
+    def test_a_person_paid_twice_keeps_the_first_seat_and_the_later_one_is_refunded_alone(self) -> None:
+        # Given b already holds a paid seat, and a group naming a and b is paid
+        repository = InMemoryPaymentRepository(self.paid_elsewhere("b@x.org"), registration("a@x.org", "b@x.org"))
+        stripe, refunds = FakeStripe(), FakeSeatRefunds()
+        stripe.sessions[SESSION] = replace(PAID, amount=40000)
+
+        # When
+        outcome = payments(repository, stripe, refunds=refunds).handle(COMPLETED)
+
+        # Then the group is paid; a's seat counts; b keeps the earlier seat and this seat's fee goes back
+        paid = repository.registrations[REG]
+        assert paid.status is Status.PAID and outcome.seats_due_refund
+        assert [s.status for s in paid.seats] == [SeatStatus.ACTIVE, SeatStatus.REFUNDED]
+        assert repository.guards == {("nasro-2020", "a@x.org"): REG, ("nasro-2020", "b@x.org"): self.OTHER}
+        assert refunds.refunds == {(REG, "att_1"): ("re_1", "pi_1", Money(amount=20000, currency="usd"))}
+        assert paid.seats[1].refund_id == "re_1"
+        actions = [(e.action, e.attendee_id) for e in paid.history if e.attendee_id]
+        assert actions == [(HistoryAction.SEAT_DUPLICATE, "att_1"), (HistoryAction.SEAT_REFUNDED, "att_1")]
+
+    def test_a_refund_stripe_does_not_take_is_asked_again_on_the_redelivery_once(self) -> None:
+        repository = InMemoryPaymentRepository(self.paid_elsewhere("ana@example.org"), registration())
+        stripe, refunds = FakeStripe(), FakeSeatRefunds()
+        stripe.sessions[SESSION] = PAID
+        refunds.unavailable = 1
+        service = payments(repository, stripe, refunds=refunds)
+
+        # When Stripe does not take the refund, the event is answered 503 and not remembered
+        with pytest.raises(PaymentProviderUnavailable):
+            service.handle(COMPLETED)
+        assert repository.events == {} and repository.registrations[REG].seats[0].status is SeatStatus.REFUND_DUE
+
+        # Then its redelivery refunds the seat, and a duplicate of that delivery refunds nothing more
+        service.handle(COMPLETED)
+        service.handle(COMPLETED)
+        assert repository.registrations[REG].seats[0].status is SeatStatus.REFUNDED
+        assert len(refunds.refunds) == 1 and refunds.calls == 2
+
+    @pytest.mark.parametrize("status", [Status.REFUNDED, Status.EXPIRED])
+    def test_a_guard_left_by_a_registration_holding_no_paid_seat_is_taken_over(self, status: Status) -> None:
+        stale = self.paid_elsewhere("ana@example.org")
+        repository = InMemoryPaymentRepository(stale, registration())
+        repository.registrations[self.OTHER] = stale.model_copy(update={"status": status})
+        stripe, refunds = FakeStripe(), FakeSeatRefunds()
+        stripe.sessions[SESSION] = PAID
+        payments(repository, stripe, refunds=refunds).handle(COMPLETED)
+        assert repository.guards == {("nasro-2020", "ana@example.org"): REG}
+        assert repository.registrations[REG].seats[0].status is SeatStatus.ACTIVE and refunds.calls == 0
+
+    def test_two_payments_racing_for_one_person_give_the_seat_to_the_one_recorded_first(self) -> None:
+        # Given our payment's write loses to another registration's payment taking the same guard
+        repository = InMemoryPaymentRepository(registration())
+        stripe, refunds = FakeStripe(), FakeSeatRefunds()
+        stripe.sessions[SESSION] = PAID
+        rival = self.paid_elsewhere("ana@example.org")
+
+        def rival_pays(_: Registration) -> None:
+            repository.before_save = None
+            repository.add(rival)
+
+        repository.before_save = rival_pays
+
+        # When
+        payments(repository, stripe, refunds=refunds).handle(COMPLETED)
+
+        # Then our write was refused, re-read, and recorded the seat as the duplicate it now is
+        assert repository.saves == 2
+        assert repository.guards == {("nasro-2020", "ana@example.org"): self.OTHER}
+        assert repository.registrations[REG].seats[0].status is SeatStatus.REFUNDED

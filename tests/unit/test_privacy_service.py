@@ -25,6 +25,7 @@ from shared.reactions.models import (
 )
 from shared.registration.models import Checkout, Purchaser, Registration, Seat, ShippingAddress
 from shared.registration.status import RegistrationStatus
+from shared.registration.status import RegistrationStatus as Status
 from tests.support.fakes_admin import InMemoryAdminTable
 from tests.support.fakes_attendance import InMemoryAttendance
 
@@ -91,7 +92,7 @@ def attendance() -> InMemoryAttendance:
 
 @pytest.fixture
 def privacy(table, attendance) -> PrivacyService:
-    return PrivacyService(repository=table, attendance=attendance, wall_clock=FixedClock(AT))
+    return PrivacyService(repository=table, attendance=attendance, pdfs=table, wall_clock=FixedClock(AT))
 
 
 @pytest.fixture
@@ -136,6 +137,76 @@ def team(table) -> Registration:
         ("nasro-2020", "officer@example.org"): r.registration_id,
     }
     return r
+
+
+class TestErasureFindsEveryRecord:
+    """Issue 17's finding 5: the person is found in every registration naming them, not only where their email holds
+    a paid seat; every certificate ever issued to them goes, with every stored version of its PDF."""
+
+    def test_registrations_that_expired_or_were_cancelled_or_await_payment_are_erased_too(
+        self, privacy, table, individual
+    ) -> None:
+        # Given, besides the paid seat, registrations for the same person that hold no seat (no guard)
+        for number, status in enumerate((Status.EXPIRED, Status.CANCELLED, Status.PENDING_PAYMENT)):
+            other = paid(f"reg_old{number}", [seat(f"att_old{number}", EMAIL)]).model_copy(update={"status": status})
+            table.registrations[other.registration_id] = other
+            table.people.add((EMAIL, other.registration_id))
+
+        # When
+        answer = privacy.erase(EMAIL, actor="admin@example.org")
+
+        # Then every one of them is erased, and nothing is found any more
+        assert sorted(s["registration_id"] for s in answer["seats"]) == ["reg_ind", "reg_old0", "reg_old1", "reg_old2"]
+        for registration in table.registrations.values():
+            assert EMAIL not in str(registration) and "Zanzibar" not in str(registration)
+        assert table.people == set()
+        with pytest.raises(NotFound):
+            privacy.export(EMAIL)
+
+    def test_a_purchaser_without_a_seat_is_found_exported_and_erased_and_the_attendees_kept(
+        self, privacy, table
+    ) -> None:
+        # Given a group bought by someone who attends none of it
+        buyer = "buyer@example.org"
+        r = paid(
+            "reg_bought", [seat("att_b0", "officer@example.org", "Lee")],
+            purchaser=Purchaser(name="Pat Buyer", email="Buyer@Example.org", organization="Quux PD"),
+        )  # fmt: skip
+        table.registrations[r.registration_id] = r
+        table.people.add((buyer, r.registration_id))
+
+        # When
+        exported = privacy.export(buyer)
+        answer = privacy.erase(buyer, actor="admin@example.org")
+
+        # Then the export shows the purchase, and the erasure removes the purchaser only
+        assert exported["seats"] == [] and [p["registration_id"] for p in exported["purchases"]] == ["reg_bought"]
+        assert answer["purchases"] == ["reg_bought"] and answer["seats"] == []
+        after = table.registrations["reg_bought"]
+        assert after.purchaser is not None and "Pat Buyer" not in str(after) and buyer not in str(after).lower()
+        assert after.seats[0].email == "officer@example.org"
+
+    def test_every_certificate_ever_issued_and_every_version_of_its_pdf_is_erased(
+        self, privacy, table, individual
+    ) -> None:
+        # Given a certificate that a reissue revoked (still verifiable, with the old name) beside the current one
+        old = table.certificates["crt_1"].model_copy(
+            update={"certificate_id": "crt_0", "status": CertificateStatus.REVOKED}
+        )
+        table.certificates["crt_0"] = old
+        for certificate_id in ("crt_0", "crt_1"):
+            table.outbox[("reg_ind", f"certificate#{certificate_id}")] = OutboxEmail(
+                registration_id="reg_ind", kind=EmailKind.CERTIFICATE, attendee_id="att_ind",
+                certificate_id=certificate_id,
+            )  # fmt: skip
+        table.pdf_versions |= {"crt_0": 1, "crt_1": 3}
+
+        # When
+        privacy.erase(EMAIL, actor="admin@example.org")
+
+        # Then neither shows the name any more, and no version of either PDF is left
+        assert all(c.attendee_name == ERASED for c in table.certificates.values())
+        assert table.pdf_versions == {}
 
 
 class TestExport:
@@ -201,7 +272,7 @@ class TestErasure:
 
         # Then nothing personal is left, wherever it was kept
         seat = {"attendee_id": "att_ind", "registration_id": "reg_ind", "event_id": "nasro-2020"}
-        assert answer == {**seat, "erased": True, "seats": [seat]}
+        assert answer == {**seat, "erased": True, "seats": [seat], "purchases": []}
         after = table.registrations["reg_ind"]
         kept = str(after) + str(table.attendees) + str(table.shipments) + str(table.certificates)
         for personal in PERSONAL:

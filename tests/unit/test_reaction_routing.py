@@ -39,8 +39,7 @@ def test_a_write_that_changed_something_else_calls_for_nothing() -> None:
     assert route("MODIFY", registration("paid", history=[]), audited) is None
 
 
-def test_inserts_and_removes_of_registrations_and_other_entities_are_ignored() -> None:
-    assert route("INSERT", None, registration("pending_payment")) is None
+def test_removes_of_registrations_and_other_entities_are_ignored() -> None:
     assert route("REMOVE", registration("expired"), None) is None
     assert route("INSERT", None, {"entity": "attendee", "registration_id": REG}) is None
     assert route("MODIFY", {"entity": "stripe_event"}, {"entity": "stripe_event"}) is None
@@ -58,3 +57,24 @@ def test_a_new_access_code_request_is_answered_and_its_expiry_is_not() -> None:
         ReactionKind.ACCESS_CODE_REQUESTED, "", request_id="acr_1", requester="ana@example.org"
     )
     assert route("REMOVE", request, None) is None  # DynamoDB's TTL deleting it
+
+
+def seats(*statuses: str) -> list[dict[str, object]]:
+    return [{"attendee_id": f"att_{n}", "status": status} for n, status in enumerate(statuses)]
+
+
+def test_a_seat_refunded_alone_calls_for_its_reaction_naming_only_that_seat() -> None:
+    before = registration("paid", seats=seats("active", "refund_due", "refunded"))
+    after = registration("paid", seats=seats("active", "refunded", "refunded"))
+    assert route("MODIFY", before, after) == Reaction(ReactionKind.SEATS_REFUNDED_ALONE, REG, attendee_ids=("att_1",))
+
+
+def test_seats_that_were_refunded_already_or_only_became_due_call_for_nothing() -> None:
+    before = registration("paid", seats=seats("active", "refunded"))
+    assert route("MODIFY", before, registration("paid", seats=seats("refund_due", "refunded"))) is None
+    assert route("MODIFY", before, registration("paid", seats=seats("active", "refunded"), version=3)) is None
+
+
+def test_a_new_registration_calls_for_its_people_to_be_indexed() -> None:
+    created = route("INSERT", None, registration("pending_payment"))
+    assert created == Reaction(ReactionKind.REGISTRATION_CREATED, REG)

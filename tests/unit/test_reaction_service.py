@@ -39,7 +39,7 @@ from shared.reactions.service import (
     EmailBusy,
     ReactionService,
 )
-from shared.registration.models import Registration, normalize_email
+from shared.registration.models import Registration, SeatStatus, normalize_email
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_events import catalog_of
 from tests.support.fakes_reactions import (
@@ -604,6 +604,92 @@ class TestRefunds:
         assert "coin cancelled" in first and "coin cancelled" not in again
         notices = [e for e in table.emails(registration.registration_id) if e.kind is EmailKind.REFUND_NOTICE]
         assert len(notices) == 1
+
+
+def with_seat(
+    registration: Registration, position: int, status: SeatStatus, *, duplicate: bool = False
+) -> Registration:
+    """The registration with one seat's status changed (and, for a duplicate, the history entry that says so)."""
+    seat = registration.seats[position]
+    history = [HistoryEntry(at=NOW, actor="stripe", action=HistoryAction.SEAT_DUPLICATE, attendee_id=seat.attendee_id)]
+    return registration.model_copy(
+        update={
+            "seats": registration.with_seats({seat.attendee_id: status}),
+            "history": [*registration.history, *(history if duplicate else [])],
+        }
+    )
+
+
+class TestSeatsRefundedAlone:
+    def refunded_alone(self, service, table, registration: Registration, position: int) -> list[str]:
+        table.save(registration)
+        attendee_id = registration.seats[position].attendee_id
+        reaction = Reaction(
+            ReactionKind.SEATS_REFUNDED_ALONE, registration.registration_id, attendee_ids=(attendee_id,)
+        )
+        return service.react(reaction).done
+
+    def test_a_seat_refunded_by_an_organiser_loses_its_access_and_certificate_and_its_person_is_told(
+        self, service, table, mailer, certificates
+    ) -> None:
+        registration = paid(service, table, group(size=2))
+        send_all(service, table, registration)
+        certificate = issued_certificate(
+            certificates, registration.model_copy(update={"seats": registration.seats[1:]})
+        )
+
+        done = self.refunded_alone(service, table, with_seat(registration, 1, SeatStatus.REFUNDED), 1)
+
+        first, second = registration.seats
+        assert table.attendee(second.attendee_id).status is AttendeeStatus.REVOKED
+        assert table.attendee(first.attendee_id).status is AttendeeStatus.ACTIVE
+        assert certificates.certificates[certificate.certificate_id].status is CertificateStatus.REVOKED
+        assert "certificate revoked" in done
+        mailer.sent.clear()
+        send_all(service, table, registration)
+        assert [(e.kind, e.to.address) for e in mailer.sent] == [("refund_notice", second.email)]
+
+    def test_a_duplicate_seat_gets_no_attendee_or_confirmation_and_its_payer_is_told(
+        self, service, table, mailer
+    ) -> None:
+        # Given a group paid while its second seat's person held a paid seat elsewhere
+        registration = with_seat(group(size=2), 1, SeatStatus.REFUND_DUE, duplicate=True)
+        paid(service, table, registration)
+        assert registration.seats[1].attendee_id not in table.attendees
+
+        # When that seat's refund is recorded
+        self.refunded_alone(service, table, with_seat(registration, 1, SeatStatus.REFUNDED, duplicate=True), 1)
+        send_all(service, table, registration)
+
+        # Then the first seat is confirmed, the purchaser gets the receipt and the seat's refund notice
+        kinds = sorted((e.kind, e.to.address) for e in mailer.sent)
+        purchaser = registration.purchaser.email if registration.purchaser else ""
+        assert kinds == sorted(
+            [
+                ("confirmation", registration.seats[0].email),
+                ("receipt", purchaser),
+                ("duplicate_seat_refund", purchaser),
+            ]
+        )
+
+    def test_a_registration_refunded_after_a_duplicate_seat_does_not_tell_that_seat_s_person(
+        self, service, table, mailer
+    ) -> None:
+        registration = with_seat(group(size=2), 1, SeatStatus.REFUNDED, duplicate=True)
+        paid(service, table, registration)
+        refunded(service, table, registration)
+        send_all(service, table, registration)
+        notices = [e.to.address for e in mailer.sent if e.kind == "refund_notice"]
+        assert notices == [registration.seats[0].email]
+
+
+def test_a_new_registration_s_people_are_indexed_by_email_seats_and_purchaser(service, table) -> None:
+    registration = group(size=2)
+    table.save(registration)
+    service.react(Reaction(ReactionKind.REGISTRATION_CREATED, registration.registration_id))
+    purchaser = normalize_email(registration.purchaser.email) if registration.purchaser else ""
+    expected = {(key, registration.registration_id) for key in [*registration.email_keys, purchaser]}
+    assert table.people == expected
 
 
 def issued_certificate(certificates: InMemoryCertificates, registration: Registration) -> Certificate:

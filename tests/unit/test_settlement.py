@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -127,6 +128,22 @@ def test_refunded_before_the_payment_was_recorded_takes_two_writes() -> None:
     assert (first.status, more) == (RegistrationStatus.PAID, True)
     second, more = write(first, refunded)
     assert (second.status, more) == (RegistrationStatus.REFUNDED, False)
+
+
+def test_a_second_payment_for_a_paid_registration_is_a_finding_and_its_refund_changes_nothing() -> None:
+    # Given a registration paid through its session and payment intent
+    paid = apply(registration(), replace(PAID, payment_intent_id="pi_1"))
+
+    # When Stripe shows another paid session for it (two tabs), and later that other payment refunded
+    second = truth(session_id="cs_test_other", session_status="complete", payment_status="paid",
+                   payment_intent_id="pi_2", charge_id="ch_2", charge_succeeded=True)  # fmt: skip
+    refunded = truth(session_id=None, payment_intent_id="pi_2", charge_id="ch_2", charge_succeeded=True,
+                     amount_refunded=20000)  # fmt: skip
+    outcomes = [settle(paid, t, expected_livemode=False, at=AT, actor="stripe") for t in (second, refunded)]
+
+    # Then each is flagged for a person (and alarmed), and the registration stays paid with its own payment
+    assert [(o.changed, o.findings) for o in outcomes] == [(False, [FindingKind.DUPLICATE_PAYMENT])] * 2
+    assert apply(paid, refunded).status is RegistrationStatus.PAID
 
 
 def test_a_partial_refund_is_recorded_and_the_rest_refunds() -> None:

@@ -223,3 +223,61 @@ class TestCorrection:
         assert viewer.status == finance.status == 403
         unknown = api.request("PATCH", "/admin/attendees/att_x", headers=JSON | organiser("support"), body=body)
         assert unknown.status == 404 and unknown.json()["code"] == "not_found"
+
+
+def ses_event(kind: str, address: str, registration_id: str, attendee_id: str | None, sent: str) -> dict[str, Any]:
+    """An EventBridge event as SES publishes it for this configuration set."""
+    tags = {"kind": ["confirmation"], "registration_id": [registration_id]}
+    if attendee_id:
+        tags["attendee_id"] = [attendee_id]
+    detail: dict[str, Any] = {
+        "eventType": kind.capitalize(),
+        "mail": {"timestamp": sent, "messageId": "m-x", "destination": [address], "tags": tags},
+    }
+    if kind == "bounce":
+        detail["bounce"] = {
+            "bounceType": "Permanent",
+            "bouncedRecipients": [{"emailAddress": address, "diagnosticCode": "smtp; 550 no such user"}],
+        }
+    else:
+        detail["delivery"] = {"recipients": [address]}
+    return {"source": "aws.ses", "detail-type": f"Email {kind}", "detail": detail}
+
+
+def email_events(local_stack: LocalStack) -> Any:
+    from infra.apigw import LambdaContext, load_handler
+
+    function = local_stack.stack.functions["EmailEventsFunction"]
+    handler = load_handler(function)
+    return lambda event: handler(event, LambdaContext(function_name=function.name))
+
+
+class TestEventOrder:
+    def test_older_mail_s_events_and_a_corrected_address_s_late_bounce_change_nothing(
+        self, api, stripe_standin, local_stack, organiser
+    ) -> None:
+        # Given an attendee whose later mail was delivered after an earlier one bounced
+        registration_id = register_and_pay(api, stripe_standin, individual(email="ana.lopez@example.org"))
+        local_stack.settle()
+        (attendee,) = attendees_of(local_stack, registration_id)
+        send = email_events(local_stack)
+        address, ids = "ana.lopez@example.org", (registration_id, attendee.attendee_id)
+        assert send(ses_event("bounce", address, *ids, "2030-07-22T10:00:00Z")) == {"recorded": "bounced"}
+        assert send(ses_event("delivery", address, *ids, "2030-07-22T11:00:00Z")) == {"recorded": "ok"}
+        # When the first mail's bounce comes again, late: nothing changes
+        assert send(ses_event("bounce", address, *ids, "2030-07-22T10:00:00Z")) == {"recorded": None}
+        (now,) = attendees_of(local_stack, registration_id)
+        assert now.email_status == "ok"
+        # When the address is corrected, a bounce of the old one changes nothing either
+        answer = api.request(
+            "PATCH",
+            f"/admin/attendees/{attendee.attendee_id}",
+            headers=JSON | organiser("support"),
+            body=encoded({"email": "ana.fixed@example.org"}),
+        )
+        assert answer.status == 200
+        assert send(ses_event("bounce", address, *ids, "2030-07-23T10:00:00Z")) == {"recorded": None}
+        (corrected,) = attendees_of(local_stack, registration_id)
+        assert (corrected.email, corrected.email_status) == ("ana.fixed@example.org", "ok")
+        # And an event this backend did not tag, or of another type, is ignored
+        assert send({"source": "aws.ses", "detail": {"eventType": "Send", "mail": {}}}) == {"recorded": None}

@@ -8,6 +8,8 @@ replayed stream record or a sender that crashed mid-batch never sends a second r
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import BaseModel
 
 from shared.clock import Clock
@@ -22,6 +24,8 @@ from shared.registration.status import RegistrationStatus
 # Paid, or disputed (access stays until the dispute is decided): as the stream's reactions count seats
 # (shared/reactions/service.py STILL_HOLDS_SEATS, not imported: it brings the PDF renderer into this function).
 HOLDS_SEAT = (RegistrationStatus.PAID, RegistrationStatus.DISPUTED)
+# How late each reminder may still go out and still say the truth (and never once the conference has begun).
+REMINDER_GRACE = {"week": timedelta(days=1), "day": timedelta(hours=6), "hour": timedelta(minutes=15)}
 
 
 class RemindersQueued(BaseModel):
@@ -66,11 +70,11 @@ class ReminderService:
         return RemindersQueued(event_id=event_id, reminder=reminder, queued=queued)
 
     def _too_late(self, conference: Conference, reminder: str) -> str | None:
-        """A reminder is owed until the next one is due (the hour's until the first session starts): a run that comes
-        later (an event created or moved after its time, a clock set ahead) sends nothing rather than a stale one."""
-        names = list(REMINDERS)
-        following = names[names.index(reminder) + 1 :]
-        deadline = reminder_time(conference, following[0]) if following else conference.sessions[0].starts_at
+        """A reminder goes out within its grace after its time, so that what it says still holds ("in a week",
+        "tomorrow", "in an hour"): a run that comes later (an event created or moved after its time, a clock set
+        ahead) sends nothing rather than a stale reminder."""
+        due = reminder_time(conference, reminder)
+        deadline = min(due + REMINDER_GRACE[reminder], conference.sessions[0].starts_at)
         if self._conference_clock.now() >= deadline:
-            return f"too late: the {following[0]} reminder is due" if following else "too late: the conference began"
+            return f"too late: the {reminder} reminder was due at {due.isoformat()}"
         return None

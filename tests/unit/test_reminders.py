@@ -168,21 +168,27 @@ def test_ses_throttling_during_reminders_loses_nothing_and_doubles_nothing(remin
 
 
 @pytest.mark.parametrize(
-    ("which", "now", "skipped"),
-    [
-        ("week", reminder_time(CONFERENCE, "day"), "too late: the day reminder is due"),
-        ("day", reminder_time(CONFERENCE, "hour") + timedelta(minutes=1), "too late: the hour reminder is due"),
-        ("hour", CONFERENCE.sessions[0].starts_at, "too late: the conference began"),
-    ],
+    ("which", "late"),
+    [("week", timedelta(days=1)), ("day", timedelta(hours=6)), ("hour", timedelta(minutes=15))],
 )
-def test_a_run_that_comes_after_the_next_reminder_is_due_queues_nothing(
-    reminders, reactions, table, conference_time, which, now, skipped
+def test_a_run_later_than_its_grace_queues_nothing_so_no_reminder_says_what_no_longer_holds(
+    reminders, reactions, table, conference_time, which, late
 ) -> None:
     paid(reactions, table, individual())
-    conference_time.moment = now
+    due = reminder_time(CONFERENCE, which)
+    conference_time.moment = due + late - timedelta(seconds=1)  # still in time: "in a week" holds
+    assert reminders.queue("nasro-2020", which).queued == 1
+    table.outbox.clear()
+    conference_time.moment = due + late
     result = reminders.queue("nasro-2020", which)
-    assert (result.queued, result.skipped) == (0, skipped)
+    assert (result.queued, result.skipped) == (0, f"too late: the {which} reminder was due at {due.isoformat()}")
     assert not [e for e in table.outbox.values() if e.kind is EmailKind.REMINDER]
+
+
+def test_no_reminder_goes_out_once_the_conference_has_begun(reminders, reactions, table, conference_time) -> None:
+    paid(reactions, table, individual())
+    conference_time.moment = CONFERENCE.sessions[0].starts_at
+    assert reminders.queue("nasro-2020", "hour").queued == 0
 
 
 def test_an_unknown_reminder_is_refused(reminders) -> None:

@@ -8,8 +8,6 @@ import json
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from shared.attendance.facts import AttendanceReader, attendance_facts
-from shared.attendance.policy import evaluate
 from shared.clock import Clock
 from shared.conference.ports import Conferences
 from shared.errors import FieldError, InvalidRequest, NotFound, NotRefundable, PaymentProviderUnavailable
@@ -98,14 +96,12 @@ class AdminService:
         *,
         events: Conferences,
         repository: AdminRepository,
-        attendance: AttendanceReader,
         refunds: Refunds,
         seat_refunds: SeatRefunds,
         wall_clock: Clock,
     ) -> None:
         self._events = events
         self._repository = repository
-        self._attendance = attendance
         self._refunds = refunds
         self._seat_refunds = seat_refunds
         self._wall_clock = wall_clock
@@ -169,31 +165,6 @@ class AdminService:
         "registration_id", "attendee_id", "kind", "status", "first_name", "last_name", "email", "organization",
         "job_title", "phone", "purchaser_email", "created_at", "seat_amount", "currency", "license_id",
     )  # fmt: skip
-
-    def attendance_header(self, event_id: str) -> tuple[str, ...]:
-        return (
-            "attendee_id", "registration_id", "first_name", "last_name", "email",
-            *(f"minutes:{s.id}" for s in self._events.conference(event_id).sessions),
-            "minutes_total", "days_logged_in", "eligible", "hours", "shared_login_signals",
-        )  # fmt: skip
-
-    def attendance_rows(self, event_id: str) -> Iterator[tuple[object, ...]]:
-        conference = self._events.conference(event_id)
-        for status in (RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.REFUNDED):
-            for registration in self._repository.registrations_with_status(event_id, status):
-                for seat in registration.seats:
-                    attendee = self._repository.attendee(seat.attendee_id)
-                    if attendee is None:
-                        continue
-                    facts = attendance_facts(self._attendance, attendee, registration.status)
-                    minutes, days, signals = facts.minutes_by_session, facts.days_logged_in, facts.shared_login_signals
-                    result = evaluate(conference, facts)
-                    per_session = [min(minutes.get(s.id, 0), s.scheduled_minutes) for s in conference.sessions]
-                    yield (
-                        attendee.attendee_id, registration.registration_id, attendee.first_name, attendee.last_name,
-                        attendee.email, *per_session, result.minutes_attended, days,
-                        "yes" if result.eligible else "no", result.hours, signals,
-                    )  # fmt: skip
 
     def refund(self, registration_id: str, *, actor: str) -> Accepted:
         registration = self._existing(registration_id)

@@ -47,7 +47,6 @@ def admin_service(settings: AdminSettings) -> AdminService:
     return AdminService(
         events=event_catalog(settings),
         repository=DynamoAdminRepository(settings.table_name),
-        attendance=DynamoAttendanceRepository(settings.table_name),
         refunds=(refunds := RefundsOnFirstUse(settings)),
         seat_refunds=SeatRefunds(
             repository=DynamoRegistrationRepository(settings.table_name), refunds=refunds, wall_clock=wall_clock

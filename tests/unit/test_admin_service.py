@@ -1,5 +1,6 @@
 """The organiser's side: registrations page by page behind an opaque cursor, the CSV rows, refunds and resent
-confirmations; on in-memory fakes of the table (tests/support/fakes_admin.py), attendance and Stripe's refunds."""
+confirmations; on in-memory fakes of the table (tests/support/fakes_admin.py) and Stripe's refunds. The attendance
+roster is tests/unit/test_attendance_roster.py."""
 
 from __future__ import annotations
 
@@ -18,17 +19,15 @@ from shared.conference.models import Money
 from shared.errors import InvalidRequest, NotFound, NotRefundable, PaymentProviderUnavailable
 from shared.payments.models import HistoryAction, PaymentFacts
 from shared.payments.seat_refunds import SeatRefunds
-from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, OutboxEmail
+from shared.reactions.models import EmailKind, OutboxEmail
 from shared.registration.models import Checkout, Purchaser, Registration, Seat, SeatStatus, ShippingAddress
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_admin import FakeRefunds, InMemoryAdminTable
-from tests.support.fakes_attendance import InMemoryAttendance
 from tests.support.fakes_events import catalog_of
 from tests.support.fakes_payments import FakeSeatRefunds
 
 CONFERENCE = load_conference()
 AT = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
-KEYNOTE = "d1-implicit-bias"  # 75 minutes
 ADDRESS = ShippingAddress(line1="1 Main St", city="Springfield", state="IL", postal_code="62701", country="US")
 
 
@@ -71,18 +70,9 @@ def registration(
     )
 
 
-def attendee_of(r: Registration, position: int = 0, status: AttendeeStatus = AttendeeStatus.ACTIVE) -> Attendee:
-    return Attendee.of_seat(r, r.seats[position]).model_copy(update={"status": status})
-
-
 @pytest.fixture
 def table() -> InMemoryAdminTable:
     return InMemoryAdminTable()
-
-
-@pytest.fixture
-def attendance() -> InMemoryAttendance:
-    return InMemoryAttendance()
 
 
 @pytest.fixture
@@ -96,11 +86,10 @@ def seat_refunds() -> FakeSeatRefunds:
 
 
 @pytest.fixture
-def service(table, attendance, refunds, seat_refunds) -> AdminService:
+def service(table, refunds, seat_refunds) -> AdminService:
     return AdminService(
         events=catalog_of(CONFERENCE),
         repository=table,
-        attendance=attendance,
         refunds=refunds,
         seat_refunds=SeatRefunds(repository=table, refunds=seat_refunds, wall_clock=FixedClock(AT)),
         wall_clock=FixedClock(AT),
@@ -245,36 +234,6 @@ class TestExports:
         assert {r["seat_amount"] for r in rows} == {20000}
         assert [r["purchaser_email"] for r in rows] == ["", "chief@example.org", "chief@example.org"]
         assert rows[0]["phone"] == "+1 555 0100" and rows[2]["phone"] == ""
-
-    def test_the_attendance_rows_are_per_attendee_of_a_paid_disputed_or_refunded_seat(
-        self, service, table, attendance
-    ) -> None:
-        # Given a paid attendee who watched the whole keynote (and then some) on one day, once from two places
-        paid, disputed, refunded = registration(1), registration(2, RegistrationStatus.DISPUTED), registration(3, RegistrationStatus.REFUNDED)  # fmt: skip
-        pending = registration(4, RegistrationStatus.PENDING_PAYMENT)
-        store(table, paid, disputed, refunded, pending)
-        for r in (paid, disputed):
-            table.attendees[r.seats[0].attendee_id] = attendee_of(r)
-        table.attendees[refunded.seats[0].attendee_id] = attendee_of(refunded, status=AttendeeStatus.REVOKED)
-        attendance.credited["att_1_0"] = {KEYNOTE: set(range(80))}
-        attendance.logins["att_1_0"], attendance.days["att_1_0"] = 2, {"2020-08-05"}
-        attendance.signal_records[("att_1_0", "login_from_another_place", "2020-08-05T11:40:00")] = "source"
-
-        # When
-        header = service.attendance_header("nasro-2020")
-        rows = {row[0]: dict(zip(header, row, strict=True)) for row in service.attendance_rows("nasro-2020")}
-
-        # Then the pending seat (no attendee yet) has no row; minutes never exceed a session's length
-        assert set(rows) == {"att_1_0", "att_2_0", "att_3_0"}
-        assert len(header) == 5 + len(CONFERENCE.sessions) + 5
-        row = rows["att_1_0"]
-        assert (row[f"minutes:{KEYNOTE}"], row["minutes_total"], row["days_logged_in"]) == (75, 75, 1)
-        assert (row["eligible"], row["hours"], row["shared_login_signals"]) == ("no", 1.25, 1)
-        assert rows["att_3_0"]["eligible"] == "no"
-
-    def test_a_seat_without_its_attendee_yet_has_no_attendance_row(self, service, table) -> None:
-        store(table, registration(1))  # paid, the stream not yet caught up
-        assert list(service.attendance_rows("nasro-2020")) == []
 
 
 class TestRefunds:

@@ -118,3 +118,32 @@ def test_another_event_s_registration_is_not_found(roster, table) -> None:
     table.registrations[OTHER] = elsewhere
     with pytest.raises(NotFound):
         roster.registrations(CONFERENCE.id, OTHER)
+
+
+def test_disputed_and_refunded_seats_have_rows_minutes_never_exceed_a_session_and_signals_show(
+    roster, table, attendance
+) -> None:
+    # Given the agency's registration disputed, the other refunded (its attendee revoked), and an officer credited
+    # more heartbeat minutes than the keynote has, on one day, once from two places
+    first = "att_" + "c" * 24
+    table.registrations[AGENCY] = table.registrations[AGENCY].model_copy(update={"status": RegistrationStatus.DISPUTED})
+    table.registrations[OTHER] = table.registrations[OTHER].model_copy(update={"status": RegistrationStatus.REFUNDED})
+    attendance.credited[first] = {KEYNOTE: set(range(80))}
+    attendance.logins[first], attendance.days[first] = 2, {"2020-08-05"}
+    attendance.signal_records[(first, "login_from_another_place", "2020-08-05T11:40:00")] = "source"
+
+    rows = rows_of(roster)
+
+    # Then every seat has its row; the keynote counts its 75 minutes; disputed and refunded seats are not eligible
+    assert set(rows) == {first, "att_" + "d" * 24, "att_" + "e" * 24}
+    row = rows[first]
+    assert (row[f"minutes:{KEYNOTE}"], row["minutes_total"], row["minutes_from_page"], row["days_logged_in"]) == (
+        75, 75, 75, 1,
+    )  # fmt: skip
+    assert (row["eligible"], row["hours"], row["shared_login_signals"]) == ("no", 1.25, 1)
+    assert rows["att_" + "e" * 24]["eligible"] == "no"
+
+
+def test_a_seat_without_its_attendee_yet_has_no_row(roster, table) -> None:
+    table.attendees.clear()  # paid, the stream not yet caught up
+    assert rows_of(roster) == {}

@@ -157,7 +157,6 @@ def admin(repository: InMemoryAdmin, refunds: FakeRefunds | None = None) -> Admi
     return AdminService(
         events=catalog_of(load_conference()),
         repository=repository,  # type: ignore[arg-type]  # a partial fake: refunds and resends only
-        attendance=None,  # type: ignore[arg-type]  # not read by refunds and resends
         refunds=refunds or FakeRefunds(),
         seat_refunds=SeatRefunds(repository=repository, refunds=FakeSeatRefunds(), wall_clock=FixedClock(AT)),
         wall_clock=FixedClock(AT),

@@ -2,7 +2,8 @@
 (conditional on its version, with the history entry), the attendee item (conditional on the address read; a new
 address ends its codes and session), the email guard moved (`EMAIL#<old>/SEAT#<event>` deleted if still this
 registration's, `EMAIL#<new>/SEAT#<event>` created if free or left by a registration holding no seat for it) and
-the new confirmation's outbox entry. A refusal or a race writes nothing."""
+the new confirmation's outbox entry, and the person index (`EMAIL#<email>/REG#<id>`) moved with the address. A
+refusal or a race writes nothing."""
 
 from __future__ import annotations
 
@@ -21,10 +22,15 @@ from shared.adapters.dynamodb import (
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository, attendee_key, outbox_item
 from shared.admin.corrections import Correction
 from shared.reactions.models import Attendee, EmailStatus, OutboxEmail
-from shared.registration.models import Registration
+from shared.registration.models import Registration, normalize_email
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+
+def person_key(email_key: str, registration_id: str) -> dict[str, Any]:
+    return to_item({"pk": f"EMAIL#{email_key}", "sk": f"REG#{registration_id}"})
+
 
 # BatchGetItem's limit per call.
 BATCH_KEYS = 100
@@ -149,6 +155,20 @@ class DynamoCorrections:
                 put["ConditionExpression"] = "attribute_not_exists(pk) OR registration_id = :stale"
                 put["ExpressionAttributeValues"] = to_item({":stale": correction.take_guard_from})
             items.append({"Put": put})
+            # The person index (an erasure's way to the person) follows the address: the new one names this
+            # registration, the old one no longer does, unless it is the purchaser's too.
+            index = {"entity": "person_index", "registration_id": registration_id}
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": person_key(correction.new_guard, registration_id) | to_item(index),
+                    }
+                }
+            )
+            purchaser = registration.purchaser
+            if purchaser is None or normalize_email(purchaser.email) != old_key:
+                items.append({"Delete": {"TableName": self._table, "Key": person_key(old_key, registration_id)}})
         if correction.confirmation is not None:
             items.append(
                 {

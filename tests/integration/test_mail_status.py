@@ -17,7 +17,7 @@ from infra.local_mailbox import LocalMailbox
 from infra.local_stack import LocalStack
 from infra.samples import JSON, encoded, group, individual
 from infra.stripe_standin import StripeStandIn
-from shared.adapters.dynamodb import from_item
+from shared.adapters.dynamodb import DynamoRegistrationRepository, from_item
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository
 from shared.reactions.models import Attendee
 from tests.integration.conftest import ADMIN
@@ -158,6 +158,10 @@ class TestCorrection:
             "POST", "/registrations", headers=JSON, body=encoded(individual(email="ana.lopez@example.org"))
         )
         assert again.status == 409 and again.json()["code"] == "already_registered"
+        # the person index follows the address (an erasure of the new one finds the registration, of the old none)
+        registrations = DynamoRegistrationRepository(local_stack.stack.resources["MainTable"])
+        assert registrations.registrations_naming("ana.lopez@example.org") == [registration_id]
+        assert registration_id not in registrations.registrations_naming(BOUNCE)
         # and the history names the organiser and the fields, never the addresses
         repository = DynamoReactionRepository(local_stack.stack.resources["MainTable"])
         registration = repository.registration(registration_id)

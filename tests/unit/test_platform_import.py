@@ -13,7 +13,7 @@ from shared.attendance.platform import PlatformImportService, credited_minutes, 
 from shared.attendance.policy import evaluate
 from shared.certificates.service import certified_sessions
 from shared.conference import load_conference
-from shared.errors import InvalidRequest, NotFound
+from shared.errors import InvalidRequest, NotFound, TemporarilyUnavailable
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_attendance import InMemoryAttendance
 from tests.support.fakes_events import catalog_of
@@ -212,3 +212,54 @@ def test_the_certificate_lists_the_imported_minutes_with_the_heartbeats(service,
         "Counted from this conference page while you were signed in (46 minutes) and from the streaming platform's "
         "participant reports (40 minutes); a minute in both counts once."
     ) in reasons
+
+
+class FailingOnce:
+    """The table failing one write midway (a throttle beyond the SDK's retries), then answering again."""
+
+    def __init__(self, table: InMemoryAttendance, fail_on: int) -> None:
+        self._table, self._fail_on, self.writes = table, fail_on, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._table, name)
+
+    def credit_platform_minutes(self, attendee_id: str, session_id: str, minutes: frozenset[int]) -> bool:
+        self.writes += 1
+        if self.writes == self._fail_on:
+            raise TemporarilyUnavailable("the table did not answer")
+        return self._table.credit_platform_minutes(attendee_id, session_id, minutes)
+
+
+def many_people(count: int) -> bytes:
+    lines = ["Name (Original Name),User Email,Join Time,Leave Time,Duration (Minutes),Guest"]
+    lines += [
+        f"Officer {n},officer{n}@pd.example,08/05/2020 11:{30 + n % 20:02d}:00 AM,08/05/2020 12:40:00 PM,60,No"
+        for n in range(count)
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def seated(count: int) -> InMemoryAttendance:
+    table = InMemoryAttendance()
+    for n in range(count):
+        table.add_paid_seat(f"officer{n}@pd.example", f"CODE-{n}", number=n + 1)
+    return table
+
+
+def test_a_table_failure_midway_is_completed_by_importing_the_same_report_again() -> None:
+    # Given 31 attendees among 40 people in a report, and a table that fails the seventh write
+    table, body = seated(31), many_people(40)
+    flaky = FailingOnce(table, fail_on=7)
+    service = PlatformImportService(events=catalog_of(CONFERENCE), repository=flaky, parallel_calls=4)  # type: ignore[arg-type]
+
+    # When the import fails, and the organiser uploads the same file again
+    with pytest.raises(TemporarilyUnavailable):
+        service.import_report(EVENT, KEYNOTE, body)
+    again = service.import_report(EVENT, KEYNOTE, body)
+
+    # Then it ends as one clean import, made one call at a time, would: the same answer, the same minutes stored
+    clean_table = seated(31)
+    clean = PlatformImportService(events=catalog_of(CONFERENCE), repository=clean_table, parallel_calls=1)
+    assert again == clean.import_report(EVENT, KEYNOTE, body)
+    assert (again.matched, again.unmatched) == (31, 9)
+    assert table.platform == clean_table.platform and table.platform_sessions == clean_table.platform_sessions

@@ -381,6 +381,7 @@ class LocalStack:
                 f"  Stripe stand-in   {self._stripe.url}",
                 f"  local AWS (moto)  {self._moto.url}   (Cognito too: GET /_local/organisers, then InitiateAuth)",
                 f"  organisers        {', '.join(user.email for user in self.organisers.users)}",
+                "  SES simulator     mail to bounce@simulator.amazonses.com bounces, to complaint@... complains",
                 f"  conference time   {conference_clock.now().astimezone(_conference().zone).isoformat()}",
                 "Embedded defaults",
                 f"  LOCAL_STRIPE_SECRET_KEY      {s.stripe_secret_key}",

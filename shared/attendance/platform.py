@@ -106,7 +106,7 @@ def parse_report(body: bytes, zone: ZoneInfo) -> list[ReportRow]:
         (
             i
             for i, cells in enumerate(lines[:HEADER_SEARCH_ROWS])
-            if set(REQUIRED_COLUMNS) <= {c.strip() for c in cells}
+            if {c.casefold() for c in REQUIRED_COLUMNS} <= {c.strip().casefold() for c in cells}
         ),
         None,
     )
@@ -114,8 +114,9 @@ def parse_report(body: bytes, zone: ZoneInfo) -> list[ReportRow]:
         missing = ", ".join(REQUIRED_COLUMNS)
         message = f"This is not a Zoom participant report: its header must name the columns {missing}."
         raise InvalidRequest([FieldError("body", message)])
-    header = [cell.strip() for cell in lines[header_at]]
-    position = {column: header.index(column) for column in REQUIRED_COLUMNS}
+    # Zoom has written its headings in title case and in lower case ("Join time") over the years.
+    header = [cell.strip().casefold() for cell in lines[header_at]]
+    position = {column: header.index(column.casefold()) for column in REQUIRED_COLUMNS}
     rows: list[ReportRow] = []
     errors: list[FieldError] = []
     for index in range(header_at + 1, len(lines)):

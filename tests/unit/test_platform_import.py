@@ -142,6 +142,14 @@ def test_the_meeting_summary_zoom_puts_above_the_participants_is_skipped(service
     assert service.import_report(EVENT, KEYNOTE, summary + REPORT.removeprefix("\ufeff".encode())).matched == 3
 
 
+def test_the_headings_are_read_whatever_their_case_and_order(service, table) -> None:
+    _, *rows = REPORT.decode("utf-8-sig").split("\r\n")
+    shuffled = "Guest,Leave time,Join time,User email,Duration (minutes),name (original name)"
+    reordered = [",".join(cells[i] for i in (5, 3, 2, 1, 4, 0)) for cells in (r.split(",") for r in rows if r)]
+    result = service.import_report(EVENT, KEYNOTE, ("\r\n".join([shuffled, *reordered]) + "\r\n").encode())
+    assert (result.matched, result.unmatched, result.minutes_credited) == (3, 2, 115)
+
+
 def test_an_unknown_session_is_not_found(service) -> None:
     with pytest.raises(NotFound):
         service.import_report(EVENT, "no-such-session", REPORT)

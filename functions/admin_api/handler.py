@@ -156,6 +156,13 @@ def list_registrations() -> Response[str]:
     return json_response(HTTPStatus.OK, with_email_status(page, corrections_repository().attendees(seats)))
 
 
+@app.get("/admin/attendees")
+def list_mail_problems() -> Response[str]:
+    query = app.current_event.query_string_parameters or {}
+    page = corrections().mail_problems(selected_event(), query.get("email_status"), query.get("cursor") or None)
+    return json_response(HTTPStatus.OK, page)
+
+
 @app.patch("/admin/attendees/<attendee_id>")
 def correct_attendee(attendee_id: str) -> Response[str]:
     result = corrections().correct(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.adapters import aws
 from shared.adapters.dynamodb import (
+    STATUS_INDEX,
     DynamoRegistrationRepository,
     email_guard_key,
     from_item,
@@ -19,6 +20,7 @@ from shared.adapters.dynamodb import (
     to_item,
     translated_errors,
 )
+from shared.adapters.dynamodb_email_status import mail_problems_key
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository, attendee_key, outbox_item
 from shared.admin.corrections import Correction
 from shared.reactions.models import Attendee, EmailStatus, OutboxEmail
@@ -32,6 +34,8 @@ def person_key(email_key: str, registration_id: str) -> dict[str, Any]:
     return to_item({"pk": f"EMAIL#{email_key}", "sk": f"REG#{registration_id}"})
 
 
+# The item's own attributes that are not the Attendee model's.
+_NOT_ATTENDEE = frozenset({"pk", "sk", "entity", "logins", "login_days", "gsi1pk", "gsi1sk"})
 # BatchGetItem's limit per call.
 BATCH_KEYS = 100
 
@@ -70,14 +74,33 @@ class DynamoCorrections:
                 with translated_errors():
                     answer = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys}})
                 for item in answer.get("Responses", {}).get(self._table, []):
-                    fields = from_item(item)
-                    attendee = Attendee.model_validate(
-                        {k: v for k, v in fields.items() if k not in {"pk", "sk", "entity", "logins", "login_days"}}
-                    )
+                    attendee = self._attendee(from_item(item))
                     found[attendee.attendee_id] = attendee
                 unprocessed: Any = answer.get("UnprocessedKeys") or {}
                 keys = list((unprocessed.get(self._table) or {}).get("Keys", []))
         return found
+
+    def mail_problems(
+        self, event_id: str, status: EmailStatus, start: dict[str, Any] | None, limit: int
+    ) -> tuple[list[Attendee], dict[str, Any] | None]:
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "gsi1pk = :listing",
+            "ExpressionAttributeValues": to_item({":listing": mail_problems_key(event_id, status)}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            request["ExclusiveStartKey"] = start
+        with translated_errors():
+            page = self._client.query(**request)
+        listed = [self._attendee(from_item(item)) for item in page.get("Items", [])]
+        return listed, page.get("LastEvaluatedKey")
+
+    @staticmethod
+    def _attendee(fields: dict[str, Any]) -> Attendee:
+        return Attendee.model_validate({k: v for k, v in fields.items() if k not in _NOT_ATTENDEE})
 
     def correct(self, correction: Correction) -> None:
         registration, attendee, i = correction.registration, correction.attendee, correction.seat_index
@@ -118,7 +141,7 @@ class DynamoCorrections:
             # The old code (and any asked for) and the session it opened end now; the confirmation brings a new one.
             person += (
                 ", email_status = :ok REMOVE access_code_hash, requested_codes, current_session, session_expires_at, "
-                "email_status_reason, email_status_at"
+                "email_status_reason, email_status_at, gsi1pk, gsi1sk"
             )
             values[":ok"] = EmailStatus.OK.value
         items.append(

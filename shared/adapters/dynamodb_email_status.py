@@ -1,4 +1,5 @@
-"""What SES reported about mail, on the attendee item (`email_status`, `email_status_reason`, `email_status_at`) or,
+"""What SES reported about mail, on the attendee item (`email_status`, `email_status_reason`, `email_status_at`; while
+bounced or complained also `gsi1pk = MAIL#<event_id>#<status>`, `gsi1sk = <at>#<attendee_id>`, the organisers' list) or,
 for mail to a group's purchaser, on the registration item (`purchaser_email_status`: {status, reason, at}).
 
 Each write is conditional on the address and the record as read, so an event about an address since corrected,
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
+def mail_problems_key(event_id: str, status: EmailStatus) -> str:
+    """gsi1's list of an event's attendees whose address bounced (or who complained)."""
+    return f"MAIL#{event_id}#{status.value}"
+
+
 class DynamoEmailStatuses:
     def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
         self._table = table_name
@@ -27,7 +33,9 @@ class DynamoEmailStatuses:
 
     def recorded(self, registration_id: str, attendee_id: str | None) -> RecordedStatus | None:
         if attendee_id is not None:
-            item = self._get(attendee_key(attendee_id), "email, email_status, email_status_reason, email_status_at")
+            item = self._get(
+                attendee_key(attendee_id), "email, email_status, email_status_reason, email_status_at, event_id"
+            )
             if item is None or item.get("registration_id", registration_id) != registration_id:
                 return None
             return RecordedStatus(
@@ -35,6 +43,7 @@ class DynamoEmailStatuses:
                 status=item.get("email_status", EmailStatus.OK),
                 reason=item.get("email_status_reason"),
                 at=item.get("email_status_at"),
+                event_id=item.get("event_id"),
             )
         item = self._get(registration_key(registration_id), "purchaser, purchaser_email_status")
         if item is None or not item.get("purchaser"):
@@ -51,6 +60,15 @@ class DynamoEmailStatuses:
             key = attendee_key(attendee_id)
             expression = "SET email_status = :status, email_status_reason = :reason, email_status_at = :at"
             values |= {":status": new.status.value, ":reason": new.reason or "", ":at": _at(new)}
+            if new.status is not EmailStatus.OK and new.event_id:
+                # Listed for the organisers (gsi1, newest first) while the address does not work.
+                expression += ", gsi1pk = :listing, gsi1sk = :order"
+                values |= {
+                    ":listing": mail_problems_key(new.event_id, new.status),
+                    ":order": f"{_at(new)}#{attendee_id}",
+                }
+            else:
+                expression += " REMOVE gsi1pk, gsi1sk"
             unchanged = "attribute_not_exists(email_status_at)"
             if expected.at is not None:
                 unchanged = "email_status_at = :read_at"

@@ -202,14 +202,22 @@ class DynamoReactionRepository:
         )
 
     def record_email_status(
-        self, attendee_id: str, status: EmailStatus, reason: str, at: datetime, *, email: str
+        self, attendee_id: str, status: EmailStatus, reason: str, at: datetime, *, email: str, event_id: str
     ) -> bool:
         # Conditional on the address: a late event about an address the organiser has corrected records nothing.
         return self._update(
             attendee_key(attendee_id),
-            "SET email_status = :status, email_status_reason = :reason, email_status_at = :at",
+            "SET email_status = :status, email_status_reason = :reason, email_status_at = :at, "
+            "gsi1pk = :listing, gsi1sk = :order",
             "attribute_exists(pk) AND email = :email",
-            {":status": status.value, ":reason": reason[:500], ":at": at.isoformat(), ":email": email},
+            {
+                ":status": status.value,
+                ":reason": reason[:500],
+                ":at": at.isoformat(),
+                ":email": email,
+                ":listing": f"MAIL#{event_id}#{status.value}",
+                ":order": f"{at.isoformat()}#{attendee_id}",
+            },
         )
 
     def add_emails(self, emails: list[OutboxEmail]) -> None:

@@ -4,16 +4,26 @@ confirmation with a new code, all decided here and written in one transaction by
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from shared.admin.service import RegistrationPage
 from shared.clock import Clock
-from shared.errors import AlreadyRegistered, NotFound, NotRefundable, TemporarilyUnavailable
+from shared.errors import (
+    AlreadyRegistered,
+    FieldError,
+    InvalidRequest,
+    NotFound,
+    NotRefundable,
+    TemporarilyUnavailable,
+)
 from shared.payments.models import HistoryAction, HistoryEntry
 from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, EmailStatus, OutboxEmail
 from shared.registration.models import Email, Registration, normalize_email
@@ -26,6 +36,7 @@ HOLDS_SEAT = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
 # Confirmations and access-code emails are numbered by resend round; a correction's confirmation takes the next.
 _NUMBERED = frozenset({EmailKind.CONFIRMATION, EmailKind.ACCESS_CODE})
 WRITE_ATTEMPTS = 3
+PAGE_SIZE = 50
 
 
 class AttendeeCorrection(BaseModel):
@@ -70,6 +81,24 @@ class Correction:
     entry: HistoryEntry
 
 
+class MailProblem(BaseModel):
+    """An attendee whose address bounced, or who marked our mail as spam: for the organiser to correct."""
+
+    attendee_id: str
+    registration_id: str
+    first_name: str
+    last_name: str
+    email: str
+    email_status: EmailStatus
+    email_status_reason: str | None
+    email_status_at: datetime | None
+
+
+class MailProblemPage(BaseModel):
+    items: list[MailProblem]
+    next_cursor: str | None
+
+
 class CorrectionRepository(Protocol):
     def registration(self, registration_id: str) -> Registration | None: ...
 
@@ -82,6 +111,11 @@ class CorrectionRepository(Protocol):
 
     def correct(self, correction: Correction) -> None:
         """Write it all or nothing; StaleWrite when anything read changed meanwhile."""
+
+    def mail_problems(
+        self, event_id: str, status: EmailStatus, start: dict[str, Any] | None, limit: int
+    ) -> tuple[list[Attendee], dict[str, Any] | None]:
+        """One page of the event's attendees with this mail status (bounced or complained), newest first."""
 
 
 class CorrectionService:
@@ -96,6 +130,25 @@ class CorrectionService:
             except StaleWrite:
                 continue  # something read changed meanwhile (a payment, a resend, a second correction): read again
         raise TemporarilyUnavailable("The attendee kept changing while being corrected; please try again.")
+
+    def mail_problems(self, event_id: str, status: str | None, cursor: str | None) -> MailProblemPage:
+        """GET /admin/attendees?email_status=: the event's attendees whose address bounced (the default) or who
+        complained, newest first, a page at a time (the cursor is opaque)."""
+        try:
+            wanted = EmailStatus(status or EmailStatus.BOUNCED)
+            if wanted is EmailStatus.OK:
+                raise ValueError(wanted)
+        except ValueError as exc:
+            raise InvalidRequest([FieldError("email_status", "Use bounced or complained.")]) from exc
+        start = _read_cursor(cursor, event_id, wanted) if cursor else None
+        attendees, key = self._repository.mail_problems(event_id, wanted, start, PAGE_SIZE)
+        items = [
+            MailProblem.model_validate(attendee, from_attributes=True)
+            for attendee in attendees
+            if attendee.email_status is wanted  # the index is eventually consistent: as the item says now
+        ]
+        next_cursor = _cursor(event_id, wanted, key) if key else None
+        return MailProblemPage(items=items, next_cursor=next_cursor)
 
     def _correct(self, attendee_id: str, correction: AttendeeCorrection, *, actor: str) -> CorrectedAttendee:
         attendee = self._repository.attendee(attendee_id)
@@ -184,6 +237,21 @@ class CorrectionService:
             at=at, actor=actor, action=HistoryAction.ATTENDEE_CORRECTED, attendee_id=attendee_id,
             changed=",".join(changed) or "-",
         )  # fmt: skip
+
+
+def _cursor(event_id: str, status: EmailStatus, key: dict[str, Any]) -> str:
+    text = json.dumps({"event": event_id, "status": status.value, "key": key}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str, event_id: str, status: EmailStatus) -> dict[str, Any]:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if value["event"] != event_id or value["status"] != status.value or not isinstance(value["key"], dict):
+            raise ValueError("another listing's cursor")
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise InvalidRequest([FieldError("cursor", "Use the next_cursor of a previous page of this list.")]) from exc
+    return dict(value["key"])
 
 
 def with_email_status(page: RegistrationPage, attendees: Mapping[str, Attendee]) -> RegistrationPage:

@@ -45,6 +45,7 @@ MAY_CALL: Mapping[str, frozenset[str]] = {
     "POST /admin/attendees/{attendee_id}/certificate/reissue": SUPPORT,
     "POST /admin/sessions/{session_id}/attendance-import": SUPPORT,
     "PATCH /admin/attendees/{attendee_id}": SUPPORT,
+    "GET /admin/attendees": READ,
     "POST /admin/registrations/{registration_id}/refund": FINANCE,
     "POST /admin/registrations/{registration_id}/seats/{attendee_id}/refund": FINANCE,
     "GET /admin/people/export": ADMIN,

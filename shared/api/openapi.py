@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
-from shared.admin.corrections import AttendeeCorrection, CorrectedAttendee
+from shared.admin.corrections import AttendeeCorrection, CorrectedAttendee, MailProblemPage
 from shared.admin.privacy import PersonRequest
 from shared.admin.service import Accepted, RegistrationPage
 from shared.attendance.models import (
@@ -73,6 +73,7 @@ _RESPONSE_MODELS: list[type[BaseModel]] = [
     ImportResult,
     ReissueResult,
     CorrectedAttendee,
+    MailProblemPage,
     RegistrationPage,
     Accepted,
     PublicEvent,
@@ -606,6 +607,28 @@ PATHS: dict[str, dict[str, Any]] = {
             "responses": {
                 "202": _json("IssueResult", "How many are eligible, and how many certificates were queued now"),
                 "401": _problem("unauthorized"),
+            },
+        }
+    },
+    "/admin/attendees": {
+        "get": {
+            "operationId": "listMailProblems",
+            "summary": "Attendees whose address bounced (or who complained), newest first, a page at a time",
+            "security": [{"adminToken": []}],
+            "parameters": [
+                _EVENT_QUERY,
+                {
+                    "name": "email_status",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": ["bounced", "complained"], "default": "bounced"},
+                },
+                {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": _json("MailProblemPage", "A page; pass next_cursor back for the next one"),
+                "401": _problem("unauthorized"),
+                "422": _problem("An email_status other than bounced or complained, or a cursor of another list"),
             },
         }
     },

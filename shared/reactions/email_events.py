@@ -48,6 +48,7 @@ class RecordedStatus(BaseModel):
     status: EmailStatus = EmailStatus.OK
     reason: str | None = None
     at: datetime | None = None
+    event_id: str | None = None  # the attendee's event: a bounced or complaining one is listed for its organisers
 
 
 class EmailStatusRepository(Protocol):
@@ -120,7 +121,9 @@ def status_after(event: MailEvent, current: RecordedStatus) -> RecordedStatus | 
         if current.status is not EmailStatus.BOUNCED:
             return None  # ok already, or complained: a delivery does not undo a complaint
         status = EmailStatus.OK
-    new = RecordedStatus(email=current.email, status=status, reason=event.reason or None, at=event.sent_at)
+    new = RecordedStatus(
+        email=current.email, status=status, reason=event.reason or None, at=event.sent_at, event_id=current.event_id
+    )
     return None if new == current else new
 
 

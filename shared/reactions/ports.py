@@ -84,9 +84,10 @@ class ReactionRepository(Protocol):
     def revoke_attendee(self, attendee_id: str) -> None: ...
 
     def record_email_status(
-        self, attendee_id: str, status: EmailStatus, reason: str, at: datetime, *, email: str
+        self, attendee_id: str, status: EmailStatus, reason: str, at: datetime, *, email: str, event_id: str
     ) -> bool:
-        """Record what became of mail to the attendee's address, if it is still `email`; False if it is not."""
+        """Record what became of mail to the attendee's address, if it is still `email` (listed for the event's
+        organisers while it does not work); False if it is not."""
 
     def add_emails(self, emails: list[OutboxEmail]) -> None:
         """Create each outbox entry unless it exists."""

@@ -284,7 +284,12 @@ class ReactionService:
                 seat = next((s for s in registration.seats if s.attendee_id == entry.attendee_id), None)
                 if seat is not None:
                     self._repository.record_email_status(
-                        entry.attendee_id, EmailStatus.BOUNCED, str(exc), now, email=seat.email
+                        entry.attendee_id,
+                        EmailStatus.BOUNCED,
+                        str(exc),
+                        now,
+                        email=seat.email,
+                        event_id=registration.event_id,
                     )
             return "rejected for good"
         except MailRejected as exc:

@@ -285,3 +285,44 @@ class TestEventOrder:
         assert (corrected.email, corrected.email_status) == ("ana.fixed@example.org", "ok")
         # And an event this backend did not tag, or of another type, is ignored
         assert send({"source": "aws.ses", "detail": {"eventType": "Send", "mail": {}}}) == {"recorded": None}
+
+
+class TestMailProblemsList:
+    def test_bounced_and_complaining_attendees_are_listed_until_corrected(
+        self, api, stripe_standin, local_stack, organiser
+    ) -> None:
+        # Given a bounce, a complaint and a delivered address, paid
+        bounced = register_and_pay(api, stripe_standin, individual(email="bounce+list@simulator.amazonses.com"))
+        complained = register_and_pay(api, stripe_standin, individual(email=COMPLAINT))
+        register_and_pay(api, stripe_standin, individual(email="ana.lopez@example.org"))
+        local_stack.settle()
+        viewer = organiser("viewer")
+
+        def listed_as(status: str) -> list[tuple[str, str]]:
+            answer = api.request("GET", "/admin/attendees", query=f"email_status={status}", headers=viewer)
+            assert answer.status == 200, answer.body
+            return [(item["registration_id"], item["email_status"]) for item in answer.json()["items"]]
+
+        # Then each is listed under its status (bounced by default), a viewer may read them, the delivered one nowhere
+        assert listed_as("bounced") == [(bounced, "bounced")]
+        assert listed_as("complained") == [(complained, "complained")]
+        default = api.request("GET", "/admin/attendees", headers=viewer).json()
+        assert [item["registration_id"] for item in default["items"]] == [bounced]
+        assert default["items"][0]["email_status_reason"] == "smtp; 550 5.1.1 user unknown"
+        assert default["next_cursor"] is None
+        # When the bounced address is corrected: it leaves the list
+        (attendee,) = attendees_of(local_stack, bounced)
+        answer = api.request(
+            "PATCH",
+            f"/admin/attendees/{attendee.attendee_id}",
+            headers=JSON | organiser("support"),
+            body=encoded({"email": "ana.fixed@example.org"}),
+        )
+        assert answer.status == 200
+        assert listed_as("bounced") == []
+        # And another event's list is its own; a status that is not a problem, or a foreign cursor, is a 422
+        other = api.request("GET", "/admin/attendees", query="event_id=other-2020", headers=viewer).json()
+        assert other["items"] == []
+        for query in ("email_status=ok", "email_status=lost", "cursor=bm90LWEtY3Vyc29y"):
+            refused = api.request("GET", "/admin/attendees", query=query, headers=viewer)
+            assert refused.status == 422 and refused.json()["code"] == "validation_error", query

@@ -153,7 +153,7 @@ class InMemoryTable(Interruptions):
         self._update_attendee(attendee_id, status=AttendeeStatus.REVOKED)
 
     def record_email_status(
-        self, attendee_id: str, status: EmailStatus, reason: str, at: datetime, *, email: str
+        self, attendee_id: str, status: EmailStatus, reason: str, at: datetime, *, email: str, event_id: str
     ) -> bool:
         self._interrupt("record_email_status")
         current = self.attendees.get(attendee_id)

@@ -12,6 +12,7 @@
   const created = new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeStyle: "short" });
 
   let loaded = [];          // registrations loaded so far for the current filter
+  let mailListed = [];      // the event's attendees whose mail did not arrive (GET /admin/attendees), newest first
   let listed = "";          // the status filter they were listed with ("" for all)
   let nextCursor = null;
   let generation = 0;       // a newer listing makes older answers stale
@@ -255,6 +256,7 @@
     editorGeneration += 1;
     selected = null;
     loaded = [];
+    mailListed = [];
     nextCursor = null;
     events = [];
     requested.clear();
@@ -647,6 +649,7 @@
       }
       nextCursor = cursor;
       render();
+      if (!more) await loadMailProblems();
       return "ok";
     } catch (error) {
       if (error instanceof Unauthorised) return "unauthorised";
@@ -764,13 +767,23 @@
   let correcting = null;  // the attendee whose address the form corrects
 
   function mailProblems() {
-    const found = [];
-    for (const registration of loaded) {
-      for (const attendee of registration.attendees) {
-        if (MAIL_PROBLEMS[attendee.email_status]) found.push(attendee);
-      }
+    return mailListed;
+  }
+
+  // The first page of each list (bounced, complained) of the selected event.
+  async function loadMailProblems() {
+    say("mail-problems-error", "");
+    try {
+      const pages = await Promise.all(["bounced", "complained"].map(async (status) => {
+        const response = await call("GET", withEvent("/admin/attendees", { email_status: status }));
+        return response.json();
+      }));
+      mailListed = pages.flatMap((page) => page.items);
+      $("mail-problems-more").hidden = !pages.some((page) => page.next_cursor);
+    } catch (error) {
+      failed("mail-problems-error", error);
     }
-    return found;
+    renderMailProblems();
   }
 
   function renderMailProblems() {

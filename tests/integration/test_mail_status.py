@@ -7,6 +7,7 @@ The rules (which event changes what, in which order) are pinned with fakes in te
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -326,3 +327,33 @@ class TestMailProblemsList:
         for query in ("email_status=ok", "email_status=lost", "cursor=bm90LWEtY3Vyc29y"):
             refused = api.request("GET", "/admin/attendees", query=query, headers=viewer)
             assert refused.status == 422 and refused.json()["code"] == "validation_error", query
+
+
+class TestReminderRun:
+    def test_the_schedule_s_run_queues_each_seat_s_reminder_once_and_the_stream_sends_it(
+        self, api, stripe_standin, local_stack
+    ) -> None:
+        from infra.apigw import LambdaContext, load_handler
+        from shared.clock import conference_clock
+        from shared.conference import load_conference
+        from shared.events.schedules import reminder_time
+
+        # Given a paid seat, and conference time a minute after the day's reminder is due
+        register_and_pay(api, stripe_standin, individual(email="ana.lopez@example.org"))
+        local_stack.settle()
+        function = local_stack.stack.functions["RemindersFunction"]
+        run = load_handler(function)
+        conference_clock.travel_to(reminder_time(load_conference(), "day") + timedelta(minutes=1))
+        # When the schedule runs, twice (a retry), with the payload the event's schedule carries
+        event = {"event_id": "nasro-2020", "reminder": "day"}
+        first = run(event, LambdaContext(function_name=function.name))
+        again = run(event, LambdaContext(function_name=function.name))
+        local_stack.settle()
+        # Then one reminder, sent through the configuration set (its delivery recorded nothing new)
+        assert first["queued"] == again["queued"] == 1 and first["skipped"] is None
+        (reminder,) = [e for e in sent_to("ana.lopez@example.org") if "Reminder" in e["Subject"]]
+        assert reminder["Subject"].endswith("starts tomorrow")
+        assert str(reminder["List-Unsubscribe"]).strip().startswith("<mailto:")
+        # And a week's run this late sends nothing
+        late = run({"event_id": "nasro-2020", "reminder": "week"}, LambdaContext(function_name=function.name))
+        assert late["queued"] == 0 and late["skipped"].startswith("too late")

@@ -4,13 +4,14 @@ refused before anything is written, what one correction writes, and a race read 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from shared.admin.corrections import AttendeeCorrection, Correction, CorrectionService
 from shared.clock import FixedClock
-from shared.errors import AlreadyRegistered, NotFound, NotRefundable, TemporarilyUnavailable
+from shared.errors import AlreadyRegistered, InvalidRequest, NotFound, NotRefundable, TemporarilyUnavailable
 from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, EmailStatus, OutboxEmail
 from shared.registration.models import Registration
 from shared.registration.ports import StaleWrite
@@ -48,6 +49,14 @@ class InMemoryCorrections:
 
     def emails(self, registration_id: str) -> list[OutboxEmail]:
         return [e for e in self.outbox if e.registration_id == registration_id]
+
+    def mail_problems(
+        self, event_id: str, status: EmailStatus, start: dict[str, Any] | None, limit: int
+    ) -> tuple[list[Attendee], dict[str, Any] | None]:
+        found = [a for a in self.attendees.values() if a.event_id == event_id and a.email_status is status]
+        offset = int(start["offset"]) if start else 0
+        page = found[offset : offset + limit]
+        return page, ({"offset": offset + limit} if offset + limit < len(found) else None)
 
     def correct(self, correction: Correction) -> None:
         if self.races:
@@ -154,3 +163,20 @@ def test_a_race_is_read_again_and_a_lasting_one_is_a_503(service, repository) ->
 def test_a_body_with_nothing_to_correct_or_bad_fields_is_refused(body) -> None:
     with pytest.raises(ValidationError):
         AttendeeCorrection.model_validate(body)
+
+
+def test_the_mail_problems_list_pages_by_status_and_refuses_what_is_not_a_problem(service, repository) -> None:
+    for _ in range(51):
+        seat = repository.add(individual()).seats[0]
+        attendee = repository.attendees[seat.attendee_id]
+        repository.attendees[seat.attendee_id] = attendee.model_copy(update={"email_status": EmailStatus.BOUNCED})
+    first = service.mail_problems("nasro-2020", None, None)  # bounced by default
+    assert len(first.items) == 50 and first.next_cursor is not None
+    rest = service.mail_problems("nasro-2020", "bounced", first.next_cursor)
+    assert len(rest.items) == 1 and rest.next_cursor is None
+    assert service.mail_problems("nasro-2020", "complained", None).items == []
+    for status, cursor in (("ok", None), ("lost", None), ("complained", first.next_cursor), ("bounced", "x!")):
+        with pytest.raises(InvalidRequest):
+            service.mail_problems("nasro-2020", status, cursor)
+    with pytest.raises(InvalidRequest):
+        service.mail_problems("other-2020", "bounced", first.next_cursor)  # another event's cursor

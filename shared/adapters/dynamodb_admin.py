@@ -107,7 +107,9 @@ class DynamoAdminRepository:
                     "email": f"{ERASED}+{attendee_id}@invalid",
                     "organization": ERASED,
                 },
-                remove="access_code_hash, requested_codes, current_session, session_expires_at, license_id",
+                # SES's diagnostic may quote the address; an erased person is on no mail-problem list (gsi1).
+                remove="access_code_hash, requested_codes, current_session, session_expires_at, license_id, "
+                "email_status_reason, gsi1pk, gsi1sk",
                 condition="attribute_exists(pk)",
             )
         except StaleWrite:

@@ -357,3 +357,18 @@ class TestReminderRun:
         # And a week's run this late sends nothing
         late = run({"event_id": "nasro-2020", "reminder": "week"}, LambdaContext(function_name=function.name))
         assert late["queued"] == 0 and late["skipped"].startswith("too late")
+
+
+def test_an_erased_attendee_leaves_the_mail_problems_list_and_keeps_no_diagnostic(
+    api, stripe_standin, local_stack, organiser
+) -> None:
+    address = "bounce+erased@simulator.amazonses.com"
+    registration_id = register_and_pay(api, stripe_standin, individual(email=address))
+    local_stack.settle()
+    listed_before = api.request("GET", "/admin/attendees", headers=organiser("viewer")).json()["items"]
+    assert [item["registration_id"] for item in listed_before] == [registration_id]
+    erased = api.request("POST", "/admin/people/erase", headers=JSON | ADMIN, body=encoded({"email": address}))
+    assert erased.status == 200, erased.body
+    assert api.request("GET", "/admin/attendees", headers=organiser("viewer")).json()["items"] == []
+    (attendee,) = attendees_of(local_stack, registration_id)
+    assert attendee.email_status_reason is None

@@ -48,7 +48,7 @@ MAY_CALL: Mapping[str, frozenset[str]] = {
     "GET /admin/attendees": READ,
     "POST /admin/registrations/{registration_id}/refund": FINANCE,
     "POST /admin/registrations/{registration_id}/seats/{attendee_id}/refund": FINANCE,
-    "GET /admin/people/export": ADMIN,
+    "POST /admin/people/export": ADMIN,
     "POST /admin/people/erase": ADMIN,
 }
 

@@ -400,11 +400,11 @@ PATHS: dict[str, dict[str, Any]] = {
         }
     },
     "/admin/people/export": {
-        "get": {
+        "post": {
             "operationId": "exportPerson",
-            "summary": "Everything held about one person (JSON), by email",
+            "summary": "Everything held about one person (JSON), by the email in the body (never in the URL)",
             "security": [{"adminToken": []}],
-            "parameters": [{"name": "email", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PersonRequest")}}},
             "responses": {
                 "200": {"description": "The person's data", "content": {"application/json": {}}},
                 "401": _problem("unauthorized"),

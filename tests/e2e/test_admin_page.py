@@ -266,7 +266,7 @@ def test_a_person_s_data_is_downloaded_then_erased_from_the_page(
 
     # Then the page says so and nothing is held about that email any more
     expect(page.locator("#person-message")).to_contain_text("Erased")
-    gone = requests.get(f"{local_stack.api}/admin/people/export", params={"email": email}, headers=admin, timeout=5)
+    gone = requests.post(f"{local_stack.api}/admin/people/export", json={"email": email}, headers=admin, timeout=5)
     assert gone.status_code == 404
 
 

@@ -1021,7 +1021,7 @@
     const email = personEmail();
     if (!email) return;
     try {
-      const response = await call("GET", "/admin/people/export?email=" + encodeURIComponent(email));
+      const response = await call("POST", "/admin/people/export", { email });
       const blob = new Blob([JSON.stringify(await response.json(), null, 2)], { type: "application/json" });
       const link = document.createElement("a");
       link.href = URL.createObjectURL(blob);

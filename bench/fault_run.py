@@ -90,6 +90,12 @@ ELIGIBLE_SESSIONS = (
     "d2-violence-after-closures",
 )
 PARTIAL_SESSIONS = ("d1-welcome",)  # logs in, watches 30 minutes: not eligible
+# The attackers (issue 17): one address squatting real registrants' emails before they register, and wrong codes for
+# real emails from many addresses before they sign in. Neither may block, reach or lock out anyone.
+SQUATTER_IP = "192.0.2.250"
+SQUATTER = "Mallory Squatter"
+SQUATTED_PEOPLE = 6
+WRONG_GUESSES_PER_EMAIL = 45  # more than twice an address's failure limit (20)
 RETRIED_CODES = frozenset({"temporarily_unavailable", "payment_provider_unavailable", "registration_in_progress"})
 _ID = re.compile(r"/(reg|crt|att)_[^/]+")
 SERVER_ERROR_CODES = frozenset({"temporarily_unavailable", "payment_provider_unavailable"})
@@ -331,8 +337,10 @@ class FaultRun:
         try:
             two_weeks_before = datetime.combine(conference.starts_on - timedelta(days=14), time(9), conference.zone)
             conference_clock.travel_to(two_weeks_before)
+            self._squat()
             self._register_all()
             self._pay_all()
+            self._lock_out()
             self._races()
             self._refund_after()
             self._bad_input()
@@ -358,6 +366,38 @@ class FaultRun:
             created = answer.json()
             registration.registration_id = created["registration_id"]
             registration.session_id = created["checkout_url"].rsplit("/", 1)[-1]
+
+    def _squat(self) -> None:
+        """Before the real people register, one address names their emails: as individuals under the squatter's
+        name, and all in one fake group. Seats are held by payment: it blocks nobody and is never paid."""
+        people = [seat for registration in self.registrations for seat in registration.seats][:SQUATTED_PEOPLE]
+        first, last = SQUATTER.split()
+        for seat in people:
+            body = Registration("squatter", "individual", [Seat(first, last, seat.email)], "expire").body()
+            answer = self.call("POST", "/registrations", body=body, ip=SQUATTER_IP)
+            if answer.status != 201:
+                self.problems.append(f"a squatter's registration answered {answer.status}")
+        fake_group = Registration("squatters' group", "group", [Seat(first, last, s.email) for s in people], "expire")
+        fake_group.purchaser = "mallory@squat.example"
+        if self.call("POST", "/registrations", body=fake_group.body(), ip=SQUATTER_IP).status != 201:
+            self.problems.append("the squatters' group was refused")
+
+    def _lock_out(self) -> None:
+        """Wrong codes for real emails from many addresses, before anyone signs in: the right code must still work
+        (checked by every sign-in of the attendance that follows, each from an address of its own)."""
+        targets = [
+            seat.email for registration in self.registrations if registration.was_paid for seat in registration.seats
+        ]
+        for email in targets[:3]:
+            for _ in range(WRONG_GUESSES_PER_EMAIL):
+                answer = self.call(
+                    "POST",
+                    "/logins",
+                    body={"email": email, "access_code": "AAAA-BBBB-CCCC-DDDD-EEEE"},
+                    ip=self.next_ip(),
+                )
+                if answer.status != 401:
+                    self.problems.append(f"a wrong code answered {answer.status}")
 
     def _stripe_fault(self, kind: str | None) -> None:
         standin = self.env.standin
@@ -668,6 +708,9 @@ class FaultRun:
                     f"{target[1]} to {target[0]}: owed {owed[target]}, delivered {delivered[target]}, "
                     f"rejected by SES {rejected[target]}"
                 )
+        reached = [e.to[0] for e in emails if SQUATTER in e.raw.decode("utf-8", "replace")]
+        if reached:
+            problems.append(f"the squatter's name reached {len(reached)} email(s), to {reached[0]}")
         outbox = [i for i in items if i.get("entity") == "outbox" and not str(i["pk"]).startswith("REG#poison")]
         states = Counter(str(i["status"]) for i in outbox)
         if set(states) - {"sent", "failed", "skipped"}:

@@ -13,6 +13,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Protocol
 
 # The key version is a number of any length (1, 2, ... 10, 11: rotation never runs out); the HMAC's fixed 16
 # characters after it tell where it ends.
@@ -21,6 +22,14 @@ _ID = re.compile(r"^crt_([a-z2-7]{16})_([1-9][0-9]{0,8})([a-z2-7]{16})$")
 
 def _b32(raw: bytes) -> str:
     return base64.b32encode(raw).decode().lower().rstrip("=")
+
+
+class CertificateIds(Protocol):
+    """What the certificate service needs of its keys: new ids, and checking one."""
+
+    def new_id(self) -> str: ...
+
+    def verifies(self, certificate_id: str) -> bool: ...
 
 
 @dataclass(frozen=True)

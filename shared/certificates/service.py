@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.attendance.facts import AttendanceReader, attendance_facts
 from shared.attendance.policy import AttendanceFacts, Eligibility, evaluate
-from shared.certificates.ids import CertificateKeys
+from shared.certificates.ids import CertificateIds
 from shared.certificates.models import (
     Certificate,
     CertificateView,
@@ -31,7 +31,7 @@ class CertificateService:
         events: Conferences,
         repository: CertificateRepository,
         attendance: AttendanceReader,
-        keys: CertificateKeys,
+        keys: CertificateIds,
         conference_clock: Clock,
         wall_clock: Clock,
     ) -> None:

@@ -3,7 +3,8 @@ and written to bench/results/bench.json.
 
 - cold start per function: import CPU time against the bare Powertools + boto3 handler (limit 1.2x, on the median
   of the rounds' ratios; their quartiles and min-max printed beside it), and the heavy packages it loads and does
-  not load (exact: must be what infra/packaging.py bundles for it);
+  not load (exact: must be what infra/packaging.py bundles for it); with --instructions, also the ratio of
+  instructions executed (valgrind), which the neighbours' load does not move;
 - exact external calls per operation against their budgets (exact);
 - handler latency p50/p99 in-process against moto, as ratios to the bare handler doing one PutItem;
 - certificates per second per core against the naive baseline (limit: at least 4x, on the median; the rounds'
@@ -41,8 +42,10 @@ def _mark(ok: bool | None) -> str:
     return "-" if ok is None else ("pass" if ok else "FAIL")
 
 
-def cold_starts(runs: int) -> dict[str, Any]:
-    measured = cold_start.measure(cold_start.handler_modules(), runs, cold_start.environment())
+def cold_starts(runs: int, count_instructions: bool) -> dict[str, Any]:
+    modules, environment = cold_start.handler_modules(), cold_start.environment()
+    measured = cold_start.measure(modules, runs, environment)
+    counted = cold_start.instructions(modules, environment) if count_instructions else {}
     rows = {}
     for name, row in measured.items():
         expected = set(IMPORTED_AT_COLD_START.get(name, ()))
@@ -54,6 +57,7 @@ def cold_starts(runs: int) -> dict[str, Any]:
             "ratio": round(ratio, 2),
             "ratio_spread": {key: round(value, 2) for key, value in spread.items()},
             "ratios": [round(value, 3) for value in row.ratios],
+            "ratio_instructions": round(counted[name], 3) if name in counted else None,
             "loads": sorted(row.loaded),
             "does_not_load": [package for package in cold_start.HEAVY if package not in row.loaded],
             "expected_heavy": sorted(expected),
@@ -71,14 +75,16 @@ def render(result: dict[str, Any]) -> str:
         f"rounds, limit {COLD_START_LIMIT}x)"
     )
     out.append(
-        f"  {'function':<31} {'ms':>7} {'ratio':>7} {'IQR':>11} {'min-max':>11} {'':>5}  {'imports':<8} does NOT load"
+        f"  {'function':<31} {'ms':>7} {'ratio':>7} {'IQR':>11} {'min-max':>11} {'':>5} {'x instr':>7}  "
+        f"{'imports':<8} does NOT load"
     )
     for name, row in cold["functions"].items():
         spread = row["ratio_spread"]
+        by_instructions = "-" if row["ratio_instructions"] is None else f"{row['ratio_instructions']:.3f}"
         out.append(
             f"  {name:<31} {row['import_cpu_ms']:>7.1f} {row['ratio']:>6.2f}x "
             f"{spread['q1']:>5.2f}-{spread['q3']:<5.2f} {spread['min']:>5.2f}-{spread['max']:<5.2f} "
-            f"{_mark(row['ratio_pass']):>5}  {'ok' if row['imports_ok'] else 'WRONG':<8} "
+            f"{_mark(row['ratio_pass']):>5} {by_instructions:>7}  {'ok' if row['imports_ok'] else 'WRONG':<8} "
             f"{', '.join(row['does_not_load']) or '-'}"
         )
     out += ["", "EXACT CALLS PER OPERATION (budget: DynamoDB / Stripe reads / Stripe writes / other AWS)"]
@@ -122,6 +128,9 @@ def render(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.report", description=__doc__)
     parser.add_argument("--cold-start-runs", type=int, default=15)
+    parser.add_argument(
+        "--instructions", action="store_true", help="also each import's instructions under valgrind (slow, exact)"
+    )
     parser.add_argument("--invocations", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=7, help="certificate rounds")
     parser.add_argument("--documents", type=int, default=50, help="certificates per variant per round")
@@ -140,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     ]
     print("cold starts...", file=sys.stderr)
-    result["cold_start"] = cold_starts(args.cold_start_runs)
+    result["cold_start"] = cold_starts(args.cold_start_runs, args.instructions)
     print("calls and latency (functions in-process against moto)...", file=sys.stderr)
     with private_stack() as harness, quiet():
         result["calls"] = measure_calls(harness)

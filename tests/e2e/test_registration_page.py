@@ -286,6 +286,11 @@ def test_a_conflict_is_explained_at_the_top_of_the_form(page: Page, local_stack:
         timeout=10,
     )
     assert held.status_code == 201
+    # Seats are held by payment: Erin's is paid, so naming her is a conflict (a pending one would not be)
+    session_id = held.json()["checkout_url"].rsplit("/", 1)[-1]
+    requests.post(
+        f"{local_stack.stripe}/_test/checkout_sessions/{session_id}/pay", json={}, timeout=10
+    ).raise_for_status()
     open_form(page, local_stack)
     page.check("#kind-group")
     page.fill("#purchaser-name", "Chief Ray Park")

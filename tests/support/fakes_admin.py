@@ -12,6 +12,7 @@ from shared.reactions.models import Attendee, OutboxEmail, Shipment, ShipmentSta
 from shared.registration.models import Registration, Seat
 from shared.registration.ports import PaymentProviderError, StaleWrite
 from shared.registration.status import RegistrationStatus
+from tests.support.fakes_payments import save_seats
 
 
 class InMemoryAdmin:
@@ -28,12 +29,7 @@ class InMemoryAdmin:
         return self.registrations.get(registration_id)
 
     def save_seats(self, registration: Registration, seats: list[Seat], entry: HistoryEntry) -> None:
-        current = self.registrations.get(registration.registration_id)
-        if current is None or current.version != registration.version:
-            raise StaleWrite("version moved on")
-        self.registrations[registration.registration_id] = current.model_copy(
-            update={"seats": seats, "history": [*current.history, entry], "version": current.version + 1}
-        )
+        save_seats(self.registrations, registration, seats, entry)
 
     def emails(self, registration_id: str) -> list[OutboxEmail]:
         return [e for (owner, _), e in self.outbox.items() if owner == registration_id]

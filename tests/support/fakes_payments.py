@@ -14,6 +14,18 @@ from shared.registration.ports import PaymentProviderError, StaleWrite
 from shared.registration.status import RELEASES_EMAILS, RegistrationStatus
 
 
+def save_seats(
+    registrations: dict[str, Registration], registration: Registration, seats: list[Seat], entry: HistoryEntry
+) -> None:
+    """The adapter's seats write: conditional on the version read, the entry appended, the version moved."""
+    current = registrations.get(registration.registration_id)
+    if current is None or current.version != registration.version:
+        raise StaleWrite("version moved on")
+    registrations[registration.registration_id] = current.model_copy(
+        update={"seats": seats, "history": [*current.history, entry], "version": current.version + 1}
+    )
+
+
 class InMemoryPaymentRepository:
     """Registrations with their version, the email guards they hold, and the Stripe events acted on.
 
@@ -76,12 +88,7 @@ class InMemoryPaymentRepository:
         )
 
     def save_seats(self, registration: Registration, seats: list[Seat], entry: HistoryEntry) -> None:
-        current = self.registrations.get(registration.registration_id)
-        if current is None or current.version != registration.version:
-            raise StaleWrite("version moved on")
-        self.registrations[registration.registration_id] = current.model_copy(
-            update={"seats": seats, "history": [*current.history, entry], "version": current.version + 1}
-        )
+        save_seats(self.registrations, registration, seats, entry)
 
     def event_seen(self, event_id: str) -> bool:
         return event_id in self.events

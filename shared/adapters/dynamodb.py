@@ -173,7 +173,7 @@ class DynamoRegistrationRepository:
         # The person index in the same write, as far as a transaction's 100 items allow (a group of up to 48): an
         # erasure finds the registration at once. The stream indexes every registration again (idempotently), which
         # covers the few people of a bigger group.
-        room = TRANSACTION_ITEMS - 2 - len(checks)
+        room = _indexed_at_creation(registration)
         index = [{"Put": {"TableName": self._table, "Item": item}} for item in _person_index_items(registration)[:room]]
         try:
             with translated_errors():
@@ -244,10 +244,14 @@ class DynamoRegistrationRepository:
         return [str(from_item(item)["registration_id"]) for item in answer.get("Items", [])]
 
     def index_people(self, registration: Registration, *, expires: datetime | None = None) -> None:
-        """`EMAIL#<email>/REG#<id>` for each person the registration names (idempotent: a replay rewrites them);
-        with `expires`, dropped by the TTL then, with the unpaid registration they point at."""
+        """`EMAIL#<email>/REG#<id>` for each person the registration names that its creation had no room for (the
+        stream's call: idempotent, nothing to write for all but the biggest groups); with `expires`, every one,
+        dropped by the TTL then with the unpaid registration they point at."""
+        items = _person_index_items(registration)
+        if expires is None:
+            items = items[_indexed_at_creation(registration) :]
         ttl = to_item({"ttl": int(expires.timestamp())}) if expires else {}
-        self._batch_write([{"PutRequest": {"Item": item | ttl}} for item in _person_index_items(registration)])
+        self._batch_write([{"PutRequest": {"Item": item | ttl}} for item in items])
 
     def _batch_write(self, requests: list[Any]) -> None:
         for start in range(0, len(requests), BATCH_WRITE_ITEMS):
@@ -530,6 +534,12 @@ class DynamoRegistrationRepository:
 
 
 _KEY_ATTRIBUTES = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk"})
+
+
+def _indexed_at_creation(registration: Registration) -> int:
+    """How many of the registration's person-index items its creating transaction wrote: what room the
+    registration, its claim and one check per seat's email left of a transaction's 100 items."""
+    return max(0, TRANSACTION_ITEMS - 2 - len(set(registration.email_keys)))
 
 
 def _person_index_items(registration: Registration) -> list[dict[str, Any]]:

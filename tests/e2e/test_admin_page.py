@@ -394,6 +394,12 @@ def test_a_first_sign_in_sets_a_new_password_then_opens_the_page(page: Page, loc
     assert "AccessToken" in signed["AuthenticationResult"]
 
 
+def listing_done(page: Page) -> None:
+    """The page's own signal that a listing has ended: every request of it answered, the count written."""
+    expect(page.locator("#registrations-table")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#registrations-count")).to_contain_text("loaded")
+
+
 def test_an_access_token_is_refreshed_before_it_expires_and_once_when_refused(
     page: Page, local_stack: RunningStack
 ) -> None:
@@ -405,7 +411,7 @@ def test_an_access_token_is_refreshed_before_it_expires_and_once_when_refused(
     change_session(page, expiresAt=int(time.time() * 1000) + 30_000)
     with page.expect_request(lambda r: "REFRESH_TOKEN_AUTH" in (r.post_data or "")):
         page.get_by_role("button", name="Refresh", exact=True).click()
-    expect(page.locator("#registrations-count")).to_contain_text("loaded")
+    listing_done(page)
     second = kept_session(page)
     assert second is not None and second["access"] != first["access"] and second["refresh"] == first["refresh"]
     assert second["expiresAt"] > time.time() * 1000 + 30 * 60_000
@@ -420,7 +426,7 @@ def test_an_access_token_is_refreshed_before_it_expires_and_once_when_refused(
 
     page.on("request", note)
     page.get_by_role("button", name="Refresh", exact=True).click()
-    expect(page.locator("#registrations-count")).to_contain_text("loaded")
+    listing_done(page)
     renewed = kept_session(page)
     assert renewed is not None and renewed["access"] not in {"not-a-token", second["access"]}
     assert sent[0] == "Bearer not-a-token" and set(sent[1:]) == {f"Bearer {renewed['access']}"}

@@ -655,13 +655,13 @@
       if (error instanceof Unauthorised) return "unauthorised";
       if (mine !== generation) return "stale";
       failed("registrations-error", error);
-      render();
       return "failed";
     } finally {
       if (mine === generation) {
         table.setAttribute("aria-busy", "false");
         $("load-more").disabled = false;
         $("refresh").disabled = false;
+        if (session()) render();  // the count says "loaded" only now, once every request of this listing is answered
       }
     }
   }
@@ -689,6 +689,8 @@
       ? "No registrations" + (listed ? " with the status " + LABELS[listed].toLowerCase() : "") + " loaded."
       : "No loaded registration matches “" + $("search").value.trim() + "”.";
     $("load-more").hidden = nextCursor === null;
+    // While a listing runs (a token refresh re-renders the groups' actions meanwhile) the count keeps saying so.
+    if ($("registrations-table").getAttribute("aria-busy") === "true") return;
     const noun = loaded.length === 1 ? " registration" : " registrations";
     say("registrations-count", words
       ? "Showing " + rows.length + " of " + loaded.length + noun + " loaded" + (nextCursor ? "; load more to search further." : ".")

@@ -145,6 +145,13 @@ class NotRefundable(DomainError):
     title = "This registration has no payment to act on"
 
 
+class InvalidTransition(DomainError):
+    """An organiser's action the registration's status does not allow (approving what is not invoice_requested)."""
+
+    code = "invalid_transition"
+    title = "The registration's status does not allow this"
+
+
 class Forbidden(DomainError):
     """The organiser is known but their role does not allow this action."""
 

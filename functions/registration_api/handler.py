@@ -112,7 +112,7 @@ def create_registration() -> Response[str]:
         if outcome.created:
             metrics.add_metric(name="RegistrationCreated", unit=MetricUnit.Count, value=1)
         status = HTTPStatus.CREATED if outcome.created else HTTPStatus.OK
-        return {"status": int(status), "body": RegistrationCreated.of(outcome.registration).model_dump(mode="json")}
+        return {"status": int(status), "body": RegistrationCreated.of(outcome.registration).as_answer()}
 
     key = header(app.current_event, "Idempotency-Key")
     if key is None:

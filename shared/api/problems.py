@@ -21,6 +21,7 @@ from shared.errors import (
     InvalidRequest,
     InvalidSession,
     InvalidSignature,
+    InvalidTransition,
     NotFound,
     NotIssued,
     NotRefundable,
@@ -62,6 +63,7 @@ STATUS_OF: dict[type[DomainError], HTTPStatus] = {
     RegistrationInProgress: HTTPStatus.CONFLICT,
     RegistrationClosed: HTTPStatus.CONFLICT,
     NotRefundable: HTTPStatus.CONFLICT,
+    InvalidTransition: HTTPStatus.CONFLICT,
     RequestInProgress: HTTPStatus.CONFLICT,
     PaymentProviderUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
     TemporarilyUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
@@ -106,6 +108,10 @@ def problem_for(error: DomainError) -> Response[str]:
     return problem(status, error.code, error.title, error.detail, errors, retry_after=retry_after)
 
 
+# Fields holding a union told apart by a tag, and those tags (shared/registration/models.py PaymentChoice).
+_NESTED_TAGS = {"payment": frozenset({"checkout", "invoice"})}
+
+
 def field_errors(error: ValidationError, *, ignore_leading: frozenset[str] = frozenset()) -> list[FieldError]:
     """pydantic's errors as `field` paths (`attendees[2].email`), never with the input value."""
     fields = []
@@ -113,11 +119,17 @@ def field_errors(error: ValidationError, *, ignore_leading: frozenset[str] = fro
         location = list(item["loc"])
         if location and location[0] in ignore_leading:
             location = location[1:]  # the discriminator's tag is not a field the client sent
+        # Nor is a nested union's tag (`payment.invoice.billing_email` is the client's `payment.billing_email`).
+        location = [
+            part
+            for before, part in zip([None, *location], location, strict=False)
+            if part not in _NESTED_TAGS.get(str(before), frozenset())
+        ]
         path = ""
         for part in location:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
         if item["type"] in {"union_tag_invalid", "union_tag_not_found"}:
-            path = "kind"
+            path = f"{path}.method" if path == "payment" else "kind"
         message = item["msg"].removeprefix("Value error, ")
         fields.append(FieldError(path or "body", message))
     return fields

@@ -88,6 +88,23 @@ class Purchaser(Strict):
     organization: Text
 
 
+class InvoicePayment(Strict):
+    """To pay by invoice (agencies: purchase order, check, bank transfer): who the invoice goes to, and the PO
+    number it carries. `checkout` (the default) pays at once on Stripe Checkout."""
+
+    method: Literal["invoice"]
+    po_number: Annotated[str, Field(min_length=1, max_length=30)] | None = None  # Stripe's custom field value limit
+    billing_email: Email
+    billing_name: Name
+
+
+class CheckoutPayment(Strict):
+    method: Literal["checkout"]
+
+
+PaymentChoice = Annotated[CheckoutPayment | InvoicePayment, Field(discriminator="method")]
+
+
 # An event id as the events' data has it; a registration without one joins the stack's featured event.
 EventId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
 
@@ -97,6 +114,7 @@ class IndividualRegistrationRequest(Strict):
     event_id: EventId | None = None
     attendee: Attendee
     shipping_address: ShippingAddress
+    payment: PaymentChoice | None = None
 
     @property
     def seats(self) -> list[Attendee]:
@@ -109,6 +127,7 @@ class GroupRegistrationRequest(Strict):
     purchaser: Purchaser
     # The upper bound is the conference's rule; this one only stops absurd bodies early.
     attendees: Annotated[list[Attendee], Field(min_length=1, max_length=99)]
+    payment: PaymentChoice | None = None
 
     @property
     def seats(self) -> list[Attendee]:
@@ -136,6 +155,10 @@ def resubmission_key(request: IndividualRegistrationRequest | GroupRegistrationR
     """What makes two requests "the same request" (API.md): the same kind, the same people and the same address,
     emails compared case-insensitively and a group's attendees in any order. The event is in the claim's key."""
     body = request.model_dump(mode="json", exclude={"event_id"})
+    if body.get("payment") in (None, {"method": "checkout"}):
+        body.pop("payment", None)  # checkout is the default: saying so makes the same request
+    elif body["payment"].get("billing_email"):
+        body["payment"]["billing_email"] = normalize_email(body["payment"]["billing_email"])
     people = [body["attendee"]] if "attendee" in body else body["attendees"]
     for person in [*people, body.get("purchaser") or {}]:
         if "email" in person:
@@ -151,6 +174,8 @@ class SeatStatus(StrEnum):
     # The person already held a paid seat when this registration was paid: this seat's fee goes back to the payer.
     REFUND_DUE = "refund_due"
     REFUNDED = "refunded"  # its fee went back through Stripe: its code and certificate stop counting
+    # The person already held a paid seat when this registration's invoice was made: the seat is not on it.
+    NOT_BILLED = "not_billed"
 
 
 class Seat(Model):
@@ -184,6 +209,16 @@ class Checkout(Model):
     expires_at: datetime
 
 
+class Billing(Model):
+    """Who an invoice goes to (a registration paid by invoice)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    billing_email: str
+    billing_name: str
+    po_number: str | None = None
+
+
 class Registration(Model):
     model_config = ConfigDict(frozen=True)
 
@@ -204,6 +239,8 @@ class Registration(Model):
     # The request's `resubmission_key`: an identical request while this awaits payment gets this registration back.
     resubmission: str | None = None
     payment: PaymentFacts = PaymentFacts()
+    # Set when the registrant asked to pay by invoice; None pays through Checkout.
+    billing: Billing | None = None
     history: list[HistoryEntry] = []
     # Bumped by every write after creation; payment settlements are conditional on it.
     version: int = 0
@@ -220,10 +257,23 @@ class Registration(Model):
     def seat_fee(self) -> Money:
         return self.amount.divided(len(self.seats))
 
+    @property
+    def pays_by_invoice(self) -> bool:
+        return self.billing is not None
+
+    @property
+    def amount_due(self) -> Money:
+        """What the payment must be: the whole amount, less the seats left off an invoice (their person held one)."""
+        unbilled = sum(seat.status is SeatStatus.NOT_BILLED for seat in self.seats)
+        if not unbilled:
+            return self.amount
+        return Money(amount=self.amount.amount - self.seat_fee.amount * unbilled, currency=self.amount.currency)
+
     def holds_paid_seat(self, email_key: str) -> bool:
-        """Whether this registration holds the person's one paid seat: paid (or paid and disputed) and that person's
-        seat neither refunded nor due a refund. A refunded, expired or cancelled registration holds nobody's."""
-        if self.status not in {RegistrationStatus.PAID, RegistrationStatus.DISPUTED}:
+        """Whether this registration holds the person's one paid seat: paid (or paid and disputed, or invoiced: its
+        seats are held while the invoice is open) and that person's seat neither refunded nor due a refund. A
+        refunded, expired or cancelled registration holds nobody's."""
+        if self.status not in SEAT_HOLDING_STATUSES:
             return False
         return any(seat.email_key == email_key for seat in self.active_seats)
 
@@ -241,20 +291,35 @@ class Registration(Model):
         ]
 
 
+SEAT_HOLDING_STATUSES = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.INVOICED})
+
+
 class RegistrationCreated(Model):
-    """The answer to POST /registrations."""
+    """The answer to POST /registrations: a Checkout URL, or none for a request to pay by invoice."""
 
     registration_id: str
     status: RegistrationStatus
     kind: Literal["individual", "group"]
     amount: Money
     seats: int
-    checkout_url: str
-    expires_at: datetime
+    checkout_url: str | None = None
+    expires_at: datetime | None = None
+
+    def as_answer(self) -> dict[str, object]:
+        """The JSON body: an invoice request's has no `checkout_url` or `expires_at` (nothing to pay yet)."""
+        return self.model_dump(mode="json", exclude_none=True)
 
     @classmethod
     def of(cls, registration: Registration) -> RegistrationCreated:
-        assert registration.checkout is not None, "only a registration with a checkout is answered"
+        if registration.checkout is None:
+            assert registration.pays_by_invoice, "only a registration with a checkout or an invoice is answered"
+            return cls(
+                registration_id=registration.registration_id,
+                status=registration.status,
+                kind=registration.kind,
+                amount=registration.amount,
+                seats=len(registration.seats),
+            )
         return cls(
             registration_id=registration.registration_id,
             status=registration.status,

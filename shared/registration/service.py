@@ -21,8 +21,10 @@ from shared.errors import (
 from shared.ids import is_id, new_id
 from shared.limits import ClientLimits, registrations_per_hour
 from shared.registration.models import (
+    Billing,
     GroupRegistrationRequest,
     IndividualRegistrationRequest,
+    InvoicePayment,
     Registration,
     Seat,
     normalize_email,
@@ -115,12 +117,16 @@ class RegistrationService:
                 continue
             except RequestPending as pending:
                 existing = self._repository.get(pending.registration_id)
+                if existing is not None and existing.status is RegistrationStatus.INVOICE_REQUESTED:
+                    return RegistrationOutcome(existing, created=False)  # awaits finance, as it was
                 if existing is None or existing.status is not RegistrationStatus.PENDING_PAYMENT:
                     # Its registration expired, was cancelled or paid: the claim is stale, so this request starts
                     # afresh (a paid one's people were refused above, or got their seat refunded since).
                     self._repository.release_claim(conference.id, resubmission, pending.registration_id)
                     continue
                 return RegistrationOutcome(self._usable_checkout(existing), created=False)
+            if draft.pays_by_invoice:
+                return RegistrationOutcome(draft, created=True)  # no Stripe call: finance approves it first
             try:
                 return RegistrationOutcome(self._open_checkout(draft), created=True)
             except PaymentProviderUnavailable:
@@ -183,11 +189,13 @@ class RegistrationService:
     def _draft(self, conference: Conference, request: RegistrationRequestBody, resubmission: str) -> Registration:
         now = self._wall_clock.now()
         seats = [Seat(attendee_id=self._new_attendee_id(), **attendee.model_dump()) for attendee in request.seats]
+        invoice = request.payment if isinstance(request.payment, InvoicePayment) else None
         return Registration(
             registration_id=self._new_registration_id(),
             event_id=conference.id,
             kind=request.kind,
-            status=RegistrationStatus.PENDING_PAYMENT,
+            status=RegistrationStatus.INVOICE_REQUESTED if invoice else RegistrationStatus.PENDING_PAYMENT,
+            billing=Billing(**invoice.model_dump(exclude={"method"})) if invoice else None,
             seats=seats,
             purchaser=request.purchaser if isinstance(request, GroupRegistrationRequest) else None,
             shipping_address=(request.shipping_address if isinstance(request, IndividualRegistrationRequest) else None),

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 class RegistrationStatus(StrEnum):
     PENDING_PAYMENT = "pending_payment"
+    INVOICE_REQUESTED = "invoice_requested"  # to pay by invoice: awaits a finance organiser's approval
+    INVOICED = "invoiced"  # the Stripe invoice is sent: seats held, confirmations out, payment awaited
     PAID = "paid"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
@@ -18,6 +20,8 @@ ALLOWED_TRANSITIONS: dict[RegistrationStatus, frozenset[RegistrationStatus]] = {
     RegistrationStatus.PENDING_PAYMENT: frozenset(
         {RegistrationStatus.PAID, RegistrationStatus.EXPIRED, RegistrationStatus.CANCELLED}
     ),
+    RegistrationStatus.INVOICE_REQUESTED: frozenset({RegistrationStatus.INVOICED, RegistrationStatus.CANCELLED}),
+    RegistrationStatus.INVOICED: frozenset({RegistrationStatus.PAID, RegistrationStatus.CANCELLED}),
     RegistrationStatus.PAID: frozenset({RegistrationStatus.REFUNDED, RegistrationStatus.DISPUTED}),
     RegistrationStatus.DISPUTED: frozenset({RegistrationStatus.PAID, RegistrationStatus.REFUNDED}),
     RegistrationStatus.EXPIRED: frozenset(),

@@ -22,7 +22,7 @@ from shared.errors import (
     TooManyRequests,
 )
 from shared.limits import ClientLimits
-from shared.registration.models import SeatStatus, registration_request_adapter
+from shared.registration.models import RegistrationCreated, SeatStatus, registration_request_adapter
 from shared.registration.service import CHECKOUT_CREATION_LEASE, CREATE_ROUNDS, RegistrationService
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes import FakePayments, InMemoryRegistrations
@@ -509,3 +509,40 @@ def test_an_invalid_request_costs_the_client_nothing(service, counters) -> None:
     with pytest.raises(InvalidRequest):
         service.register(request(group(["a@example.org", "A@example.org"])), client=CLIENT)
     assert counters.counts == {}
+
+
+INVOICE = {"method": "invoice", "po_number": "PO-1234", "billing_email": "AP@agency.gov", "billing_name": "Accounts"}
+
+
+def test_a_request_to_pay_by_invoice_awaits_finance_without_stripe_or_seats(service, repository, payments) -> None:
+    # When
+    outcome = service.register(
+        request(group(["a@example.org", "b@example.org"]) | {"payment": INVOICE}), client=CLIENT
+    )
+
+    # Then no Checkout Session, no guard: only the request awaiting a finance organiser
+    registration = outcome.registration
+    assert outcome.created and registration.status is RegistrationStatus.INVOICE_REQUESTED
+    assert registration.checkout is None and not payments.requests
+    assert registration.billing is not None and registration.billing.po_number == "PO-1234"
+    assert repository.seat_holders(registration.event_id, registration.email_keys) == {}
+    assert "checkout_url" not in RegistrationCreated.of(registration).as_answer()
+
+
+def test_the_same_invoice_request_again_gets_the_same_registration(service) -> None:
+    first = service.register(request(individual() | {"payment": INVOICE}), client=CLIENT)
+    billing_in_another_case = INVOICE | {"billing_email": "ap@AGENCY.gov"}
+    again = service.register(request(individual() | {"payment": billing_in_another_case}), client=CLIENT)
+    assert not again.created and again.registration.registration_id == first.registration.registration_id
+    # Saying `checkout` is the same as saying nothing; asking for an invoice instead is another request.
+    checkout = service.register(request(individual() | {"payment": {"method": "checkout"}}), client=CLIENT)
+    same = service.register(request(individual()), client=CLIENT).registration
+    assert same.registration_id == checkout.registration.registration_id
+    assert checkout.registration.registration_id != first.registration.registration_id
+
+
+def test_an_invoice_request_naming_a_paid_seat_is_already_registered(service, repository) -> None:
+    first = service.register(request(individual()), client=CLIENT).registration
+    repository.pay(first.registration_id)
+    with pytest.raises(AlreadyRegistered):
+        service.register(request(individual() | {"payment": INVOICE}), client=CLIENT)

@@ -161,6 +161,23 @@ INVALID_BODIES = {
     "body is a string": ("individual", ["body"]),
     "body is null": (None, ["body"]),
 }
+INVOICE_BODIES: dict[str, tuple[Any, list[str]]] = {
+    "unknown method": ({"method": "cash"}, ["payment.method"]),
+    "invoice without billing": ({"method": "invoice"}, ["payment.billing_email", "payment.billing_name"]),
+    "bad billing email": (
+        {"method": "invoice", "billing_email": "not-an-email", "billing_name": "AP"},
+        ["payment.billing_email"],
+    ),
+    "long PO number": (
+        {"method": "invoice", "billing_email": "ap@agency.gov", "billing_name": "AP", "po_number": "A" * 31},
+        ["payment.po_number"],
+    ),
+    "unknown field": ({"method": "checkout", "discount": 100}, ["payment.discount"]),
+}
+INVALID_BODIES |= {
+    f"payment: {name}": (individual() | {"payment": payment}, fields)
+    for name, (payment, fields) in INVOICE_BODIES.items()
+}
 # What a refusal must never repeat back (it would be personal data, or an attacker's payload).
 SENT_VALUES = ("evil.test", "not-an-email", "Lo\x00pez", "AAAAAAAAAA", "call me", "USA")
 

@@ -516,9 +516,7 @@ INVOICE = {"method": "invoice", "po_number": "PO-1234", "billing_email": "AP@age
 
 def test_a_request_to_pay_by_invoice_awaits_finance_without_stripe_or_seats(service, repository, payments) -> None:
     # When
-    outcome = service.register(
-        request(group(["a@example.org", "b@example.org"]) | {"payment": INVOICE}), client=CLIENT
-    )
+    outcome = service.register(request(group(["a@example.org", "b@example.org"]) | {"payment": INVOICE}), client=CLIENT)
 
     # Then no Checkout Session, no guard: only the request awaiting a finance organiser
     registration = outcome.registration

@@ -23,7 +23,7 @@ from infra.stripe_standin import forms, objects, page
 from infra.stripe_standin.checkout import parse_session_params
 from infra.stripe_standin.errors import StripeError, invalid
 from infra.stripe_standin.forms import Params
-from infra.stripe_standin.ledger import Ledger, Origin, paginate
+from infra.stripe_standin.ledger import INVOICE_FLOWS, Ledger, Origin, paginate
 from infra.stripe_standin.objects import Obj
 from infra.stripe_standin.webhooks import DEFAULT_RETRY_DELAYS, Attempt, Deliverer, Delivery
 
@@ -124,6 +124,18 @@ class StripeStandIn:
                 Rule("/v1/refunds", methods=post, endpoint=_Endpoint(self._create_refund, "refund")),
                 Rule("/v1/refunds/<object_id>", methods=get, endpoint=self._retrieval("refund")),
                 Rule("/v1/disputes/<object_id>", methods=get, endpoint=self._retrieval("dispute")),
+                Rule("/v1/customers", methods=post, endpoint=_Endpoint(self._create_customer, "customer")),
+                Rule("/v1/customers/<object_id>", methods=get, endpoint=self._retrieval("customer")),
+                Rule("/v1/invoiceitems", methods=post, endpoint=_Endpoint(self._create_invoice_item, "invoiceitem")),
+                Rule("/v1/invoiceitems/<object_id>", methods=get, endpoint=self._retrieval("invoiceitem")),
+                Rule("/v1/invoices", methods=post, endpoint=_Endpoint(self._create_invoice, "invoice")),
+                Rule("/v1/invoices", methods=get, endpoint=_Endpoint(self._list_invoices, "list:invoice")),
+                Rule("/v1/invoices/<object_id>", methods=get, endpoint=self._retrieval("invoice")),
+                Rule(
+                    "/v1/invoices/<object_id>/<action>",
+                    methods=post,
+                    endpoint=_Endpoint(self._invoice_action, "invoice"),
+                ),
                 Rule("/v1/events", methods=get, endpoint=_Endpoint(self._list_events, events)),
                 Rule("/v1/events/<object_id>", methods=get, endpoint=self._retrieval("event")),
             ]
@@ -134,6 +146,13 @@ class StripeStandIn:
                 Rule("/_test/checkout_sessions/<object_id>/expire", methods=post, endpoint=self._test_expire),
                 Rule("/_test/checkout_sessions/<object_id>/dispute", methods=post, endpoint=self._test_dispute),
                 Rule("/_test/disputes/<object_id>/close", methods=post, endpoint=self._test_close_dispute),
+                Rule("/_test/invoices/<object_id>/pay", methods=post, endpoint=self._test_pay_invoice),
+                Rule("/_test/invoices/<object_id>/void", methods=post, endpoint=self._test_void_invoice),
+                Rule(
+                    "/_test/invoices/<object_id>/mark_uncollectible",
+                    methods=post,
+                    endpoint=self._test_mark_uncollectible,
+                ),
                 Rule("/_test/events/<object_id>/resend", methods=post, endpoint=self._test_resend),
                 Rule("/_test/events/<object_id>/deliver", methods=post, endpoint=self._test_deliver),
             ]
@@ -143,6 +162,8 @@ class StripeStandIn:
                 Rule("/checkout/<object_id>", methods=get, endpoint=self._checkout_page),
                 Rule("/checkout/<object_id>/pay", methods=post, endpoint=self._checkout_pay),
                 Rule("/checkout/<object_id>/cancel", methods=post, endpoint=self._checkout_cancel),
+                Rule("/invoice/<object_id>", methods=get, endpoint=self._invoice_page),
+                Rule("/invoice/<object_id>/pay", methods=post, endpoint=self._invoice_page_pay),
             ]
         )
 
@@ -202,6 +223,15 @@ class StripeStandIn:
 
     def dispute(self, session_id: str, reason: str = "fraudulent") -> list[Delivery]:
         return self._act(lambda: self._ledger.open_dispute(session_id, reason))
+
+    def pay_invoice(self, invoice_id: str, flow: str = "card") -> list[Delivery]:
+        return self._act(lambda: self._ledger.pay_invoice(invoice_id, flow, Origin()))
+
+    def void_invoice(self, invoice_id: str) -> list[Delivery]:
+        return self._act(lambda: self._ledger.void_invoice(invoice_id, Origin()))
+
+    def mark_uncollectible(self, invoice_id: str) -> list[Delivery]:
+        return self._act(lambda: self._ledger.mark_uncollectible(invoice_id, Origin()))
 
     def close_dispute(self, dispute_id: str, status: str) -> list[Delivery]:
         return self._act(lambda: self._ledger.close_dispute(dispute_id, status))
@@ -361,6 +391,43 @@ class StripeStandIn:
         refund, events = self._ledger.refund(call.params, call.origin)
         return _Result(refund, events)
 
+    def _create_customer(self, call: _Call) -> _Result:
+        return _Result(self._ledger.create_customer(call.params))
+
+    def _create_invoice_item(self, call: _Call) -> _Result:
+        return _Result(self._ledger.create_invoice_item(call.params))
+
+    def _create_invoice(self, call: _Call) -> _Result:
+        return _Result(self._ledger.create_invoice(call.params))
+
+    def _list_invoices(self, call: _Call) -> _Result:
+        forms.reject_unknown(call.params, (*_LIST_PARAMS, "customer", "status", "collection_method"))
+        return _Result(paginate(self._ledger.invoices(call.params), call.params, url="/v1/invoices"))
+
+    def _invoice_action(self, call: _Call, object_id: str, action: str) -> _Result:
+        """finalize, send, pay (only `paid_out_of_band=true`: the card is paid on the hosted page), void and
+        mark_uncollectible, each with Stripe's checks of the invoice's status."""
+        if action == "finalize":
+            forms.reject_unknown(call.params, ("expand", "auto_advance"))
+            events = self._ledger.finalize_invoice(object_id, call.origin, public_url=self.public_url)
+        elif action == "send":
+            forms.reject_unknown(call.params, ("expand",))
+            events = self._ledger.send_invoice(object_id, call.origin)
+        elif action == "pay":
+            forms.reject_unknown(call.params, ("expand", "paid_out_of_band"))
+            if not forms.boolean(call.params.get("paid_out_of_band", "false"), "paid_out_of_band"):
+                raise invalid("The Stripe stand-in pays invoices by card on the hosted invoice page only.")
+            events = self._ledger.pay_invoice(object_id, "out_of_band", call.origin)
+        elif action == "void":
+            forms.reject_unknown(call.params, ("expand",))
+            events = self._ledger.void_invoice(object_id, call.origin)
+        elif action == "mark_uncollectible":
+            forms.reject_unknown(call.params, ("expand",))
+            events = self._ledger.mark_uncollectible(object_id, call.origin)
+        else:
+            raise StripeError(404, f"Unrecognized request URL (POST: /v1/invoices/{object_id}/{action}).")
+        return _Result(self._ledger.get(object_id, "invoice"), events)
+
     def _list_events(self, call: _Call) -> _Result:
         forms.reject_unknown(call.params, (*_LIST_PARAMS, "type", "types", "created", "delivery_success"))
         return _Result(paginate(self._ledger.events(call.params), call.params, url="/v1/events"))
@@ -397,6 +464,18 @@ class StripeStandIn:
         forms.reject_unknown(body, ("status",))
         return self.close_dispute(object_id, str(body.get("status", "")))
 
+    def _test_pay_invoice(self, body: Params, object_id: str) -> list[Delivery]:
+        forms.reject_unknown(body, ("flow",))
+        return self.pay_invoice(object_id, forms.choice(body.get("flow", "card"), "flow", INVOICE_FLOWS))
+
+    def _test_void_invoice(self, body: Params, object_id: str) -> list[Delivery]:
+        forms.reject_unknown(body, ())
+        return self.void_invoice(object_id)
+
+    def _test_mark_uncollectible(self, body: Params, object_id: str) -> list[Delivery]:
+        forms.reject_unknown(body, ())
+        return self.mark_uncollectible(object_id)
+
     def _test_resend(self, body: Params, object_id: str) -> list[Delivery]:
         forms.reject_unknown(body, ())
         return [self.resend(object_id)]
@@ -415,7 +494,8 @@ class StripeStandIn:
         except StripeError as error:
             if error.status == 405:
                 return _html(page.message_page("Method not allowed", error.message), 405)
-            return _html(page.message_page("Not found", "There is no Checkout Session at this address."), 404)
+            nothing = "There is no Checkout Session or invoice at this address."
+            return _html(page.message_page("Not found", nothing), 404)
         return response
 
     def _snapshot(self, session_id: str) -> tuple[Obj, list[Obj]]:
@@ -437,6 +517,26 @@ class StripeStandIn:
         if session["success_url"]:
             return redirect(session["success_url"].replace("{CHECKOUT_SESSION_ID}", object_id), 303)
         return _html(page.message_page("Payment complete", "Thank you. You can close this page."))
+
+    def _invoice_snapshot(self, invoice_id: str) -> tuple[Obj, Obj]:
+        with self._lock:
+            invoice = copy.deepcopy(self._ledger.get(invoice_id, "invoice"))
+            return invoice, copy.deepcopy(self._ledger.get(invoice["customer"], "customer"))
+
+    def _invoice_page(self, request: Request, object_id: str) -> Response:
+        invoice, customer = self._invoice_snapshot(object_id)
+        if invoice["status"] == "draft":
+            raise StripeError(404, "A draft invoice has no hosted page.")
+        return _html(page.invoice_page(invoice, customer))
+
+    def _invoice_page_pay(self, request: Request, object_id: str) -> Response:
+        try:
+            self.pay_invoice(object_id)
+        except StripeError as error:
+            if error.status == 404:
+                raise
+            return _html(page.invoice_page(*self._invoice_snapshot(object_id)), 409)
+        return redirect(f"/invoice/{object_id}", 303)
 
     def _checkout_cancel(self, request: Request, object_id: str) -> Response:
         session, _ = self._snapshot(object_id)

@@ -31,6 +31,7 @@ _MODELED = frozenset(
         "billing_address_collection",
         "customer_creation",
         "allow_promotion_codes",
+        "invoice_creation",
     }
 )
 _NOT_MODELED = frozenset(
@@ -47,7 +48,6 @@ _NOT_MODELED = frozenset(
         "customer_update",
         "discounts",
         "excluded_payment_method_types",
-        "invoice_creation",
         "name_collection",
         "optional_items",
         "origin_context",
@@ -114,6 +114,8 @@ class SessionSpec:
     billing_address_collection: str | None = None
     customer_creation: str = "if_required"
     allow_promotion_codes: bool | None = None
+    # Stripe makes a paid invoice (its PDF) after the payment; the stand-in records the ask.
+    invoice_creation: dict[str, Any] | None = None
 
     @property
     def amount_total(self) -> int:
@@ -162,6 +164,7 @@ def parse_session_params(params: Params, *, now: int) -> SessionSpec:
             if "allow_promotion_codes" in params
             else None
         ),
+        invoice_creation=_invoice_creation(params.get("invoice_creation")),
     )
     if spec.amount_total > MAX_AMOUNT:
         limit = money.format_amount(MAX_AMOUNT, currency, with_code=False)
@@ -261,6 +264,31 @@ def _payment_intent_data(value: Any) -> dict[str, Any]:
     for key in _PAYMENT_INTENT_DATA[1:]:
         result[key] = forms.optional_string(data, key, f"payment_intent_data[{key}]")
     return result
+
+
+def _invoice_creation(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    creation = forms.mapping(value, "invoice_creation")
+    forms.reject_unknown(creation, ("enabled", "invoice_data"), prefix="invoice_creation")
+    if "enabled" not in creation:
+        raise missing_param("invoice_creation[enabled]")
+    data = forms.mapping(creation.get("invoice_data", {}), "invoice_creation[invoice_data]")
+    forms.reject_unknown(
+        data, ("description", "footer", "metadata", "custom_fields"), prefix="invoice_creation[invoice_data]"
+    )
+    return {
+        "enabled": forms.boolean(creation["enabled"], "invoice_creation[enabled]"),
+        "invoice_data": {
+            "account_tax_ids": None,
+            "custom_fields": None,
+            "description": forms.optional_string(data, "description", "invoice_creation[invoice_data][description]"),
+            "footer": forms.optional_string(data, "footer", "invoice_creation[invoice_data][footer]"),
+            "issuer": None,
+            "metadata": forms.metadata(data.get("metadata", {}), "invoice_creation[invoice_data][metadata]"),
+            "rendering_options": None,
+        },
+    }
 
 
 def _optional_choice(params: Params, key: str, options: tuple[str, ...]) -> str | None:

@@ -10,14 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from infra.stripe_standin import forms, money, objects
+from infra.stripe_standin import forms, invoices, money, objects
 from infra.stripe_standin.checkout import SessionSpec
-from infra.stripe_standin.errors import StripeError, invalid, no_such
+from infra.stripe_standin.errors import StripeError, invalid, missing_param, no_such
 from infra.stripe_standin.forms import Params
 from infra.stripe_standin.objects import Obj
 from infra.stripe_standin.webhooks import Deliverer
 
 FLOWS = ("card", "async_success", "async_failure")
+INVOICE_FLOWS = ("card", "out_of_band")
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 DISPUTE_REASONS = (
     "bank_cannot_process",
@@ -42,6 +43,8 @@ _EXPANDABLE = {
     "charge": {"payment_intent": "payment_intent", "refunds": "list:refund"},
     "refund": {"charge": "charge", "payment_intent": "payment_intent"},
     "dispute": {"charge": "charge", "payment_intent": "payment_intent"},
+    "invoice": {"customer": "customer", "payments": "list:invoice_payment"},
+    "invoice_payment": {"invoice": "invoice"},
 }
 _KINDS = {
     "cs_": "checkout session",
@@ -50,6 +53,9 @@ _KINDS = {
     "re_": "refund",
     "dp_": "dispute",
     "evt_": "event",
+    "cus_": "customer",
+    "ii_": "invoiceitem",
+    "in_": "invoice",
 }
 
 
@@ -70,6 +76,8 @@ class Ledger:
         self._line_items: dict[str, list[Obj]] = {}
         self._payment_intent_data: dict[str, dict[str, Any]] = {}
         self._refunds_by_charge: dict[str, list[str]] = {}
+        self._invoice_days: dict[str, int | None] = {}
+        self._invoice_payments: dict[str, list[Obj]] = {}
 
     # Lookups
 
@@ -132,6 +140,9 @@ class Ledger:
                 copy.deepcopy(self.get(refund_id, "refund")) for refund_id in self._refunds_by_charge.get(obj["id"], [])
             ]
             value = objects.list_object(refunds, url=f"/v1/charges/{obj['id']}/refunds")
+        elif name == "payments" and obj.get("object") == "invoice":
+            payments = copy.deepcopy(self._invoice_payments.get(obj["id"], []))
+            value = objects.list_object(payments, url=f"/v1/invoices/{obj['id']}/payments")
         elif isinstance(value, str):
             value = copy.deepcopy(self.get(value))
         obj[name] = value
@@ -337,6 +348,138 @@ class Ledger:
 
     def _open_dispute(self, charge_id: str) -> bool:
         return any(d["charge"] == charge_id and d["status"] in _OPEN_DISPUTE for d in self._objects["dispute"].values())
+
+    # Invoices: customers, invoice items and invoices (send_invoice), paid on the hosted page or out of band
+
+    def create_customer(self, params: Params) -> Obj:
+        customer = invoices.customer(params, created=objects.now())
+        self._objects["customer"][customer["id"]] = customer
+        return customer
+
+    def create_invoice(self, params: Params) -> Obj:
+        customer = self._customer_param(params)
+        invoice, days = invoices.invoice(params, customer_obj=customer, created=objects.now())
+        self._objects["invoice"][invoice["id"]] = invoice
+        self._invoice_days[invoice["id"]] = days
+        return invoice
+
+    def create_invoice_item(self, params: Params) -> Obj:
+        customer = self._customer_param(params)
+        item = invoices.invoice_item(params, customer_obj=customer, created=objects.now())
+        invoice_id = forms.optional_string(params, "invoice", "invoice")
+        if invoice_id is None:
+            raise invalid("The Stripe stand-in only models invoice items added to a draft `invoice`.", "invoice")
+        invoice = self.get(invoice_id, "invoice", param="invoice", status=400)
+        if invoice["status"] != "draft":
+            raise invalid(f"You can only add invoice items to draft invoices; {invoice_id} is {invoice['status']}.")
+        if invoice["customer"] != customer["id"]:
+            raise invalid("The invoice item's customer must be the invoice's customer.", "customer")
+        if item["currency"] != invoice["currency"]:
+            raise invalid("The invoice item's currency must be the invoice's currency.", "currency")
+        item["invoice"] = invoice_id
+        self._objects["invoiceitem"][item["id"]] = item
+        invoice["lines"]["data"].append(invoices.line(item))
+        total = sum(line["amount"] for line in invoice["lines"]["data"])
+        invoice.update(subtotal=total, subtotal_excluding_tax=total, total=total, total_excluding_tax=total)
+        invoice.update(amount_due=total, amount_remaining=total)
+        return item
+
+    def invoices(self, params: Params) -> list[Obj]:
+        found = list(reversed(self._objects["invoice"].values()))
+        if "customer" in params:
+            found = [i for i in found if i["customer"] == params["customer"]]
+        if "status" in params:
+            status = forms.choice(params["status"], "status", ("draft", "open", "paid", "uncollectible", "void"))
+            found = [i for i in found if i["status"] == status]
+        return found
+
+    def finalize_invoice(self, invoice_id: str, origin: Origin, *, public_url: str) -> list[Obj]:
+        invoice = self.get(invoice_id, "invoice")
+        if invoice["status"] != "draft":
+            raise invalid("This invoice is already finalized, you can't re-finalize a non-draft invoice.")
+        now = objects.now()
+        days = self._invoice_days.get(invoice_id)
+        invoice.update(
+            status="open",
+            number=f"{objects.new_id('', 8).upper()}-{len(self._objects['invoice']):04d}",
+            effective_at=now,
+            due_date=now + days * invoices.DAY if days is not None else None,
+            hosted_invoice_url=f"{public_url}/invoice/{invoice_id}",
+            invoice_pdf=f"{public_url}/invoice/{invoice_id}/pdf",
+            ending_balance=0,
+        )
+        invoice["status_transitions"]["finalized_at"] = now
+        return [self._emit("invoice.finalized", invoice, origin)]
+
+    def send_invoice(self, invoice_id: str, origin: Origin) -> list[Obj]:
+        invoice = self.get(invoice_id, "invoice")
+        if invoice["collection_method"] != "send_invoice":
+            raise invalid("You can only manually send an invoice if its collection method is 'send_invoice'.")
+        if invoice["status"] != "open":
+            raise invalid(f"You can only send an open invoice; this invoice is {invoice['status']}.")
+        return [self._emit("invoice.sent", invoice, origin)]
+
+    def pay_invoice(self, invoice_id: str, flow: str, origin: Origin) -> list[Obj]:
+        """The customer pays the hosted invoice by card, or the account records a payment made outside Stripe (a
+        check, a wire): `paid_out_of_band`."""
+        invoice = self.get(invoice_id, "invoice")
+        forms.choice(flow, "flow", INVOICE_FLOWS)
+        if invoice["status"] not in ("open", "uncollectible"):
+            raise invalid(f"Invoice is already {invoice['status']}", code="invoice_not_open")
+        now = objects.now()
+        intent_id = None
+        if flow == "card":
+            customer = self.get(invoice["customer"], "customer")
+            intent = objects.payment_intent(
+                amount=invoice["amount_due"],
+                currency=invoice["currency"],
+                payment_intent_data={"metadata": invoice["metadata"], "description": f"Invoice {invoice['number']}"},
+                payment_method_types=["card"],
+                created=now,
+            )
+            intent.update(payment_method=objects.new_id("pm_"), customer=customer["id"])
+            year = datetime.datetime.fromtimestamp(now, datetime.UTC).year
+            details = objects.payment_method_details("card", created_year=year)
+            charge = objects.charge(
+                intent, details=details, email=customer["email"] or "", name=customer["name"] or "", created=now
+            )
+            intent.update(latest_charge=charge["id"], status="succeeded", amount_received=intent["amount"])
+            charge.update(status="succeeded", paid=True, captured=True, amount_captured=charge["amount"])
+            charge["customer"] = customer["id"]
+            self._objects["payment_intent"][intent["id"]] = intent
+            self._objects["charge"][charge["id"]] = charge
+            intent_id = intent["id"]
+            self._invoice_payments.setdefault(invoice_id, []).append(
+                invoices.invoice_payment(invoice, intent_id=intent_id, created=now)
+            )
+        else:
+            invoice["amount_paid_off_stripe"] = invoice["amount_due"]
+        invoice.update(status="paid", amount_paid=invoice["amount_due"], amount_remaining=0, attempted=True)
+        invoice["attempt_count"] += flow == "card"
+        invoice["status_transitions"]["paid_at"] = now
+        return [self._emit("invoice.paid", invoice, origin)]
+
+    def void_invoice(self, invoice_id: str, origin: Origin) -> list[Obj]:
+        invoice = self.get(invoice_id, "invoice")
+        if invoice["status"] not in ("open", "uncollectible"):
+            raise invalid(f"You can only void an open or uncollectible invoice; this invoice is {invoice['status']}.")
+        invoice["status"] = "void"
+        invoice["status_transitions"]["voided_at"] = objects.now()
+        return [self._emit("invoice.voided", invoice, origin)]
+
+    def mark_uncollectible(self, invoice_id: str, origin: Origin) -> list[Obj]:
+        invoice = self.get(invoice_id, "invoice")
+        if invoice["status"] != "open":
+            raise invalid(f"You can only mark an open invoice uncollectible; this invoice is {invoice['status']}.")
+        invoice["status"] = "uncollectible"
+        invoice["status_transitions"]["marked_uncollectible_at"] = objects.now()
+        return [self._emit("invoice.marked_uncollectible", invoice, origin)]
+
+    def _customer_param(self, params: Params) -> Obj:
+        customer_id = forms.optional_string(params, "customer", "customer")
+        if customer_id is None:
+            raise missing_param("customer")
+        return self.get(customer_id, "customer", param="customer", status=400)
 
     # Events
 

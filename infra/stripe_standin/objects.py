@@ -106,7 +106,7 @@ def checkout_session(spec: SessionSpec, *, session_id: str, created: int, url: s
         "discounts": [],
         "expires_at": spec.expires_at,
         "invoice": None,
-        "invoice_creation": None,
+        "invoice_creation": spec.invoice_creation,
         "livemode": False,
         "locale": spec.locale,
         "metadata": dict(spec.metadata),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 
 from infra.stripe_standin.money import format_amount
@@ -91,3 +92,38 @@ def checkout_page(session: Obj, line_items: list[Obj]) -> str:
 
 def message_page(title: str, message: str) -> str:
     return _document(title, f"<h1>{escape(title)}</h1>\n<p>{escape(message)}</p>\n")
+
+
+def invoice_page(invoice: Obj, customer: Obj) -> str:
+    """Stripe's hosted invoice page: the lines, the due date, the custom fields (a PO number), and Pay while open."""
+    currency = invoice["currency"]
+    total = format_amount(invoice["amount_due"], currency)
+    rows = "".join(
+        f"<tr><td>{escape(line['description'] or '')}</td><td>{line['quantity']}</td>"
+        f'<td class="amount">{format_amount(line["amount"], currency)}</td></tr>\n'
+        for line in invoice["lines"]["data"]
+    )
+    summary = (
+        f"<table>\n<caption>Invoice {escape(invoice['number'] or '')}</caption>\n"
+        '<thead><tr><th scope="col">Item</th><th scope="col">Qty</th><th scope="col" class="amount">Amount</th>'
+        "</tr></thead>\n"
+        f"<tbody>\n{rows}</tbody>\n"
+        f'<tfoot><tr><th scope="row" colspan="2">Amount due</th><td class="amount">{total}</td></tr></tfoot>\n'
+        "</table>\n"
+    )
+    details = f"<p>Billed to: <strong>{escape(customer['name'] or customer['email'] or '')}</strong></p>\n"
+    for field in invoice["custom_fields"] or []:
+        details += f"<p>{escape(field['name'])}: <strong>{escape(field['value'])}</strong></p>\n"
+    if invoice["due_date"]:
+        due = datetime.fromtimestamp(invoice["due_date"], UTC).strftime("%B %-d, %Y")
+        details += f"<p>Due: <strong>{due}</strong></p>\n"
+    heading = f"<h1>Invoice: {escape(total)}</h1>\n"
+    status = invoice["status"]
+    if status not in ("open", "uncollectible"):
+        message = "This invoice has been paid." if status == "paid" else "This invoice has been voided."
+        return _document("Invoice", f'{heading}{summary}{details}<p role="status">{message}</p>\n')
+    pay = (
+        f'<div class="actions">\n<form method="post" action="/invoice/{escape(invoice["id"])}/pay">'
+        '<button class="pay" type="submit">Pay</button></form>\n</div>\n'
+    )
+    return _document(f"Invoice {total}", f"{heading}{summary}{details}{pay}")

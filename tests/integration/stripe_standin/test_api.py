@@ -396,7 +396,7 @@ def test_expire_closes_the_session_and_emits_the_event(
 def test_unknown_routes_and_methods(server: StripeStandInServer) -> None:
     headers = {"Authorization": f"Bearer {API_KEY}"}
 
-    unknown = requests.get(f"{server.url}/v1/customers", headers=headers, timeout=5)
+    unknown = requests.get(f"{server.url}/v1/products", headers=headers, timeout=5)
     wrong_method = requests.delete(f"{server.url}/v1/checkout/sessions", headers=headers, timeout=5)
 
     assert unknown.status_code == 404

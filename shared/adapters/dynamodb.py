@@ -451,6 +451,9 @@ class DynamoRegistrationRepository:
             event_id, RegistrationStatus.PENDING_PAYMENT, created_before=created_before
         )
 
+    def invoiced_registrations(self, event_id: str) -> Iterator[Registration]:
+        return self.registrations_with_status(event_id, RegistrationStatus.INVOICED)
+
     def registrations_with_status(
         self, event_id: str, status: RegistrationStatus, *, created_before: datetime | None = None
     ) -> Iterator[Registration]:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from shared.conference.models import Money
 from shared.errors import InvalidSignature
+from shared.payments.invoices import InvoiceRequest, SentInvoice
 from shared.payments.models import PaymentTruth, StripeEvent
 from shared.payments.ports import StripeObjectMissing
 from shared.registration.models import Checkout
@@ -37,7 +38,7 @@ def load_sdk() -> None:
     """Import the SDK and the parts of it these adapters use (SnapStart's priming: shared/snapstart.py)."""
     import stripe
 
-    for name in ("StripeClient", "PaymentIntent", "Charge", "Dispute", "Refund", "WebhookSignature"):
+    for name in ("StripeClient", "PaymentIntent", "Charge", "Dispute", "Refund", "Invoice", "WebhookSignature"):
         getattr(stripe, name)  # the package loads each on first access
     stripe.checkout.Session  # noqa: B018
 
@@ -89,6 +90,8 @@ class StripeCheckoutGateway:
             "metadata": link | {"kind": request.kind, "attempt": str(request.attempt)},
             "payment_intent_data": {"metadata": link},
             "customer_email": request.customer_email,
+            # Stripe makes a paid invoice after the payment: the payer downloads its PDF for their accounts.
+            "invoice_creation": {"enabled": True, "invoice_data": {"metadata": link}},
             "expires_at": int(request.expires_at.timestamp()),
             "success_url": request.success_url,
             "cancel_url": request.cancel_url,
@@ -172,6 +175,21 @@ class StripePaymentReader:
             dispute_id=dispute.id,
             dispute_status=dispute.status,
             **_charge_facts(charge),
+        )
+
+    def invoice_truth(self, invoice_id: str) -> PaymentTruth:
+        invoice = self._call(self._client.v1.invoices.retrieve, invoice_id, params={"expand": ["payments"]})
+        payments = invoice.payments.data if invoice.payments else []
+        paid = next((p for p in payments if p.status == "paid" and p.payment.type == "payment_intent"), None)
+        return PaymentTruth(
+            registration_id=_registration_of(invoice.metadata),
+            livemode=invoice.livemode,
+            invoice_id=invoice.id,
+            invoice_status=invoice.status,
+            amount=invoice.amount_paid if invoice.status == "paid" else invoice.amount_due,
+            currency=invoice.currency,
+            # Paid by card (or a bank debit) through Stripe: the intent a refund goes back through; out of band: none.
+            payment_intent_id=_id_of(paid.payment.payment_intent) if paid else None,
         )
 
     @staticmethod
@@ -270,6 +288,64 @@ def _parse_event(text: str) -> StripeEvent:
     if body.get("object") != "event" or not all(isinstance(v, str) for v in (event.id, event.type, event.object_id)):
         raise InvalidSignature("The body is not a Stripe snapshot event.")
     return event
+
+
+class StripeInvoiceGateway:
+    """An invoice per registration, paid by card, US bank account or bank transfer (the customer balance's
+    virtual account), sent by Stripe: every call with an idempotency key of the registration and step."""
+
+    def __init__(self, clients: StripeClients) -> None:
+        self._clients = clients
+
+    def send_invoice(self, request: InvoiceRequest) -> SentInvoice:
+        import stripe
+
+        client = self._clients().v1
+        link = {"registration_id": request.registration_id}
+        try:
+            customer = client.customers.create(
+                params={"email": request.billing_email, "name": request.billing_name, "metadata": link},
+                options={"idempotency_key": request.idempotency_key("customer")},
+            )
+            invoice = client.invoices.create(
+                params={
+                    "customer": customer.id,
+                    "collection_method": "send_invoice",
+                    "days_until_due": request.days_until_due,
+                    "payment_settings": {"payment_method_types": ["card", "us_bank_account", "customer_balance"]},
+                    "custom_fields": [{"name": "PO number", "value": request.po_number}] if request.po_number else [],
+                    "description": request.description,
+                    "metadata": link,
+                    "pending_invoice_items_behavior": "exclude",
+                    "auto_advance": False,
+                },
+                options={"idempotency_key": request.idempotency_key("create")},
+            )
+            if invoice.status == "draft":
+                for line in request.lines:
+                    client.invoice_items.create(
+                        params={
+                            "customer": customer.id,
+                            "invoice": invoice.id,
+                            "amount": line.amount.amount,
+                            "currency": line.amount.currency,
+                            "description": line.description,
+                            "metadata": link | {"attendee_id": line.attendee_id},
+                        },
+                        options={"idempotency_key": request.idempotency_key("item", line.attendee_id)},
+                    )
+                invoice = client.invoices.finalize_invoice(
+                    invoice.id, options={"idempotency_key": request.idempotency_key("finalize")}
+                )
+            sent = client.invoices.send_invoice(
+                invoice.id, options={"idempotency_key": request.idempotency_key("send")}
+            )
+        except stripe.StripeError as exc:
+            raise PaymentProviderError(type(exc).__name__) from exc
+        if not sent.hosted_invoice_url:
+            raise PaymentProviderError("sent invoice without its page")
+        due = datetime.fromtimestamp(sent.due_date, UTC) if sent.due_date else None
+        return SentInvoice(invoice_id=sent.id, hosted_invoice_url=sent.hosted_invoice_url, due_at=due)
 
 
 class StripeRefunds:

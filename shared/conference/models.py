@@ -86,6 +86,8 @@ class RegistrationRules(Frozen):
     max_group_attendees: Annotated[int, Field(ge=1, le=99)] = 50
     checkout_expires_after_minutes: Annotated[int, Field(ge=30, le=1440)] = 60
     checkout_item_name: Text
+    # Paying by invoice: net this many days from the invoice's sending (Stripe's days_until_due).
+    invoice_days_until_due: Annotated[int, Field(ge=1, le=365)] = 30
     # The registration window; without `closes_at` registration stays open until the conference ends.
     opens_at: AwareDatetime | None = None
     closes_at: AwareDatetime | None = None

@@ -35,7 +35,11 @@ SESSION_EVENTS = frozenset(
 )
 CHARGE_EVENTS = frozenset({"charge.refunded"})
 DISPUTE_EVENTS = frozenset({"charge.dispute.created", "charge.dispute.closed", "charge.dispute.updated"})
-HANDLED_EVENTS = SESSION_EVENTS | CHARGE_EVENTS | DISPUTE_EVENTS
+# An invoice's payment or its end; finalized and sent change nothing that the approval did not record.
+INVOICE_EVENTS = frozenset({"invoice.paid", "invoice.voided", "invoice.marked_uncollectible"})
+HANDLED_EVENTS = SESSION_EVENTS | CHARGE_EVENTS | DISPUTE_EVENTS | INVOICE_EVENTS
+# Stripe's invoice statuses that end an unpaid invoice (an uncollectible one may still be paid later).
+INVOICE_CLOSED = frozenset({"void", "uncollectible"})
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class PaymentTruth:
     amount_refunded: int = 0
     dispute_id: str | None = None
     dispute_status: str | None = None
+    invoice_id: str | None = None
+    invoice_status: str | None = None  # draft | open | paid | void | uncollectible
 
     @property
     def shows_payment(self) -> bool:
@@ -75,7 +81,7 @@ class PaymentTruth:
             "paid",
             "no_payment_required",
         }
-        return completed_and_paid or self.charge_succeeded
+        return completed_and_paid or self.charge_succeeded or self.invoice_status == "paid"
 
 
 class PaymentFacts(Model):
@@ -93,6 +99,12 @@ class PaymentFacts(Model):
     dispute_status: str | None = None
     failed_session_id: str | None = None
     expired_session_ids: list[str] = []
+    # Paying by invoice: the Stripe invoice the approval sent, where the payer pays it, when it is due, and
+    # whether it ended unpaid (voided or uncollectible).
+    invoice_id: str | None = None
+    hosted_invoice_url: str | None = None
+    invoice_due_at: datetime | None = None
+    invoice_closed: bool = False
 
     @property
     def fully_refunded(self) -> bool:

@@ -13,6 +13,7 @@ from shared.payments.models import (
     CHARGE_EVENTS,
     DISPUTE_EVENTS,
     HANDLED_EVENTS,
+    INVOICE_EVENTS,
     SESSION_EVENTS,
     FindingKind,
     HistoryAction,
@@ -78,8 +79,10 @@ class PaymentService:
         return outcome
 
     def reconcile(self, *, pending_for: timedelta, event_ids: Iterable[str]) -> ReconcileReport:
-        """Settle registrations still pending after `pending_for` from their Checkout Session's state:
-        a webhook that never arrived never leaves a payer unregistered or an email blocked."""
+        """Settle registrations still pending after `pending_for` from their Checkout Session's state, and invoiced
+        ones from their invoice's: a webhook that never arrived never leaves a payer unregistered or an email
+        blocked."""
+        event_ids = list(event_ids)
         now = self._wall_clock.now()
         examined, settled, discarded = 0, [], 0
         pending = (
@@ -104,6 +107,17 @@ class PaymentService:
                 self._seat_refunds.refund_due(registration.registration_id, actor="system")
             if outcome.changes or outcome.findings:
                 settled.append(outcome)
+        # Open invoices, whatever their age: a paid (or voided) invoice whose webhook was lost is settled here.
+        for event_id in event_ids:
+            for registration in self._repository.invoiced_registrations(event_id):
+                examined += 1
+                if registration.payment.invoice_id is None:
+                    continue
+                outcome = self._settle(
+                    self._stripe_call(self._stripe.invoice_truth, registration.payment.invoice_id), actor="system"
+                )
+                if outcome.changes or outcome.findings:
+                    settled.append(outcome)
         return ReconcileReport(examined, settled, discarded)
 
     def _read(self, event: StripeEvent) -> PaymentTruth:
@@ -111,6 +125,8 @@ class PaymentService:
             return self._stripe_call(self._stripe.session_truth, event.object_id)
         if event.type in CHARGE_EVENTS:
             return self._stripe_call(self._stripe.charge_truth, event.object_id)
+        if event.type in INVOICE_EVENTS:
+            return self._stripe_call(self._stripe.invoice_truth, event.object_id)
         assert event.type in DISPUTE_EVENTS
         return self._stripe_call(self._stripe.dispute_truth, event.object_id)
 
@@ -176,22 +192,7 @@ class PaymentService:
         naming that registration still."""
         if not read_guards:
             return replace(settlement, claims=SeatClaims(take=list(dict.fromkeys(registration.email_keys))))
-        holders = self._repository.seat_holders(registration.event_id, registration.email_keys)
-        claims, read, due = SeatClaims(), dict[str, Registration | None](), dict[str, SeatStatus]()
-        for seat in registration.seats:
-            holder_id = holders.get(seat.email_key)
-            if holder_id is None:
-                claims.take.append(seat.email_key)
-                continue
-            if holder_id == registration.registration_id:
-                continue
-            if holder_id not in read:
-                read[holder_id] = self._repository.get(holder_id)
-            holder = read[holder_id]
-            if holder is not None and holder.holds_paid_seat(seat.email_key):
-                due[seat.attendee_id] = SeatStatus.REFUND_DUE
-            else:
-                claims.take_over[seat.email_key] = holder_id
+        claims, due = read_seat_claims(self._repository, registration, SeatStatus.REFUND_DUE)
         entries = [
             HistoryEntry(
                 at=self._wall_clock.now(),
@@ -205,6 +206,31 @@ class PaymentService:
         ]
         seats = registration.with_seats(due) if due else None
         return replace(settlement, claims=claims, seats=seats, history=[*settlement.history, *entries])
+
+
+def read_seat_claims(
+    repository: PaymentRepository, registration: Registration, duplicate: SeatStatus
+) -> tuple[SeatClaims, dict[str, SeatStatus]]:
+    """From the seats' guards as read: the guards to take (free ones, and those left by a registration that holds
+    no paid seat for that person, taken over conditional on naming it still), and the seats whose person holds a
+    paid seat elsewhere, each to become `duplicate` (that person keeps the seat they hold)."""
+    holders = repository.seat_holders(registration.event_id, registration.email_keys)
+    claims, read, due = SeatClaims(), dict[str, Registration | None](), dict[str, SeatStatus]()
+    for seat in registration.seats:
+        holder_id = holders.get(seat.email_key)
+        if holder_id is None:
+            claims.take.append(seat.email_key)
+            continue
+        if holder_id == registration.registration_id:
+            continue
+        if holder_id not in read:
+            read[holder_id] = repository.get(holder_id)
+        holder = read[holder_id]
+        if holder is not None and holder.holds_paid_seat(seat.email_key):
+            due[seat.attendee_id] = duplicate
+        else:
+            claims.take_over[seat.email_key] = holder_id
+    return claims, due
 
 
 def _refunds_due(seats: list[Seat]) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 from shared.payments.models import (
     DISPUTE_LOST,
     DISPUTE_WON,
+    INVOICE_CLOSED,
     OPEN_DISPUTE,
     FindingKind,
     HistoryAction,
@@ -58,6 +59,10 @@ def merge(facts: PaymentFacts, truth: PaymentTruth) -> PaymentFacts:
         dispute_status=dispute_status,
         failed_session_id=truth.session_id if truth.payment_failed else facts.failed_session_id,
         expired_session_ids=expired,
+        invoice_id=facts.invoice_id,
+        hosted_invoice_url=facts.hosted_invoice_url,
+        invoice_due_at=facts.invoice_due_at,
+        invoice_closed=facts.invoice_closed or (truth.invoice_status in INVOICE_CLOSED and not paying),
     )
 
 
@@ -79,6 +84,8 @@ def target_status(registration: Registration, facts: PaymentFacts) -> Registrati
         if facts.dispute_status in OPEN_DISPUTE:
             return RegistrationStatus.DISPUTED
         return RegistrationStatus.PAID
+    if facts.invoice_closed:
+        return RegistrationStatus.CANCELLED
     # Only the registration's current Checkout Session decides; an older attempt expiring changes nothing.
     current = registration.checkout.session_id if registration.checkout else None
     if current and facts.failed_session_id == current:
@@ -106,10 +113,13 @@ def settle(
     unchanged = Settlement(registration.payment, registration.status)
     if truth.livemode != expected_livemode:
         return replace(unchanged, findings=[FindingKind.LIVEMODE_MISMATCH])
-    if truth.shows_payment and (truth.amount, truth.currency) != (
-        registration.amount.amount,
-        registration.amount.currency,
-    ):
+    if truth.invoice_id is not None and truth.invoice_id != registration.payment.invoice_id:
+        # Not the invoice the approval sent (or its write is not done: the approval's retry finishes it, and the
+        # reconciler reads the invoice then): it changes nothing here.
+        findings = [FindingKind.DUPLICATE_PAYMENT] if truth.shows_payment and registration.payment.paid else []
+        return replace(unchanged, findings=findings)
+    due = registration.amount_due
+    if truth.shows_payment and (truth.amount, truth.currency) != (due.amount, due.currency):
         return replace(unchanged, findings=[FindingKind.AMOUNT_MISMATCH])
     if _another_payment(registration.payment, truth):
         # A second Checkout Session paid for the same registration (two tabs, a retried redirect): it buys nothing,

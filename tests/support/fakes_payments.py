@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from shared.conference.models import Money
+from shared.payments.invoices import InvoiceRequest, SentInvoice
 from shared.payments.models import HistoryEntry, PaymentTruth, StripeEvent
 from shared.payments.ports import StripeObjectMissing
 from shared.payments.settlement import Settlement
@@ -46,7 +47,8 @@ class InMemoryPaymentRepository:
     def add(self, registration: Registration) -> None:
         """A registration as stored: one past its payment holds its active seats' guards."""
         self.registrations[registration.registration_id] = registration
-        if registration.status is not RegistrationStatus.PENDING_PAYMENT and registration.status not in RELEASES_EMAILS:
+        unheld = {RegistrationStatus.PENDING_PAYMENT, RegistrationStatus.INVOICE_REQUESTED, *RELEASES_EMAILS}
+        if registration.status not in unheld:
             for seat in registration.active_seats:
                 self.guards[registration.event_id, seat.email_key] = registration.registration_id
 
@@ -106,6 +108,12 @@ class InMemoryPaymentRepository:
         ]
         yield from sorted(pending, key=lambda r: (r.created_at, r.registration_id))  # the index's order
 
+    def invoiced_registrations(self, event_id: str) -> Iterator[Registration]:
+        invoiced = [
+            r for r in self.registrations.values() if r.event_id == event_id and r.status is RegistrationStatus.INVOICED
+        ]
+        yield from sorted(invoiced, key=lambda r: (r.created_at, r.registration_id))
+
     def discard(self, registration: Registration) -> None:
         """As the adapter's conditional delete: only a registration without a Checkout Session."""
         current = self.registrations.get(registration.registration_id)
@@ -122,6 +130,7 @@ class FakeStripe:
         self.sessions: dict[str, PaymentTruth] = {}
         self.charges: dict[str, PaymentTruth] = {}
         self.disputes: dict[str, PaymentTruth] = {}
+        self.invoices: dict[str, PaymentTruth] = {}
         self.unavailable = 0
         self.reads: list[str] = []
 
@@ -133,6 +142,9 @@ class FakeStripe:
 
     def dispute_truth(self, dispute_id: str) -> PaymentTruth:
         return self._read(self.disputes, dispute_id)
+
+    def invoice_truth(self, invoice_id: str) -> PaymentTruth:
+        return self._read(self.invoices, invoice_id)
 
     def _read(self, objects: dict[str, PaymentTruth], object_id: str) -> PaymentTruth:
         self.reads.append(object_id)
@@ -162,3 +174,25 @@ class FakeSeatRefunds:
         if key not in self.refunds:
             self.refunds[key] = (f"re_{len(self.refunds) + 1}", payment_intent_id, amount)
         return self.refunds[key][0]
+
+
+class FakeInvoices:
+    """Stripe's invoices as the approval makes them: one per registration however often asked (its idempotency
+    keys); while `unavailable` is above zero each call fails (and counts it down)."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, tuple[InvoiceRequest, SentInvoice]] = {}
+        self.calls = 0
+        self.unavailable = 0
+
+    def send_invoice(self, request: InvoiceRequest) -> SentInvoice:
+        self.calls += 1
+        if self.unavailable:
+            self.unavailable -= 1
+            raise PaymentProviderError("APIConnectionError")
+        if request.registration_id not in self.sent:
+            invoice_id = f"in_{len(self.sent) + 1}"
+            due = datetime(2026, 12, 27, tzinfo=UTC) + timedelta(days=request.days_until_due - 30)
+            invoice = SentInvoice(invoice_id, f"https://invoice.stripe.test/{invoice_id}", due)
+            self.sent[request.registration_id] = (request, invoice)
+        return self.sent[request.registration_id][1]

@@ -225,3 +225,69 @@ def test_any_sequence_of_deliveries_moves_only_along_allowed_transitions(case: t
     # One paid transition at most, and the end is what Stripe's final state says
     assert steps.count((RegistrationStatus.PENDING_PAYMENT, RegistrationStatus.PAID)) <= 1
     assert current.status is FINAL[name], (name, reads)
+
+
+def invoiced() -> Registration:
+    current = registration(RegistrationStatus.INVOICED).model_copy(update={"checkout": None})
+    return current.model_copy(update={"payment": current.payment.model_copy(update={"invoice_id": "in_1"})})
+
+
+def invoice(status: str, **facts: object) -> PaymentTruth:
+    return truth(session_id=None, invoice_id="in_1", invoice_status=status, **facts)
+
+
+# An invoice's history at Stripe: open, then paid (by card or out of band), voided, or uncollectible (which Stripe
+# still lets be paid later: money after cancellation is a finding, never a step back).
+INVOICE_TIMELINES = {
+    "paid by card": [invoice("open"), invoice("paid", payment_intent_id="pi_1")],
+    "paid out of band": [invoice("open"), invoice("paid")],
+    "voided": [invoice("open"), invoice("void")],
+    "uncollectible": [invoice("open"), invoice("uncollectible")],
+    "uncollectible, then paid": [invoice("open"), invoice("uncollectible"), invoice("paid")],
+}
+INVOICE_FINAL = {
+    "paid by card": RegistrationStatus.PAID,
+    "paid out of band": RegistrationStatus.PAID,
+    "voided": RegistrationStatus.CANCELLED,
+    "uncollectible": RegistrationStatus.CANCELLED,
+    "uncollectible, then paid": RegistrationStatus.CANCELLED,
+}
+
+
+@st.composite
+def invoice_deliveries(draw: st.DrawFn) -> tuple[str, list[int]]:
+    name = draw(st.sampled_from(sorted(INVOICE_TIMELINES)))
+    last = len(INVOICE_TIMELINES[name]) - 1
+    reads = draw(st.lists(st.integers(min_value=0, max_value=last), min_size=0, max_size=10))
+    position = draw(st.integers(min_value=0, max_value=len(reads)))
+    return name, [*reads[:position], last, *reads[position:]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(invoice_deliveries())
+def test_invoice_events_in_any_order_and_repeated_move_only_along_allowed_transitions(
+    case: tuple[str, list[int]],
+) -> None:
+    name, reads = case
+    current = invoiced()
+    statuses = [current.status]
+    for index in reads:
+        current = apply(current, INVOICE_TIMELINES[name][index], statuses)
+    for before, after in itertools.pairwise(statuses):
+        assert before == after or after in ALLOWED_TRANSITIONS[before], (name, reads, statuses)
+    # The first end seen is the one kept: once cancelled, money that comes later is a finding, not a step back.
+    expected = INVOICE_FINAL[name]
+    if name == "uncollectible, then paid" and reads.index(2) < (reads.index(1) if 1 in reads else len(reads)):
+        expected = RegistrationStatus.PAID  # paid was read before uncollectible ever was
+    assert current.status is expected, (name, reads, statuses)
+
+
+def test_money_after_the_invoice_was_cancelled_is_a_finding() -> None:
+    cancelled = apply(invoiced(), invoice("void"))
+    outcome = settle(cancelled, invoice("paid"), expected_livemode=False, at=AT, actor="stripe")
+    assert outcome.status is RegistrationStatus.CANCELLED and outcome.findings == [FindingKind.UNREACHABLE_STATUS]
+
+
+def test_an_invoice_paid_short_is_not_fulfilled() -> None:
+    outcome = settle(invoiced(), invoice("paid", amount=100), expected_livemode=False, at=AT, actor="stripe")
+    assert outcome.status is RegistrationStatus.INVOICED and outcome.findings == [FindingKind.AMOUNT_MISMATCH]

@@ -48,7 +48,7 @@ MAX_REPORTED_ERRORS = 20
 UNMATCHED_SAMPLE = 10
 # A minute is credited for at least this much presence in it.
 MINUTE_CREDITED_FROM = timedelta(seconds=30)
-HOLDS_SEAT = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
+HOLDS_SEAT = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.INVOICED})
 # Each participant costs a few table calls (their seats, registration and attendee, then one write): done this many at
 # a time, a 1,000-person webinar's report is matched and stored in a few seconds, well inside API Gateway's 30.
 PARALLEL_CALLS = 16

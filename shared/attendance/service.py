@@ -51,7 +51,8 @@ FAILURE_LIMIT = 20
 ACCESS_CODE_LIMIT = 20  # access-code requests per source address per hour (template: AccessCodeRequestsPerAddress)
 _NO_SUCH_REGISTRATION = "reg_" + "0" * 24
 _NO_SUCH_ATTENDEE = "att_" + "0" * 24
-HOLDS_ACCESS = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
+# An approved invoice holds its seats: its attendees sign in before the agency pays (API.md).
+HOLDS_ACCESS = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.INVOICED})
 _NO_SUCH_CODE = hash_access_code("no-such-code")  # compared against when the email has no seat
 # A session's stream link is handed out from this long before it starts until it ends.
 JOIN_LINK_LEAD = timedelta(minutes=15)

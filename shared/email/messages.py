@@ -29,7 +29,7 @@ from shared.email.render import (
     plain_text,
     time_range,
 )
-from shared.registration.models import Purchaser, Registration, Seat, ShippingAddress
+from shared.registration.models import Purchaser, Registration, Seat, SeatStatus, ShippingAddress
 
 # SES tag values allow ASCII letters, digits, '_', '-', '.' and '@'; '@' is left out here so that
 # no email address (personal data) can ever become a tag.
@@ -187,35 +187,59 @@ def _how_to_sign_in(site_url: str, seat: Seat, access_code: str) -> list[Block]:
 
 
 def receipt(conference: Conference, registration: Registration, *, paid_amount: Money, paid_at: datetime) -> Email:
-    """To a group's purchaser once paid: the seats, the amount and who receives what."""
-    purchaser = _purchaser(registration)
-    count = len(registration.seats)
+    """To every payer once paid (an individual registrant, a group's purchaser, or the billing contact an invoice
+    went to): the seats, the amount and date paid, and the organiser's name, address and tax id, as a reimbursement
+    claim needs them. The subject says "Receipt", never "confirmed"."""
+    payer = _payer(registration)
+    billed = [seat for seat in registration.seats if seat.status is not SeatStatus.NOT_BILLED]
+    count, fee = len(billed), registration.seat_fee
     blocks: list[Block] = [
-        Paragraph(f"Hello {purchaser.name},"),
-        Paragraph(f"Thank you: we have received the payment for your group registration for the {conference.name}."),
+        Paragraph(f"Hello {payer.display_name},"),
+        Paragraph(f"Thank you: we have received the payment for your registration for the {conference.name}."),
         Field("Registration ID", registration.registration_id, style="code"),
-        Field("Organization", purchaser.organization),
+    ]
+    if registration.purchaser is not None:
+        blocks.append(Field("Organization", registration.purchaser.organization))
+    if registration.billing is not None and registration.billing.po_number:
+        blocks.append(Field("PO number", registration.billing.po_number))
+    if registration.payment.invoice_id:
+        blocks.append(Field("Invoice", registration.payment.invoice_id, style="code"))
+    blocks += [
         Field("Paid on", date_and_time(paid_at, conference.zone)),
         Heading("Seats"),
-        Rows(
-            tuple(
-                (f"{position}.", _full_name(seat), seat.email)
-                for position, seat in enumerate(registration.seats, start=1)
-            )
-        ),
-        Paragraph(
-            f"{count} {'seat' if count == 1 else 'seats'} x {money(conference.fee)} = "
-            f"{money(conference.fee.times(count))}"
-        ),
+        Rows(tuple((f"{position}.", _full_name(seat), seat.email) for position, seat in enumerate(billed, start=1))),
+        Paragraph(f"{count} {'seat' if count == 1 else 'seats'} x {money(fee)} = {money(fee.times(count))}"),
         Field("Total paid", money(paid_amount)),
-        Paragraph(
-            "Each attendee receives their own confirmation email with a personal access code, and logs in "
-            "individually: only those who log in individually receive a certificate of attendance."
-        ),
-        *_footer(conference),
+        *_issuer(conference),
     ]
-    subject = f"Receipt for your group registration: {conference.name}"
-    return _email("receipt", registration, Mailbox(purchaser.name, purchaser.email), subject, blocks)
+    if registration.kind == "group":
+        blocks.append(
+            Paragraph(
+                "Each attendee receives their own confirmation email with a personal access code, and logs in "
+                "individually: only those who log in individually receive a certificate of attendance."
+            )
+        )
+    blocks += _footer(conference)
+    subject = f"Receipt for your registration: {conference.name}"
+    return _email("receipt", registration, payer, subject, blocks)
+
+
+def _payer(registration: Registration) -> Mailbox:
+    if registration.billing is not None:
+        return Mailbox(registration.billing.billing_name, registration.billing.billing_email)
+    if registration.purchaser is not None:
+        return Mailbox(registration.purchaser.name, registration.purchaser.email)
+    seat = registration.seats[0]
+    return Mailbox(_full_name(seat), seat.email)
+
+
+def _issuer(conference: Conference) -> list[Block]:
+    """Who received the payment, as a reimbursement claim names them."""
+    lines = (conference.organizer, *((conference.organizer_address,) if conference.organizer_address else ()))
+    blocks: list[Block] = [Heading("Paid to"), Lines(lines)]
+    if conference.organizer_tax_id:
+        blocks.append(Field("Tax ID", conference.organizer_tax_id))
+    return blocks
 
 
 def refund_notice(conference: Conference, registration: Registration, seat: Seat) -> Email:

@@ -21,9 +21,9 @@ from shared.reactions.models import AttendeeStatus, EmailKind, OutboxEmail
 from shared.reactions.ports import ReactionRepository
 from shared.registration.status import RegistrationStatus
 
-# Paid, or disputed (access stays until the dispute is decided): as the stream's reactions count seats
+# Paid, disputed (access stays until the dispute is decided) or invoiced: as the stream's reactions count seats
 # (shared/reactions/service.py STILL_HOLDS_SEATS, not imported: it brings the PDF renderer into this function).
-HOLDS_SEAT = (RegistrationStatus.PAID, RegistrationStatus.DISPUTED)
+HOLDS_SEAT = (RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.INVOICED)
 # How late each reminder may still go out and still say the truth (and never once the conference has begun).
 REMINDER_GRACE = {"week": timedelta(days=1), "day": timedelta(hours=6), "hour": timedelta(minutes=15)}
 

@@ -17,6 +17,8 @@ class ReactionKind(StrEnum):
     ACCESS_CODE_REQUESTED = "access_code_requested"
     REGISTRATION_CREATED = "registration_created"  # its people indexed by email, for erasure
     SEATS_REFUNDED_ALONE = "seats_refunded_alone"  # some seats' own refunds (attendee_ids), the registration paid
+    INVOICE_PAID = "invoice_paid"  # an invoiced registration paid: its payer's receipt (the seats had theirs)
+    SEATS_CANCELLED = "seats_cancelled"  # an invoice voided or uncollectible: access and certificates end
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ def route(event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | Non
             )
         if before == RegistrationStatus.PENDING_PAYMENT and after == RegistrationStatus.PAID:
             return Reaction(ReactionKind.SEATS_PAID, registration_id)
+        # An approved invoice holds the seats: attendees and confirmations at once, the receipt once it is paid.
+        if after == RegistrationStatus.INVOICED:
+            return Reaction(ReactionKind.SEATS_PAID, registration_id)
+        if before == RegistrationStatus.INVOICED and after == RegistrationStatus.PAID:
+            return Reaction(ReactionKind.INVOICE_PAID, registration_id)
+        if before == RegistrationStatus.INVOICED and after == RegistrationStatus.CANCELLED:
+            return Reaction(ReactionKind.SEATS_CANCELLED, registration_id)
         if after == RegistrationStatus.REFUNDED:
             return Reaction(ReactionKind.SEATS_REFUNDED, registration_id)
         if after == RegistrationStatus.DISPUTED:

@@ -63,7 +63,7 @@ SEND_LEASE = timedelta(seconds=90)
 RECORD_ATTEMPTS = 3
 RECORD_PAUSE_SECONDS = 0.2
 # A seat refunded before its confirmation went out is owed no confirmation (its refund notice follows).
-STILL_HOLDS_SEATS = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
+STILL_HOLDS_SEATS = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.INVOICED})
 # Access-code emails asked for (POST /access-codes) per attendee in any hour; more requests are answered the same
 # (202) and send nothing.
 ACCESS_CODES_PER_HOUR = 3
@@ -120,6 +120,12 @@ class ReactionService:
             return ReactionResult(reaction.kind, ["people indexed"])
         if reaction.kind is ReactionKind.SEATS_REFUNDED_ALONE:
             return ReactionResult(reaction.kind, self._seats_refunded_alone(registration, reaction.attendee_ids))
+        if reaction.kind is ReactionKind.INVOICE_PAID:
+            # The same reaction again (each step idempotent): what an invoice's approval held back, the receipt and
+            # the coin, is owed now.
+            return ReactionResult(reaction.kind, self._seats_paid(registration))
+        if reaction.kind is ReactionKind.SEATS_CANCELLED:
+            return ReactionResult(reaction.kind, self._seats_cancelled(registration))
         if reaction.kind is ReactionKind.DISPUTE_OPENED:
             # The status itself is the organiser's flag; access stays until the dispute is decided.
             return ReactionResult(reaction.kind, ["flagged for the organiser; access kept"])
@@ -155,12 +161,13 @@ class ReactionService:
             OutboxEmail(registration_id=registration_id, kind=EmailKind.CONFIRMATION, attendee_id=s.attendee_id)
             for s in seats
         ]
-        if registration.kind == "group":
+        paid = registration.status is not RegistrationStatus.INVOICED  # an invoice's receipt and coin wait for payment
+        if paid:  # every payer gets a receipt
             emails.append(OutboxEmail(registration_id=registration_id, kind=EmailKind.RECEIPT))
         self._repository.add_emails(emails)
         done = [f"{len(seats)} attendee(s)", f"{len(emails)} email(s) queued"]
         conference = self._events.conference(registration.event_id)
-        mails_coin = conference.mails_coin_to_individuals and registration.kind == "individual"
+        mails_coin = conference.mails_coin_to_individuals and registration.kind == "individual" and paid
         if mails_coin and registration.shipping_address is not None and seats:
             seat, address = seats[0], registration.shipping_address
             self._repository.add_shipment(
@@ -228,6 +235,22 @@ class ReactionService:
             )
         self._repository.add_emails(emails)
         done.append(f"{len(emails)} refund notice(s) queued")
+        return done
+
+    def _seats_cancelled(self, registration: Registration) -> list[str]:
+        """An invoice that will not be paid (voided, uncollectible): its seats' codes stop working, no certificate, no
+        coin; nobody paid, so no refund notice."""
+        done = []
+        for seat in registration.seats:
+            if self._repository.attendee(seat.attendee_id) is not None:
+                self._repository.revoke_attendee(seat.attendee_id)
+            if self._certificates.revoke_current(seat.attendee_id):
+                done.append("certificate revoked")
+        done.append("access revoked")
+        if self._repository.set_shipment_state(
+            registration.registration_id, ShipmentState.PENDING, ShipmentState.CANCELLED
+        ):
+            done.append("coin cancelled")
         return done
 
     def _seats_refunded(self, registration: Registration) -> list[str]:
@@ -346,7 +369,10 @@ class ReactionService:
     def _content(self, conference: Conference, registration: Registration, entry: OutboxEmail) -> Email:
         if entry.kind is EmailKind.RECEIPT:
             paid_at = became(registration.history, RegistrationStatus.PAID) or registration.created_at
-            return receipt(conference, registration, paid_amount=registration.amount, paid_at=paid_at)
+            paid_amount = registration.amount_due.model_copy(
+                update={"amount": registration.payment.amount_paid or registration.amount_due.amount}
+            )
+            return receipt(conference, registration, paid_amount=paid_amount, paid_at=paid_at)
         seat = next(s for s in registration.seats if s.attendee_id == entry.attendee_id)
         if entry.kind is EmailKind.CERTIFICATE:
             return self._certificate_email(conference, registration, seat, entry.certificate_id or "")

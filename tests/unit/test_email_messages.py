@@ -27,7 +27,7 @@ from shared.email import (
     to_bytes,
 )
 from shared.email.render import date_and_time, long_date, money
-from shared.registration.models import Purchaser, Registration, Seat, ShippingAddress
+from shared.registration.models import Billing, Purchaser, Registration, Seat, SeatStatus, ShippingAddress
 from shared.registration.status import RegistrationStatus
 
 CONFERENCE = load_conference()
@@ -397,10 +397,46 @@ def test_the_receipt_lists_every_seat_the_fee_and_the_total_paid() -> None:
     assert "Each attendee receives their own confirmation email with a personal access code" in message.text
 
 
-def test_only_a_group_registration_has_a_receipt() -> None:
-    # Given an individual registration  When a receipt is asked for  Then there is none
-    with pytest.raises(ValueError, match="group"):
-        receipt(CONFERENCE, individual(), paid_amount=CONFERENCE.fee, paid_at=AT)
+def test_an_individual_s_receipt_goes_to_them_and_names_the_organiser_for_a_reimbursement_claim() -> None:
+    # Given an event whose organiser has an address and a tax id
+    organiser = CONFERENCE.model_copy(
+        update={"organizer_address": "2020 Valleydale Road, Hoover, AL 35244", "organizer_tax_id": "EIN 00-0000000"}
+    )
+    alone = individual()
+
+    # When the receipt is written and mailed
+    parsed = sent(receipt(organiser, alone, paid_amount=Money(amount=20000, currency="usd"), paid_at=AT))
+    lines = plain_lines(parsed)
+
+    # Then the registrant gets it, with the seat, the amount and date paid, and who was paid
+    assert "Receipt" in parsed["Subject"] and "confirmed" not in parsed["Subject"]
+    assert parsed["To"].addresses[0].addr_spec == alone.seats[0].email
+    assert "1 seat x $200.00 = $200.00" in lines and "Total paid: $200.00" in lines
+    assert "Paid on: Monday 20 July 2020, 10:00 AM CDT" in lines
+    paid_to = [line.strip() for line in lines[lines.index("Paid to") + 1 :] if line.strip()]
+    assert paid_to[1:4] == [CONFERENCE.organizer, "2020 Valleydale Road, Hoover, AL 35244", "Tax ID: EIN 00-0000000"]
+    assert "Each attendee receives" not in "\n".join(lines)  # that is the group's
+
+
+def test_an_invoice_s_receipt_goes_to_the_billing_contact_with_the_po_number_and_only_the_seats_billed() -> None:
+    # Given a group paid by invoice, one seat left off it (its person held a paid seat)
+    team = group()
+    billed = team.model_copy(
+        update={
+            "billing": Billing(billing_email="ap@agency.gov", billing_name="Springfield PD AP", po_number="PO-1234"),
+            "seats": team.with_seats({team.seats[2].attendee_id: SeatStatus.NOT_BILLED}),
+            "payment": team.payment.model_copy(update={"invoice_id": "in_123", "amount_paid": 40000}),
+        }
+    )
+
+    # When
+    parsed = sent(receipt(CONFERENCE, billed, paid_amount=billed.amount_due, paid_at=AT))
+    lines = plain_lines(parsed)
+
+    # Then
+    assert parsed["To"].addresses[0].addr_spec == "ap@agency.gov"
+    assert {"PO number: PO-1234", "Invoice: in_123", "2 seats x $200.00 = $400.00", "Total paid: $400.00"} <= set(lines)
+    assert team.seats[2].email not in "\n".join(lines)
 
 
 # Refund notice

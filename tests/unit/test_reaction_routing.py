@@ -20,6 +20,9 @@ def registration(status: str, **extra: object) -> dict[str, object]:
         ("paid", "refunded", ReactionKind.SEATS_REFUNDED),
         ("disputed", "refunded", ReactionKind.SEATS_REFUNDED),
         ("paid", "disputed", ReactionKind.DISPUTE_OPENED),
+        ("invoice_requested", "invoiced", ReactionKind.SEATS_PAID),
+        ("invoiced", "paid", ReactionKind.INVOICE_PAID),
+        ("invoiced", "cancelled", ReactionKind.SEATS_CANCELLED),
     ],
 )
 def test_a_status_transition_calls_for_its_reaction(before: str, after: str, kind: ReactionKind) -> None:
@@ -28,7 +31,13 @@ def test_a_status_transition_calls_for_its_reaction(before: str, after: str, kin
 
 @pytest.mark.parametrize(
     ("before", "after"),
-    [("paid", "paid"), ("disputed", "paid"), ("pending_payment", "expired"), ("pending_payment", "cancelled")],
+    [
+        ("paid", "paid"),
+        ("disputed", "paid"),
+        ("pending_payment", "expired"),
+        ("pending_payment", "cancelled"),
+        ("invoice_requested", "cancelled"),  # a rejected request: nothing was held
+    ],
 )
 def test_no_reaction_without_one_owed(before: str, after: str) -> None:
     assert route("MODIFY", registration(before, version=1), registration(after, version=2)) is None

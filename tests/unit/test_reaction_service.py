@@ -139,18 +139,19 @@ class TestPaidSeats:
         # When
         result = service.react(Reaction(ReactionKind.SEATS_PAID, registration.registration_id))
 
-        # Then one active attendee with no code yet, one confirmation owed, the coin at the shipping address
+        # Then one active attendee with no code yet, a confirmation and a receipt owed, the coin at the address
         attendee = table.attendee(seat.attendee_id)
         assert attendee is not None and attendee.status is AttendeeStatus.ACTIVE
         assert (attendee.first_name, attendee.email, attendee.kind) == ("Ana", seat.email, "individual")
         assert attendee.access_code_hash is None
-        (entry,) = table.emails(registration.registration_id)
+        entry, receipt_entry = table.emails(registration.registration_id)
         assert (entry.kind, entry.attendee_id, entry.status) == (EmailKind.CONFIRMATION, seat.attendee_id, "pending")
+        assert (receipt_entry.kind, receipt_entry.attendee_id) == (EmailKind.RECEIPT, None)
         shipment = table.shipment(registration.registration_id)
         assert shipment is not None and shipment.shipment_state is ShipmentState.PENDING
         assert (shipment.name, shipment.line1, shipment.postal_code) == ("Ana Lopez", "1 Main St", "62701")
         assert shipment.created_at == NOW
-        assert result.done == ["1 attendee(s)", "1 email(s) queued", "coin on the mailing list"]
+        assert result.done == ["1 attendee(s)", "2 email(s) queued", "coin on the mailing list"]
 
     def test_a_paid_group_owes_each_seat_a_confirmation_and_the_purchaser_a_receipt_but_no_coin(
         self, service, table
@@ -187,7 +188,7 @@ class TestPaidSeats:
 
         # Then access is given until the dispute is decided
         assert table.attendee(registration.seats[0].attendee_id) is not None
-        assert len(table.emails(registration.registration_id)) == 1
+        assert [e.kind for e in table.emails(registration.registration_id)] == [EmailKind.CONFIRMATION, EmailKind.RECEIPT]
 
     def test_a_record_for_a_registration_gone_from_the_table_does_nothing(self, service, table) -> None:
         result = service.react(Reaction(ReactionKind.SEATS_PAID, "reg_gone"))
@@ -208,11 +209,11 @@ class TestPaidSeats:
         paid(service, table, registration)
         done = send(service, registration, confirmation_key(registration))
 
-        # Then the same attendee (same code), the same coin, one email
+        # Then the same attendee (same code), the same coin, one confirmation and one receipt
         assert done == ["already settled"]
         assert table.attendee(registration.seats[0].attendee_id) == attendee
         assert table.shipment(registration.registration_id) == shipment
-        assert len(mailer.sent) == 1 and mailer.attempts == 1
+        assert [e.kind for e in mailer.sent] == ["confirmation", "receipt"] and mailer.attempts == 2
 
     def test_an_opened_dispute_keeps_access_and_sends_nothing(self, service, table, mailer) -> None:
         # Given a paid, confirmed individual
@@ -227,7 +228,7 @@ class TestPaidSeats:
         # Then
         assert result.done == ["flagged for the organiser; access kept"]
         assert table.attendee(registration.seats[0].attendee_id).status is AttendeeStatus.ACTIVE
-        assert table.outbox == before and len(mailer.sent) == 1
+        assert table.outbox == before and len(mailer.sent) == 2  # the confirmation and the receipt, before it
 
 
 class TestSending:
@@ -551,8 +552,8 @@ class TestRefunds:
         assert table.shipment(registration.registration_id).shipment_state is ShipmentState.CANCELLED
         assert "coin cancelled" in done
         send_all(service, table, registration)
-        assert [email.kind for email in mailer.sent] == ["confirmation", "refund_notice"]
-        assert mailer.sent[1].to.address == seat.email
+        assert [email.kind for email in mailer.sent] == ["confirmation", "receipt", "refund_notice"]
+        assert mailer.sent[2].to.address == seat.email
 
     def test_a_refunded_group_owes_each_seat_a_notice(self, service, table, mailer) -> None:
         registration = paid(service, table, group(size=2))
@@ -928,13 +929,17 @@ class TestRepair:
         counts = service.repair()
 
         # Then every email owed went out (not the leased one), the refund was done, and the count says so
-        assert counts == {"registrations": 5, "emails sent": 4}
+        assert counts == {"registrations": 5, "emails sent": 8}
         assert sorted((email.to.address, email.kind) for email in mailer.sent) == sorted(
             [
                 (never_reacted.seats[0].email, "confirmation"),
+                (never_reacted.seats[0].email, "receipt"),
                 (pending.seats[0].email, "confirmation"),
+                (pending.seats[0].email, "receipt"),
                 (refund_missed.seats[0].email, "refund_notice"),
                 (disputed.seats[0].email, "confirmation"),
+                (disputed.seats[0].email, "receipt"),
+                (busy.seats[0].email, "receipt"),  # its confirmation is the live sender's
             ]
         )
         assert table.attendee(refund_missed.seats[0].attendee_id).status is AttendeeStatus.REVOKED
@@ -942,3 +947,38 @@ class TestRepair:
 
         # And running it again sends nothing more
         assert service.repair()["emails sent"] == 0
+
+
+class TestInvoices:
+    def test_an_approved_invoice_confirms_its_seats_and_holds_back_the_receipt_and_coin_until_paid(
+        self, service, table, mailer
+    ) -> None:
+        # Given an individual's invoice approved: the seat is held, the confirmation goes out
+        registration = table.save(individual(status=RegistrationStatus.INVOICED))
+        service.react(Reaction(ReactionKind.SEATS_PAID, registration.registration_id))
+        send_all(service, table, registration)
+        assert [email.kind for email in mailer.sent] == ["confirmation"]
+        assert table.shipment(registration.registration_id) is None
+
+        # When the invoice is paid
+        table.save(registration.model_copy(update={"status": RegistrationStatus.PAID}))
+        service.react(Reaction(ReactionKind.INVOICE_PAID, registration.registration_id))
+        send_all(service, table, registration)
+
+        # Then the receipt, and the coin; the confirmation and its code are not sent again
+        assert [email.kind for email in mailer.sent] == ["confirmation", "receipt"]
+        assert table.shipment(registration.registration_id) is not None
+
+    def test_a_voided_invoice_revokes_its_seats_and_tells_nobody(self, service, table, mailer) -> None:
+        registration = table.save(group(size=2).model_copy(update={"status": RegistrationStatus.INVOICED}))
+        service.react(Reaction(ReactionKind.SEATS_PAID, registration.registration_id))
+        send_all(service, table, registration)
+        sent = len(mailer.sent)
+
+        table.save(registration.model_copy(update={"status": RegistrationStatus.CANCELLED}))
+        done = service.react(Reaction(ReactionKind.SEATS_CANCELLED, registration.registration_id)).done
+
+        assert "access revoked" in done
+        assert {table.attendee(s.attendee_id).status for s in registration.seats} == {AttendeeStatus.REVOKED}
+        send_all(service, table, registration)
+        assert len(mailer.sent) == sent

@@ -29,7 +29,7 @@ from shared.attendance.roster import AttendanceRoster
 from shared.certificates.models import ReissueRequest
 from shared.certificates.service import CertificateService
 from shared.clock import wall_clock
-from shared.composition.admin import admin_service, privacy_service
+from shared.composition.admin import admin_service, invoice_service, privacy_service
 from shared.composition.attendance import attendance_roster, platform_import_service
 from shared.composition.certificates import certificate_service
 from shared.composition.common import event_catalog
@@ -47,6 +47,8 @@ from shared.events.service import EventService
 from shared.exports.csv_document import csv_document
 from shared.exports.shipments import HEADER, shipment_rows
 from shared.observability import logger, metrics, tracer
+from shared.payments.invoices import InvoiceSent, InvoiceService
+from shared.registration.models import RegistrationSummary
 from shared.settings import AdminEventSettings
 
 app = APIGatewayHttpResolver()
@@ -232,6 +234,25 @@ def refund_seat(registration_id: str, attendee_id: str) -> Response[str]:
     result = admin().refund_seat(registration_id, attendee_id, actor=actor())
     logger.info("seat refunded", extra={"actor": actor(), "registration_id": registration_id})
     return json_response(HTTPStatus.ACCEPTED, result)
+
+
+@cache
+def invoices() -> InvoiceService:
+    return invoice_service(settings())
+
+
+@app.post("/admin/registrations/<registration_id>/invoice")
+def approve_invoice(registration_id: str) -> Response[str]:
+    sent = invoices().approve(registration_id, actor=actor())
+    logger.info("invoice sent", extra={"actor": actor(), "registration_id": registration_id})
+    return json_response(HTTPStatus.ACCEPTED, InvoiceSent.of(registration_id, sent))
+
+
+@app.post("/admin/registrations/<registration_id>/reject")
+def reject_invoice_request(registration_id: str) -> Response[str]:
+    rejected = invoices().reject(registration_id, actor=actor())
+    logger.info("invoice request rejected", extra={"actor": actor(), "registration_id": registration_id})
+    return json_response(HTTPStatus.OK, RegistrationSummary.of(rejected))
 
 
 @app.post("/admin/registrations/<registration_id>/resend-confirmation")

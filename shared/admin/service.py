@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any, Protocol
 
 from shared.clock import Clock
@@ -56,6 +57,14 @@ class ListedAttendee(Model):
     email_status_reason: str | None = None
 
 
+class ListedInvoice(Model):
+    """A registration's Stripe invoice: finance's overdue list is `status=invoiced` with these due dates."""
+
+    invoice_id: str
+    due_at: datetime | None
+    hosted_invoice_url: str | None
+
+
 class ListedRegistration(Model):
     registration_id: str
     kind: str
@@ -63,6 +72,7 @@ class ListedRegistration(Model):
     seats: int
     created_at: str
     attendees: list[ListedAttendee]
+    invoice: ListedInvoice | None = None  # only on a registration paid by invoice, once approved
 
 
 class RegistrationPage(Model):
@@ -143,6 +153,15 @@ class AdminService:
             seats=len(registration.seats),
             created_at=registration.created_at.isoformat(),
             attendees=[ListedAttendee.model_validate(seat, from_attributes=True) for seat in registration.seats],
+            invoice=(
+                ListedInvoice(
+                    invoice_id=payment.invoice_id,
+                    due_at=payment.invoice_due_at,
+                    hosted_invoice_url=payment.hosted_invoice_url,
+                )
+                if (payment := registration.payment).invoice_id
+                else None
+            ),
         )
 
     def all_registrations(self, event_id: str) -> Iterator[Registration]:

@@ -48,6 +48,8 @@ MAY_CALL: Mapping[str, frozenset[str]] = {
     "GET /admin/attendees": READ,
     "POST /admin/registrations/{registration_id}/refund": FINANCE,
     "POST /admin/registrations/{registration_id}/seats/{attendee_id}/refund": FINANCE,
+    "POST /admin/registrations/{registration_id}/invoice": FINANCE,
+    "POST /admin/registrations/{registration_id}/reject": FINANCE,
     "POST /admin/people/export": ADMIN,
     "POST /admin/people/erase": ADMIN,
 }

@@ -25,6 +25,7 @@ from shared.certificates.models import CertificateView, IssueResult, ReissueRequ
 from shared.conference.models import ConferenceView, EventDocument
 from shared.events.models import EventDetail, EventList, EventSaved, PublicEvent
 from shared.models import Model
+from shared.payments.invoices import InvoiceSent
 from shared.registration.models import (
     GroupRegistrationRequest,
     IndividualRegistrationRequest,
@@ -76,6 +77,7 @@ _RESPONSE_MODELS: list[type[BaseModel]] = [
     MailProblemPage,
     RegistrationPage,
     Accepted,
+    InvoiceSent,
     PublicEvent,
     EventList,
     EventDetail,
@@ -242,7 +244,8 @@ PATHS: dict[str, dict[str, Any]] = {
     "/registrations": {
         "post": {
             "operationId": "createRegistration",
-            "summary": "Register one person (with a coin) or a group of named attendees, and get a Checkout URL",
+            "summary": "Register one person (with a coin) or a group of named attendees, and get a Checkout URL; or, "
+            "with payment.method invoice, ask to pay by invoice (invoice_requested, no checkout_url, nothing held)",
             "parameters": [_IDEMPOTENCY_KEY],
             "requestBody": {
                 "required": True,
@@ -256,7 +259,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 },
             },
             "responses": {
-                "201": _json("RegistrationCreated", "Registration created, awaiting payment"),
+                "201": _json("RegistrationCreated", "Registration created, awaiting payment (or finance's approval)"),
                 "200": _json("RegistrationCreated", "The same person's registration that still awaits payment"),
                 "409": _problem("already_registered, registration_in_progress or registration_closed"),
                 "413": _problem("The body is over 64 KiB"),
@@ -382,6 +385,42 @@ PATHS: dict[str, dict[str, Any]] = {
                 "404": _problem("not_found: no such registration or seat"),
                 "409": _problem("not_refundable: not paid"),
                 "503": _problem("Stripe did not answer; try again"),
+            },
+        }
+    },
+    "/admin/registrations/{registration_id}/invoice": {
+        "post": {
+            "operationId": "approveInvoice",
+            "summary": "finance: approve a request to pay by invoice: Stripe sends the invoice (send_invoice, net the "
+            "event's invoice_days_until_due, card, US bank account and bank transfer, the PO number on it); the "
+            "registration becomes invoiced, its seats held, its attendees confirmed; one invoice however often asked",
+            "security": [{"adminToken": []}],
+            "parameters": [_REGISTRATION_ID],
+            "responses": {
+                "202": _json("InvoiceSent", "Invoice sent"),
+                "401": _problem("unauthorized"),
+                "403": _problem("forbidden: finance or admin only"),
+                "404": _problem("not_found"),
+                "409": _problem(
+                    "invalid_transition: not invoice_requested; already_registered: every seat's person "
+                    "holds a paid seat"
+                ),
+                "503": _problem("Stripe did not answer; try again"),
+            },
+        }
+    },
+    "/admin/registrations/{registration_id}/reject": {
+        "post": {
+            "operationId": "rejectInvoiceRequest",
+            "summary": "finance: reject a request to pay by invoice: the registration is cancelled, nothing was held",
+            "security": [{"adminToken": []}],
+            "parameters": [_REGISTRATION_ID],
+            "responses": {
+                "200": _json("RegistrationSummary", "Rejected: cancelled"),
+                "401": _problem("unauthorized"),
+                "403": _problem("forbidden: finance or admin only"),
+                "404": _problem("not_found"),
+                "409": _problem("invalid_transition: not invoice_requested"),
             },
         }
     },

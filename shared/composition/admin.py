@@ -11,11 +11,12 @@ from shared.admin.privacy import PrivacyService
 from shared.admin.service import AdminService
 from shared.clock import wall_clock
 from shared.composition.common import event_catalog
+from shared.payments.invoices import InvoiceRequest, InvoiceService, SentInvoice
 from shared.payments.seat_refunds import SeatRefunds
 from shared.settings import AdminSettings
 
 if TYPE_CHECKING:
-    from shared.adapters.stripe_gateway import StripeRefunds
+    from shared.adapters.stripe_gateway import StripeInvoiceGateway, StripeRefunds
     from shared.conference.models import Money
 
 
@@ -41,6 +42,32 @@ class RefundsOnFirstUse:
             settings = self._settings
             self._refunds = StripeRefunds(lambda: stripe_from(settings))
         return self._refunds
+
+
+class InvoicesOnFirstUse:
+    """Stripe's SDK loads with the first invoice, as with the first refund (RefundsOnFirstUse)."""
+
+    def __init__(self, settings: AdminSettings) -> None:
+        self._settings = settings
+        self._invoices: StripeInvoiceGateway | None = None
+
+    def send_invoice(self, request: InvoiceRequest) -> SentInvoice:
+        if self._invoices is None:
+            from shared.adapters.stripe_gateway import StripeInvoiceGateway
+            from shared.composition.stripe_client import stripe_from
+
+            settings = self._settings
+            self._invoices = StripeInvoiceGateway(lambda: stripe_from(settings))
+        return self._invoices.send_invoice(request)
+
+
+def invoice_service(settings: AdminSettings) -> InvoiceService:
+    return InvoiceService(
+        events=event_catalog(settings),
+        repository=DynamoRegistrationRepository(settings.table_name),
+        invoices=InvoicesOnFirstUse(settings),
+        wall_clock=wall_clock,
+    )
 
 
 def admin_service(settings: AdminSettings) -> AdminService:

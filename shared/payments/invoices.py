@@ -12,6 +12,7 @@ from shared.conference.models import Money
 from shared.conference.ports import Conferences
 from shared.errors import AlreadyRegistered, InvalidTransition, NotFound, PaymentProviderUnavailable
 from shared.ids import is_id
+from shared.models import Model
 from shared.payments.models import HistoryAction, HistoryEntry
 from shared.payments.ports import PaymentRepository
 from shared.payments.service import read_seat_claims
@@ -53,6 +54,24 @@ class SentInvoice:
     invoice_id: str
     hosted_invoice_url: str
     due_at: datetime | None
+
+
+class InvoiceSent(Model):
+    """The answer to POST /admin/registrations/{id}/invoice: the invoice Stripe sent and where it is paid."""
+
+    registration_id: str
+    invoice_id: str
+    hosted_invoice_url: str
+    due_at: datetime | None
+
+    @classmethod
+    def of(cls, registration_id: str, sent: SentInvoice) -> InvoiceSent:
+        return cls(
+            registration_id=registration_id,
+            invoice_id=sent.invoice_id,
+            hosted_invoice_url=sent.hosted_invoice_url,
+            due_at=sent.due_at,
+        )
 
 
 class InvoiceGateway(Protocol):

@@ -578,3 +578,30 @@ def test_a_refused_join_link_is_explained_next_to_its_session_s_field(
     expect(link).to_have_accessible_description(re.compile("https://"))
     expect(session_row(page, 2).locator(".field-error")).to_have_count(1)
     assert event_detail(local_stack, new_event).json()["version"] == 1  # nothing was saved
+
+
+def test_finance_approves_an_invoice_request_and_the_row_shows_its_due_date(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given an agency's request to pay by invoice
+    body = individual(email=f"admin.invoice.{uuid.uuid4().hex[:8]}@example.org") | {
+        "payment": {"method": "invoice", "po_number": "PO-77", "billing_email": "ap@example.org", "billing_name": "AP"}
+    }
+    created = requests.post(f"{local_stack.api}/registrations", json=body, timeout=10)
+    assert created.status_code == 201
+    registration_id = created.json()["registration_id"]
+    signed_in(page, "finance@example.org")
+    row = row_of(page, registration_id)
+    expect(row.locator(".status-word")).to_have_text("Invoice requested")
+    expect(row.get_by_role("button", name=re.compile("^Reject"))).to_be_visible()
+
+    # When finance approves it (the page asks first)
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name=re.compile("^Approve invoice")).click()
+
+    # Then Stripe sent the invoice, and the row is invoiced with its due date and the invoice's page
+    expect(page.locator("#registrations-message")).to_contain_text(re.compile(r"Invoice in_\w+ sent"))
+    expect(row.locator(".status-word")).to_have_text("Invoiced")
+    expect(row.locator(".invoice-due")).to_contain_text("Due ")
+    expect(row.locator(".invoice-due a")).to_have_attribute("href", re.compile(r"/invoice/in_\w+$"))
+    expect(row.get_by_role("button")).to_have_count(0)

@@ -6,8 +6,9 @@
   const MAX_PAGES_AT_ONCE = 10;   // pages read for one load at most
   const LABELS = {
     pending_payment: "Pending payment", paid: "Paid", expired: "Expired", cancelled: "Cancelled",
-    refunded: "Refunded", disputed: "Disputed",
+    refunded: "Refunded", disputed: "Disputed", invoice_requested: "Invoice requested", invoiced: "Invoiced",
   };
+  const dueDate = new Intl.DateTimeFormat("en-US", { dateStyle: "medium" });
   const $ = (id) => document.getElementById(id);
   const created = new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeStyle: "short" });
 
@@ -205,6 +206,7 @@
     certificates: ["support", "admin"],
     events: ["support", "admin"],
     refund: ["finance", "admin"],
+    invoice: ["finance", "admin"],
     correct: ["support", "admin"],
     people: ["admin"],
     force: ["admin"],
@@ -754,13 +756,19 @@
       }
       if (may("resend")) actions.append(actionButton("Resend confirmation", "secondary", id, "resend"));
     }
+    if (registration.status === "invoice_requested" && may("invoice")) {
+      actions.append(actionButton("Approve invoice", "", id, "approve-invoice"));
+      actions.append(actionButton("Reject", "danger", id, "reject-invoice"));
+    }
+    const statusCell = cell(word);
+    if (registration.invoice) statusCell.append(invoiceNote(registration.invoice));
     const actionCell = cell(actions);
     if (!actions.childElementCount) actionCell.append(element("span", "row-note", "None"));
     else if (requested.has(id)) actionCell.append(element("span", "row-note", "Refund requested"));
 
     const seats = cell(String(registration.seats));
     seats.className = "number";
-    tr.append(idCell, cell(registration.kind), cell(word), seats, cell(when), cell(people), actionCell);
+    tr.append(idCell, cell(registration.kind), statusCell, seats, cell(when), cell(people), actionCell);
     return tr;
   }
 
@@ -884,6 +892,41 @@
       requested.add(id);
       say("registrations-message", typeof accepted.detail === "string" ? accepted.detail : "Refund requested.");
       render();
+    } catch (error) {
+      button.disabled = false;
+      failed("registrations-error", error);
+    }
+  }
+
+  // ---------- paying by invoice: finance approves (Stripe sends the invoice) or rejects a request ----------
+  function invoiceNote(invoice) {
+    const note = element("span", "invoice-due");
+    const due = invoice.due_at ? new Date(invoice.due_at) : null;
+    note.append(due && !Number.isNaN(due.getTime()) ? "Due " + dueDate.format(due) + " " : "");
+    if (invoice.hosted_invoice_url) {
+      const link = element("a", "", "invoice");
+      link.href = invoice.hosted_invoice_url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      note.append(link);
+    }
+    return note;
+  }
+
+  async function decideInvoice(id, button, decision) {
+    const approving = decision === "invoice";
+    const ok = window.confirm(approving
+      ? "Approve registration " + id + " to pay by invoice?\n\nStripe sends the invoice to the billing contact; the seats are held and the attendees confirmed now."
+      : "Reject registration " + id + "'s request to pay by invoice? It is cancelled.");
+    if (!ok) return;
+    button.disabled = true;
+    say("registrations-message", "");
+    say("registrations-error", "");
+    try {
+      const response = await call("POST", "/admin/registrations/" + encodeURIComponent(id) + "/" + decision);
+      const answer = await response.json();
+      say("registrations-message", approving ? "Invoice " + answer.invoice_id + " sent." : "Request rejected: cancelled.");
+      listRegistrations(false);
     } catch (error) {
       button.disabled = false;
       failed("registrations-error", error);
@@ -1657,6 +1700,8 @@
     const id = button.closest("tr").dataset.registrationId;
     if (button.dataset.action === "refund") refund(id, button);
     else if (button.dataset.action === "resend") resend(id, button);
+    else if (button.dataset.action === "approve-invoice") decideInvoice(id, button, "invoice");
+    else if (button.dataset.action === "reject-invoice") decideInvoice(id, button, "reject");
   });
   $("mail-problems-list").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-action='correct']");

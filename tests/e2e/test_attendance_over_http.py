@@ -19,7 +19,9 @@ def test_log_in_attend_and_be_superseded(local_stack: RunningStack) -> None:
     requests.post(f"{local_stack.stripe}/_test/checkout_sessions/{session_id}/pay", json={}, timeout=10)
     assert requests.post(f"{api}/_local/drain", timeout=70).json() == {"drained": True}
     (email,) = [
-        e for e in requests.get(f"{api}/_local/emails", timeout=5).json() if "a6.watcher@example.org" in e["to"]
+        e
+        for e in requests.get(f"{api}/_local/emails", timeout=5).json()
+        if "a6.watcher@example.org" in e["to"] and "confirmed" in e["subject"]
     ]
     raw = requests.get(f"{api}/_local/emails/{email['id']}.eml", timeout=5).text
     (code,) = re.findall(r"^Access code: (\S+)\r?$", raw, flags=re.MULTILINE)

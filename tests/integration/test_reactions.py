@@ -97,8 +97,8 @@ class TestPaidSeats:
         # When the stream is processed
         drain(stripe_standin, stream)
 
-        # Then one confirmation, whose code is the one stored (as a digest only)
-        (email,) = mailbox.refresh()
+        # Then one confirmation, whose code is the one stored (as a digest only), and the payer's receipt
+        (email,) = [m for m in mailbox.refresh() if "Receipt" not in m["Subject"]]
         assert "confirmed" in email["Subject"]
         assert email["To"].addresses[0].addr_spec == "ana.lopez@example.org"
         code = access_code_in(email)
@@ -277,7 +277,7 @@ class TestEmailFaults:
             created = register_and_pay(api, stripe_standin, individual(email="bounces@example.org"))
             drain(stripe_standin, stream)
         assert seen == ["MessageRejected"]
-        assert mailbox.refresh() == []
+        assert [m for m in mailbox.refresh() if "confirmed" in m["Subject"]] == []  # the receipt went out
         registration = reactions(stack).registration(created["registration_id"])
         outbox = reactions(stack).email(created["registration_id"], f"confirmation#{registration.seats[0].attendee_id}")
         assert outbox is not None and outbox.status == "failed" and outbox.attempts == 1
@@ -414,27 +414,30 @@ class TestDeadLetters:
     ) -> None:
         from functions.stream_dispatcher import redrive
 
-        # Given SES throttling every attempt the mapping makes (1 try + 5 retries) for one confirmation
+        # Given SES throttling every attempt the mapping makes (1 try + 5 retries) for the confirmation and receipt
         queue_url = stack.resources["StreamDeadLetterQueue"]
         sqs = aws.client("sqs")
-        with ses_answers(*["TooManyRequestsException"] * 6):
+        with ses_answers(*["TooManyRequestsException"] * 100):
             register_and_pay(api, stripe_standin, individual(email="dlq@example.org"))
             drain(stripe_standin, stream)
 
         # Then the record went to the queue as Lambda sends it (metadata only), and nothing was sent
-        (message,) = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
-        body = json.loads(message["Body"])
-        assert body["requestContext"]["condition"] == "RetryAttemptsExhausted"
-        assert body["DDBStreamBatchInfo"]["batchSize"] >= 1  # the failing record and any after it
-        assert "dlq@example.org" not in message["Body"]
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+        for message in messages:
+            body = json.loads(message["Body"])
+            assert body["requestContext"]["condition"] == "RetryAttemptsExhausted"
+            assert body["DDBStreamBatchInfo"]["batchSize"] >= 1  # the failing record and any after it
+            assert "dlq@example.org" not in message["Body"]
         assert mailbox.refresh() == []
 
         # When the runbook's redrive runs once SES is back
         assert redrive.main(["--queue-url", queue_url]) == 0
 
-        # Then the confirmation went out once, and the queue is empty
-        assert [m["To"].addresses[0].addr_spec for m in mailbox.refresh()] == ["dlq@example.org"]
-        assert "1 email(s) sent" in capsys.readouterr().out
+        # Then the confirmation and the receipt went out once each, and the queue is empty
+        sent = mailbox.refresh()
+        assert [m["To"].addresses[0].addr_spec for m in sent] == ["dlq@example.org"] * 2
+        assert sum("confirmed" in m["Subject"] for m in sent) == 1
+        assert "2 email(s) sent" in capsys.readouterr().out
         assert sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []) == []
         assert redrive.main(["--queue-url", queue_url]) == 0
-        assert len(mailbox.refresh()) == 1  # running it again sends nothing more
+        assert len(mailbox.refresh()) == 2  # running it again sends nothing more

@@ -35,9 +35,20 @@ if TYPE_CHECKING:
 
 EVENTS_INDEX_KEY = "EVENTS"
 FEATURED_KEY = {"pk": "EVENTS", "sk": "FEATURED"}
-# Registrations whose seats were bought (or are being bought) at the event's fee.
-HOLDS_SEATS = (RegistrationStatus.PENDING_PAYMENT, RegistrationStatus.PAID, RegistrationStatus.DISPUTED)
-WITH_ATTENDANCE = (RegistrationStatus.PAID, RegistrationStatus.DISPUTED, RegistrationStatus.REFUNDED)
+# Registrations whose seats were bought (or are being bought, through Checkout or an invoice) at the event's fee.
+HOLDS_SEATS = (
+    RegistrationStatus.PENDING_PAYMENT,
+    RegistrationStatus.INVOICE_REQUESTED,
+    RegistrationStatus.INVOICED,
+    RegistrationStatus.PAID,
+    RegistrationStatus.DISPUTED,
+)
+WITH_ATTENDANCE = (
+    RegistrationStatus.INVOICED,
+    RegistrationStatus.PAID,
+    RegistrationStatus.DISPUTED,
+    RegistrationStatus.REFUNDED,
+)
 
 
 def event_key(event_id: str) -> dict[str, Any]:

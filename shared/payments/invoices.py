@@ -118,7 +118,7 @@ class InvoiceService:
                     to_status=RegistrationStatus.INVOICED,
                 ),
                 *(
-                    HistoryEntry(at=now, actor=actor, action=HistoryAction.SEAT_DUPLICATE, attendee_id=attendee_id)
+                    HistoryEntry(at=now, actor=actor, action=HistoryAction.SEAT_NOT_BILLED, attendee_id=attendee_id)
                     for attendee_id in duplicates
                 ),
             ]

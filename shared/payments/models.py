@@ -124,6 +124,8 @@ class HistoryAction(StrEnum):
     PERSONAL_DATA_ERASED = "personal_data.erased"  # attendee_id
     # attendee_id: the person already held a paid seat elsewhere when this registration was paid; its fee goes back
     SEAT_DUPLICATE = "seat.duplicate"
+    # attendee_id: the person already held a paid seat when this registration's invoice was made: not on it
+    SEAT_NOT_BILLED = "seat.not_billed"
     SEAT_REFUNDED = "seat.refunded"  # attendee_id, refund_id, amount_refunded: that seat's fee, through Stripe
     # attendee_id, changed: an organiser corrected the attendee's email or names (the fields' names, not values)
     ATTENDEE_CORRECTED = "attendee.corrected"
@@ -137,6 +139,7 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     HistoryAction.CONFIRMATION_RESENT: ("resend",),
     HistoryAction.PERSONAL_DATA_ERASED: ("attendee_id",),
     HistoryAction.SEAT_DUPLICATE: ("attendee_id",),
+    HistoryAction.SEAT_NOT_BILLED: ("attendee_id",),
     HistoryAction.SEAT_REFUNDED: ("attendee_id", "refund_id", "amount_refunded"),
     HistoryAction.ATTENDEE_CORRECTED: ("attendee_id", "changed"),
     HistoryAction.LEGACY: ("text",),
@@ -211,6 +214,8 @@ def describe(entry: HistoryEntry) -> str:
             return f"personal data of {entry.attendee_id} erased"
         case HistoryAction.SEAT_DUPLICATE:
             return f"{entry.attendee_id} already held a paid seat: this seat's fee is refunded"
+        case HistoryAction.SEAT_NOT_BILLED:
+            return f"{entry.attendee_id} already held a paid seat: this seat is not on the invoice"
         case HistoryAction.SEAT_REFUNDED:
             return f"seat of {entry.attendee_id} refunded ({entry.amount_refunded}, refund {entry.refund_id})"
         case HistoryAction.ATTENDEE_CORRECTED:

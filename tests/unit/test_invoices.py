@@ -164,7 +164,7 @@ def test_a_person_who_holds_a_paid_seat_is_left_off_the_invoice(repository, invo
         "a@example.org": REG,
         "b@example.org": OTHER,
     }
-    assert [e.attendee_id for e in stored.history if e.action == HistoryAction.SEAT_DUPLICATE] == ["att_1"]
+    assert [e.attendee_id for e in stored.history if e.action == HistoryAction.SEAT_NOT_BILLED] == ["att_1"]
 
 
 def test_an_invoice_for_nobody_new_is_refused(repository, invoices, service) -> None:

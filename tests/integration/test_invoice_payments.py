@@ -15,6 +15,9 @@ from infra.apigw import LambdaContext, LocalHttpApi
 from infra.local_mailbox import LocalMailbox
 from infra.samples import JSON, encoded, group, individual
 from infra.stripe_standin import StripeStandIn
+from shared.adapters.stripe_gateway import StripeInvoiceGateway, stripe_client
+from shared.conference.models import Money
+from shared.payments.invoices import InvoiceLine, InvoiceRequest
 from tests.integration.conftest import ADMIN, drain
 
 BILLING = {"method": "invoice", "po_number": "PO-1234", "billing_email": "ap@agency.gov", "billing_name": "AP Dept"}
@@ -171,3 +174,30 @@ def test_the_reconciler_settles_a_paid_invoice_whose_webhook_was_lost(
 
 def stripe_standin_url(stripe_standin: StripeStandIn) -> str:
     return stripe_standin.public_url
+
+
+def test_the_adapter_makes_one_invoice_however_often_an_approval_is_retried(stripe_standin: StripeStandIn) -> None:
+    # Given an approval's request, sent once (say the registration's write then failed)
+    gateway = StripeInvoiceGateway(lambda: stripe_client("sk_test_local", stripe_standin.public_url))
+    request = InvoiceRequest(
+        registration_id="reg_" + "r" * 24,
+        billing_email="ap@agency.gov",
+        billing_name="AP Dept",
+        po_number=None,
+        days_until_due=45,
+        description="A retried approval",
+        lines=(InvoiceLine("att_1", "One seat", Money(amount=20000, currency="usd")),),
+    )
+    first = gateway.send_invoice(request)
+
+    # When it is sent again
+    again = gateway.send_invoice(request)
+
+    # Then Stripe has one invoice, of one line, with no PO field, due in 45 days
+    assert again == first
+    invoices = [
+        i for i in stripe_standin._ledger.invoices({}) if i["metadata"]["registration_id"] == request.registration_id
+    ]
+    assert [i["id"] for i in invoices] == [first.invoice_id]
+    assert (len(invoices[0]["lines"]["data"]), invoices[0]["custom_fields"]) == (1, None)
+    assert first.due_at is not None and invoices[0]["due_date"] - invoices[0]["effective_at"] == 45 * 86400

@@ -107,6 +107,19 @@ class TestPublicRoutes:
             answer = api.request("GET", f"/events/{event_id}")
             assert (answer.status, answer.json()["code"]) == (404, "not_found")
 
+    def test_unpublishing_takes_an_event_off_the_public_routes_and_the_organisers_still_list_it(self, api) -> None:
+        event_id = created_event(api)
+        assert api.request("GET", f"/events/{event_id}").status == 200
+
+        unpublished = admin(api, "POST", f"/admin/events/{event_id}/unpublish")
+
+        assert (unpublished.status, unpublished.json()["published"], unpublished.json()["version"]) == (200, False, 3)
+        assert [e["id"] for e in api.request("GET", "/events").json()] == ["nasro-2020"]
+        assert api.request("GET", f"/events/{event_id}").status == 404
+        listed = {e["id"]: e for e in admin(api, "GET", "/admin/events").json()["items"]}
+        assert (listed[event_id]["published"], listed[event_id]["version"]) == (False, 3)
+        assert {"id", "name", "published", "version"} <= set(listed[event_id])
+
     def test_a_registration_for_an_unpublished_event_is_a_422_on_event_id(self, api) -> None:
         hidden = created_event(api, published=False)
         answer = api.request("POST", "/registrations", headers=JSON, body=encoded(individual() | {"event_id": hidden}))
@@ -225,7 +238,14 @@ class TestOnePersonInTwoEvents:
         drain(stripe_standin, stream)
 
         # Then one certificate, for the second event, with its hours
-        assert issued.json() == {"eligible": 1, "queued": 1} and featured.json() == {"eligible": 0, "queued": 0}
+        jobs = [
+            api.request("GET", f"/admin/jobs/{answer.json()['job_id']}", headers=ADMIN).json()
+            for answer in (issued, featured)
+        ]
+        assert [(job["event_id"], job["sent"], job["state"]) for job in jobs] == [
+            (event_id, 1, "done"),
+            ("nasro-2020", 0, "done"),
+        ]
         (mail,) = [m for m in LocalMailbox().emails() if EMAIL in m.to and "Certificate" in m.subject]
         (certificate_id,) = re.findall(r"Certificate ID: (\S+)", mail.parsed().get_body(("plain",)).get_content())
         verified = api.request("GET", f"/certificates/{certificate_id}").json()

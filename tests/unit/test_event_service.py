@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -101,6 +102,32 @@ class TestCreate:
         assert saved.event_id == "annual-conference-2027-chicago"
         assert (saved.version, saved.published) == (1, False)
         assert events.history(saved.event_id)[0].actor == ORGANISER
+
+    def test_a_new_event_gets_its_own_schedules_in_its_zone_and_the_others_keep_theirs(
+        self, service, schedules
+    ) -> None:
+        service.seed(SEED)
+        seeded = list(schedules.groups["nasro-2020"])
+        spring = edited(SEED.document(), name="Spring Training", timezone="Europe/Berlin", starts_on="2021-04-06",
+                        ends_on="2021-04-06", agenda=[
+                            {"id": "s1", "title": "Morning", "kind": "workshop", "day": "2021-04-06",
+                             "starts": "09:00", "ends": "11:00"},
+                            {"id": "s2", "title": "Afternoon", "kind": "workshop", "day": "2021-04-06",
+                             "starts": "13:00", "ends": "15:00"},
+                        ])  # fmt: skip
+
+        saved = service.create(spring, actor=ORGANISER)
+
+        # Its group: certificates two hours after its last session, reminders before its first, in Berlin time
+        berlin = ZoneInfo("Europe/Berlin")
+        first = datetime(2021, 4, 6, 9, tzinfo=berlin)
+        assert {s.name: s.at for s in schedules.groups[saved.event_id]} == {
+            "certificates": datetime(2021, 4, 6, 17, tzinfo=berlin),
+            "reminder-week": first - timedelta(days=7),
+            "reminder-day": first - timedelta(days=1),
+            "reminder-hour": first - timedelta(hours=1),
+        }
+        assert schedules.groups["nasro-2020"] == seeded
 
     def test_a_taken_name_gets_a_suffix(self, service) -> None:
         first = service.create(edited(SEED.document(), name="Spring Training"), actor=ORGANISER)

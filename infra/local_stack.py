@@ -35,6 +35,7 @@ from infra.local_schedules import Handler as ScheduleHandler
 from infra.local_schedules import LocalScheduler, Schedule, schedules
 from infra.local_ses_events import LocalSesEvents, event_rules
 from infra.moto_server import LockedMotoServer
+from infra.queue_poller import QueuePoller, queue_mappings
 from infra.serving import QuietHandler
 from infra.stream_poller import StreamMapping, StreamPoller, stream_mappings
 from infra.stripe_standin import StripeStandIn, StripeStandInServer
@@ -141,6 +142,7 @@ class LocalStack:
         self.mailbox = LocalMailbox()
         self.session = boto3.session.Session()
         self.pollers: list[StreamPoller] = []
+        self.queue_pollers: list[QueuePoller] = []  # the SQS mappings (the bulk jobs' worker)
         self._background = True
         self._scheduler: LocalScheduler | None = None
         self.ses_events: LocalSesEvents | None = None
@@ -168,6 +170,10 @@ class LocalStack:
                 "SenderAddress": self.settings.sender,
                 # The embedded organiser accounts sign in with a password alone (no authenticator app).
                 "OrganiserMfaGroups": "",
+                # One worker plays the jobs queue here (its poller), paced at this rate: bulk mail stays paced,
+                # and a test's or the demo's few mails go at once.
+                "MaxSendRate": "500",
+                "BulkSenderConcurrency": "1",
             },
         )
         local = self.settings
@@ -176,6 +182,8 @@ class LocalStack:
         # The secrets' values are the embedded local defaults; SES sends from the sender's verified domain.
         provide_operator_values(self.session, self.stack, values)
         apply_environment(self.stack)
+        # A task SES throttled comes back after a second here (30 s and doubling on AWS), so a drain ends soon.
+        os.environ.setdefault("THROTTLE_BACKOFF_SECONDS", "1")
         self.organisers = self._seed_organisers()
         seed_events()
         conference = _conference()
@@ -187,6 +195,7 @@ class LocalStack:
         self.api.preload()
         self._template = translated_template()
         self.pollers = self._start_pollers()
+        self.queue_pollers = self._queue_pollers()
         self.ses_events = self._ses_events()
         if background:
             self.ses_events.start()
@@ -281,10 +290,28 @@ class LocalStack:
                 poller.start()
         return pollers
 
+    def _queue_pollers(self) -> list[QueuePoller]:
+        """The SQS event source mappings (the jobs queue's worker), played here as Lambda plays them."""
+        pollers = []
+        for mapping in queue_mappings(self._template, self.stack.resources, self.session):
+            function = self.stack.functions[mapping.function_logical_id]
+            timeout = float(self._template["Resources"][mapping.function_logical_id]["Properties"].get("Timeout", 15))
+            pollers.append(
+                QueuePoller(
+                    self.session, mapping, load_handler(function), function_name=function.name, timeout_seconds=timeout
+                )
+            )
+        if self._background:
+            for poller in pollers:
+                poller.start()
+        return pollers
+
     def drain(self, timeout: float = 60) -> bool:
-        """Return once nothing is pending: webhook deliveries, stream records, due schedules, and whatever
-        those cause in turn. False if that did not happen within `timeout` seconds."""
-        return drain(self.standin, self.pollers, self._scheduler, self.ses_events, timeout=timeout)
+        """Return once nothing is pending: webhook deliveries, stream records, queued tasks, due schedules, and
+        whatever those cause in turn. False if that did not happen within `timeout` seconds."""
+        return drain(
+            self.standin, self.pollers, self._scheduler, self.ses_events, queues=self.queue_pollers, timeout=timeout
+        )
 
     def settle(self, timeout: float = 60) -> None:
         """drain(), or RuntimeError if work is still pending after `timeout` seconds (a caller that must not
@@ -299,6 +326,8 @@ class LocalStack:
         self.standin.reset()
         for poller in self.pollers:
             poller.stop()
+        for queue in self.queue_pollers:
+            queue.stop()
         self._moto.clear_data()
         forget_events()
         seed_events()
@@ -306,6 +335,7 @@ class LocalStack:
         if self.ses_events is not None:
             self.ses_events.reset()
         self.pollers = self._start_pollers()
+        self.queue_pollers = self._queue_pollers()
 
     def _local_routes(self) -> list[LocalRoute]:
         def emails(_request: object, _match: dict[str, str]) -> HttpResponse:
@@ -360,6 +390,8 @@ class LocalStack:
             _timed("SES events", self.ses_events.stop)
         for poller in self.pollers:
             _timed("stream poller", poller.stop)
+        for queue in self.queue_pollers:
+            _timed("queue poller", queue.stop)
         if self._http is not None:
             self._http.server_close()
         self.standin.close()
@@ -399,10 +431,12 @@ def drain(
     scheduler: LocalScheduler | None = None,
     ses_events: LocalSesEvents | None = None,
     *,
+    queues: Sequence[QueuePoller] = (),
     timeout: float = 60,
 ) -> bool:
-    """Until nothing is pending: webhook deliveries, then every stream record, due schedules, SES's events of what
-    was sent, and what those cause in turn. False if that did not happen within `timeout` seconds."""
+    """Until nothing is pending: webhook deliveries, then every stream record, every queued task (a delayed one
+    too), due schedules, SES's events of what was sent, and what those cause in turn. False if that did not happen
+    within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         fired_before = scheduler.fired_total if scheduler is not None else 0
@@ -410,6 +444,11 @@ def drain(
         for poller in pollers:
             if poller.has_pending():
                 poller.poll_once()
+                busy = True
+        for queue in queues:
+            if queue.has_pending():
+                if not queue.poll_once():
+                    time.sleep(0.05)  # only delayed (or in-flight) tasks: wait for them without spinning
                 busy = True
         # A schedule the background thread fired meanwhile counts too: what it wrote is still to be streamed.
         if scheduler is not None and (scheduler.fire_due() or scheduler.fired_total != fired_before):

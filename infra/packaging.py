@@ -43,6 +43,8 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "PaymentReconcilerFunction": ("stripe",),
     "AdminApiFunction": ("stripe",),
     "StreamDispatcherFunction": ("reportlab", "segno", "icalendar"),
+    # The bulk jobs' worker renders certificates and writes reminders as the dispatcher does.
+    "BulkSenderFunction": ("reportlab", "segno", "icalendar"),
     "AttendanceApiFunction": (),
     "CertificateApiFunction": (),
     "CertificateIssuerFunction": (),
@@ -58,6 +60,7 @@ EXTRA: dict[str, tuple[str, ...]] = {
 IMPORTED_AT_COLD_START = EXTRA | {
     **{function: () for function, extra in EXTRA.items() if extra == ("stripe",)},
     "StreamDispatcherFunction": ("reportlab",),
+    "BulkSenderFunction": ("reportlab",),
 }
 # The large ones: a package that bundles one it does not use is wrong too. (segno is small, 0.3 MB: only its
 # absence where it is used is a problem.)

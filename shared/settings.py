@@ -81,6 +81,21 @@ class CertificateSettings(TableSettings):
     certificate_keys_secret_name: NonEmpty = Field(alias="CERTIFICATE_KEYS_SECRET_NAME")
 
 
+class JobSettings(TableSettings):
+    """The bulk jobs' queue (the triggers put their first page on it; the worker its pages and batches)."""
+
+    jobs_queue_url: NonEmpty = Field(alias="JOBS_QUEUE_URL")
+
+
+class BulkSenderSettings(ReactionSettings, CertificateSettings, JobSettings):
+    """The bulk sender: the stream dispatcher's mail settings, the certificates', and its pacing."""
+
+    max_send_rate: Annotated[float, Field(gt=0, le=100000)] = Field(alias="MAX_SEND_RATE")
+    sender_concurrency: Annotated[int, Field(ge=1, le=1000)] = Field(alias="SENDER_CONCURRENCY")
+    # How long a task throttled by SES waits before it is tried again (doubled with each throttling, up to 900).
+    throttle_backoff_seconds: Annotated[int, Field(ge=0, le=900)] = Field(default=30, alias="THROTTLE_BACKOFF_SECONDS")
+
+
 class AdminSettings(CertificateSettings, StripeSettings):
     exports_bucket: NonEmpty = Field(alias="EXPORTS_BUCKET")
     certificates_bucket: NonEmpty = Field(alias="CERTIFICATES_BUCKET")  # an erasure deletes the PDFs' versions

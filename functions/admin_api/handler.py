@@ -26,14 +26,15 @@ from shared.api.requests import header, json_body, raw_body
 from shared.api.responses import json_response
 from shared.attendance.platform import PlatformImportService
 from shared.attendance.roster import AttendanceRoster
-from shared.certificates.models import ReissueRequest
-from shared.certificates.service import CertificateService
+from shared.certificates.models import IssueResult, ReissueRequest
+from shared.certificates.service import CANDIDATE_STATUSES, CertificateService
 from shared.clock import wall_clock
 from shared.composition.admin import admin_service, invoice_service, privacy_service
 from shared.composition.attendance import attendance_roster, platform_import_service
 from shared.composition.certificates import certificate_service
 from shared.composition.common import event_catalog
 from shared.composition.events import event_service
+from shared.composition.jobs import job_service
 from shared.conference.models import EventDocument
 from shared.errors import (
     FieldError,
@@ -46,10 +47,12 @@ from shared.events.models import EventList
 from shared.events.service import EventService
 from shared.exports.csv_document import csv_document
 from shared.exports.shipments import HEADER, shipment_rows
+from shared.jobs.models import JobKind
+from shared.jobs.service import JobService
 from shared.observability import logger, metrics, tracer
 from shared.payments.invoices import InvoiceSent, InvoiceService
 from shared.registration.models import RegistrationSummary
-from shared.settings import AdminEventSettings
+from shared.settings import AdminEventSettings, JobSettings
 
 app = APIGatewayHttpResolver()
 install_problem_responses(app)
@@ -278,12 +281,25 @@ def erase_person() -> Response[str]:
     return json_response(HTTPStatus.OK, result)
 
 
+@cache
+def jobs() -> JobService:
+    return job_service(JobSettings.from_environment())
+
+
 @app.post("/admin/certificates/issue")
 def issue_certificates() -> Response[str]:
     event = selected_event()
-    result = certificates().issue_all(event)  # records now; rendering and emailing follow on the stream
-    logger.info("certificates issued", extra={"actor": actor(), "event_id": event, **result.model_dump()})
+    event_catalog(settings()).conference(event)  # 404 for an unknown event, before a job is made
+    # Queued: the job's workers claim, render and mail (shared/jobs); GET /admin/jobs/{job_id} follows them.
+    job = jobs().start(JobKind.CERTIFICATES, event, CANDIDATE_STATUSES)
+    result = IssueResult(job_id=job.job_id, eligible=0, queued=0)
+    logger.info("certificates job started", extra={"actor": actor(), "event_id": event, "job_id": job.job_id})
     return json_response(HTTPStatus.ACCEPTED, result)
+
+
+@app.get("/admin/jobs/<job_id>")
+def job_progress(job_id: str) -> Response[str]:
+    return json_response(HTTPStatus.OK, jobs().view(job_id))
 
 
 @app.post("/admin/attendees/<attendee_id>/certificate/reissue")

@@ -81,3 +81,14 @@ class SesMailer:
         except BotoCoreError as exc:
             raise MailThrottled(type(exc).__name__) from exc
         return str(answer["MessageId"])
+
+
+def account_send_rate(client: SESV2Client | None = None) -> float | None:
+    """The account's SES sending quota per second (GetAccount's SendQuota.MaxSendRate); None when it cannot be
+    read (no permission, or an SES that does not answer it, as the local stack's): the stack's cap applies alone."""
+    try:
+        answer = (client or aws.client("sesv2")).get_account()
+    except (ClientError, BotoCoreError, AttributeError, NotImplementedError):
+        return None
+    rate = answer.get("SendQuota", {}).get("MaxSendRate")
+    return float(rate) if rate else None

@@ -24,6 +24,7 @@ from shared.attendance.platform import ImportResult
 from shared.certificates.models import CertificateView, IssueResult, ReissueRequest, ReissueResult
 from shared.conference.models import ConferenceView, EventDocument
 from shared.events.models import EventDetail, EventList, EventSaved, PublicEvent
+from shared.jobs.models import JobView
 from shared.models import Model
 from shared.payments.invoices import InvoiceSent
 from shared.registration.models import (
@@ -71,6 +72,7 @@ _RESPONSE_MODELS: list[type[BaseModel]] = [
     MySession,
     CertificateView,
     IssueResult,
+    JobView,
     ImportResult,
     ReissueResult,
     CorrectedAttendee,
@@ -644,8 +646,26 @@ PATHS: dict[str, dict[str, Any]] = {
             "security": [{"adminToken": []}],
             "parameters": [_EVENT_QUERY],
             "responses": {
-                "202": _json("IssueResult", "How many are eligible, and how many certificates were queued now"),
+                "202": _json(
+                    "IssueResult",
+                    "The job that makes and mails them (job_id); eligible and queued count what was done before this"
+                    " answer (0: the job's workers do it all)",
+                ),
                 "401": _problem("unauthorized"),
+                "404": _problem("not_found: no such event"),
+            },
+        }
+    },
+    "/admin/jobs/{job_id}": {
+        "get": {
+            "operationId": "getJob",
+            "summary": "A bulk send's progress (certificates, reminders): attendees queued, done, failed",
+            "security": [{"adminToken": []}],
+            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": _json("JobView", "queued, done (sent now or before, or owed nothing), failed, sent; state"),
+                "401": _problem("unauthorized"),
+                "404": _problem("not_found: no such job"),
             },
         }
     },

@@ -74,10 +74,14 @@ class CertificateView(BaseModel):
 
 
 class IssueResult(BaseModel):
-    """POST /admin/certificates/issue: 202 with these counts; emails follow in the background."""
+    """POST /admin/certificates/issue: 202 at once; the job (GET /admin/jobs/{job_id}) makes and mails them.
+
+    `eligible` and `queued` count what was done before this answer: nothing, since every certificate is made by
+    the job's workers (issue_all, the synchronous pass, still answers its own counts)."""
 
     eligible: int
     queued: int
+    job_id: str | None = None
 
 
 class ReissueRequest(BaseModel):

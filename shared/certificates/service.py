@@ -75,6 +75,33 @@ class CertificateService:
                     queued += self._repository.issue(certificate, self._email_for(certificate))
         return IssueResult(eligible=eligible, queued=queued)
 
+    def claim(self, job_id: str, attendee_id: str, registration_status: RegistrationStatus) -> OutboxEmail | None:
+        """A bulk job's claim of one attendee (shared/jobs): the certificate email owed to them, their certificate
+        created with it if they have none (the same transaction as issue_all's); None if they are not eligible."""
+        attendee = self._repository.attendee(attendee_id) if registration_status in CANDIDATE_STATUSES else None
+        if attendee is None:
+            return None
+        facts, result = self._facts(attendee, registration_status)
+        if not result.eligible:
+            return None
+        current = self._repository.current_certificate(attendee_id)
+        if current is None:
+            sessions = certified_sessions(self._events.conference(attendee.event_id), facts.minutes_by_session)
+            certificate = self._new_certificate(attendee, result.hours, sessions)
+            email = self._email_for(certificate, job_id)
+            if self._repository.issue(certificate, email):
+                return email
+            current = self._repository.current_certificate(attendee_id)  # another issuer's, made meanwhile
+            if current is None:
+                return None
+        # Issued before: its email is the one owed (sent already, or left pending by a run that stopped).
+        return OutboxEmail(
+            registration_id=attendee.registration_id,
+            kind=EmailKind.CERTIFICATE,
+            attendee_id=attendee_id,
+            certificate_id=current,
+        )
+
     def verify(self, certificate_id: str) -> CertificateView:
         return CertificateView.of(self.verified(certificate_id))
 
@@ -120,12 +147,13 @@ class CertificateService:
         )
 
     @staticmethod
-    def _email_for(certificate: Certificate) -> OutboxEmail:
+    def _email_for(certificate: Certificate, job_id: str | None = None) -> OutboxEmail:
         return OutboxEmail(
             registration_id=certificate.registration_id,
             kind=EmailKind.CERTIFICATE,
             attendee_id=certificate.attendee_id,
             certificate_id=certificate.certificate_id,
+            job_id=job_id,
         )
 
 

@@ -120,6 +120,8 @@ class OutboxEmail(Model):
     resend: int = 0  # the organiser's n-th resend of a confirmation (each one a new email with a new code)
     request: str | None = None  # the attendee's access-code request this email answers (POST /access-codes)
     reminder: str | None = None  # which reminder (week, day, hour): one entry per attendee and reminder
+    # The bulk job whose worker sends it (shared/jobs): the stream leaves such an entry to that worker's paced send.
+    job_id: str | None = None
     status: OutboxStatus = OutboxStatus.PENDING
     attempts: int = 0
     lease_until: datetime | None = None

@@ -69,6 +69,29 @@ class ReminderService:
                 queued += len(owed)
         return RemindersQueued(event_id=event_id, reminder=reminder, queued=queued)
 
+    def start(self, event_id: str, reminder: str) -> RemindersQueued | None:
+        """Before a bulk job queues the reminder (shared/jobs): None if it is owed now, else why nothing is queued."""
+        if reminder not in REMINDERS:
+            raise InvalidRequest([FieldError("reminder", f"Use one of: {', '.join(REMINDERS)}.")])
+        late = self._too_late(self._events.conference(event_id), reminder)  # NotFound for an unknown event
+        return None if late is None else RemindersQueued(event_id=event_id, reminder=reminder, queued=0, skipped=late)
+
+    def claim(self, job_id: str, registration_id: str, attendee_id: str, reminder: str) -> OutboxEmail | None:
+        """A bulk job's claim of one attendee: the reminder's outbox entry, created unless it exists (one per
+        attendee and reminder however often the job runs); None for a seat refunded or revoked."""
+        attendee = self._repository.attendee(attendee_id)
+        if attendee is None or attendee.status is not AttendeeStatus.ACTIVE:
+            return None  # the send checks again
+        entry = OutboxEmail(
+            registration_id=registration_id,
+            kind=EmailKind.REMINDER,
+            attendee_id=attendee_id,
+            reminder=reminder,
+            job_id=job_id,
+        )
+        self._repository.add_emails([entry])
+        return entry
+
     def _too_late(self, conference: Conference, reminder: str) -> str | None:
         """A reminder goes out within its grace after its time, so that what it says still holds ("in a week",
         "tomorrow", "in an hour"): a run that comes later (an event created or moved after its time, a clock set

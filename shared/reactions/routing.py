@@ -63,7 +63,8 @@ def route(event_name: str, old: dict[str, Any] | None, new: dict[str, Any] | Non
         if after == RegistrationStatus.DISPUTED:
             return Reaction(ReactionKind.DISPUTE_OPENED, registration_id)
         return None  # disputed -> paid keeps access as it was; expiry and cancellation owe nobody anything
-    if entity == "outbox" and event_name == "INSERT":
+    if entity == "outbox" and event_name == "INSERT" and not new.get("job_id"):
+        # An entry of a bulk job is sent by the job's worker, paced to SES's quota (shared/jobs); not here.
         return Reaction(ReactionKind.SEND_EMAIL, str(new["registration_id"]), str(new["email_key"]))
     if entity == "access_code_request" and event_name == "INSERT":
         return Reaction(

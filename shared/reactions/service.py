@@ -286,8 +286,20 @@ class ReactionService:
         done.append(f"{len(registration.seats) - len(duplicates)} refund notice(s) queued")
         return done
 
-    def _send(self, registration: Registration, email_key: str) -> str:
-        entry = self._repository.email(registration.registration_id, email_key)
+    def deliver(self, email: OutboxEmail) -> OutboxEmail:
+        """A bulk job's send (shared/jobs): the entry sent if it is still owed, leased and recorded as every email
+        is (so never twice), and returned as it ends. Raises MailThrottled (the entry pending again) or EmailBusy."""
+        entry = self._repository.email(email.registration_id, email.key)
+        registration = self._repository.registration(email.registration_id) if entry is not None else None
+        if entry is None or registration is None:
+            return email.model_copy(update={"status": OutboxStatus.SKIPPED})
+        done = self._send(registration, email.key, entry)
+        ended = {"sent": OutboxStatus.SENT, "rejected for good": OutboxStatus.FAILED, "already settled": entry.status}
+        return entry.model_copy(update={"status": ended.get(done, OutboxStatus.SKIPPED)})
+
+    def _send(self, registration: Registration, email_key: str, entry: OutboxEmail | None = None) -> str:
+        if entry is None:
+            entry = self._repository.email(registration.registration_id, email_key)
         if entry is None or entry.status in {OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED}:
             return "already settled"
         now = self._wall_clock.now()

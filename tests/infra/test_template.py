@@ -99,6 +99,18 @@ def test_the_organisers_pool_resolves_for_each_stage_with_deletion_protection_in
     assert issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
 
 
+def test_every_admin_route_is_documented_with_the_organiser_s_access_token_and_its_refusals() -> None:
+    document = openapi_document("x")
+    scheme = document["components"]["securitySchemes"]["adminToken"]
+    assert (scheme["scheme"], scheme["bearerFormat"]) == ("bearer", "JWT") and "Cognito" in scheme["description"]
+    for route in (route for route in http_api_routes() if route.path.startswith("/admin/")):
+        operation = document["paths"][route.path][route.method.lower()]
+        assert operation["security"] == [{"adminToken": []}], f"{route.method} {route.path}"
+        assert {"401", "403"} <= set(operation["responses"]), f"{route.method} {route.path}"
+    public = document["paths"]["/conference"]["get"]
+    assert "security" not in public and "403" not in public["responses"]
+
+
 def test_every_route_is_in_the_openapi_document() -> None:
     paths = openapi_document("x")["paths"]
     # The site's pages and their files (SitePagesFunction) are HTML and scripts for browsers, not the JSON API.
@@ -125,8 +137,16 @@ def test_no_policy_grants_a_wildcard_action_or_crud_template(sam, cfn) -> None:
 
 
 def test_no_event_source_mapping_has_unbounded_retries(cfn) -> None:
+    queues = resources_of(cfn, "AWS::SQS::Queue")
     for mapping in resources_of(cfn, "AWS::Lambda::EventSourceMapping").values():
         properties = mapping["Properties"]
+        source = properties["EventSourceArn"]["Fn::GetAtt"][0]
+        if source in queues:
+            # A queue's messages are retried up to its maxReceiveCount, then moved to its dead-letter queue.
+            redrive = queues[source]["Properties"]["RedrivePolicy"]
+            assert 0 < redrive["maxReceiveCount"] <= 10 and redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] in queues
+            assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+            continue
         assert 0 <= properties["MaximumRetryAttempts"] <= 10
         assert 0 < properties["MaximumRecordAgeInSeconds"] <= 24 * 3600
         assert properties["BisectBatchOnFunctionError"] is True
@@ -192,7 +212,7 @@ def test_secrets_are_created_by_the_stack_and_readable_only_where_used(sam) -> N
             "AdminApiFunction",
         },
         "StripeWebhookSecretName": {"StripeWebhookFunction"},
-        "CertificateKeysSecretName": {"AdminApiFunction", "CertificateApiFunction", "CertificateIssuerFunction"},
+        "CertificateKeysSecretName": {"AdminApiFunction", "CertificateApiFunction", "BulkSenderFunction"},
     }
 
 

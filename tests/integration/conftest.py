@@ -27,6 +27,7 @@ CERTIFICATE_KEYS = json.dumps({"current": "2", "keys": {"1": "11" * 32, "2": "22
 ADMIN: dict[str, str] = {}
 # Two weeks before the conference, where the local stack starts too.
 BEFORE_THE_CONFERENCE = datetime.fromisoformat("2020-07-22T09:00:00-05:00")
+_RUNNING: list[LocalStack] = []  # the session's stack, for drain() (its queue pollers)
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +39,9 @@ def local_stack() -> Iterator[LocalStack]:
     )
     with LocalStack(settings).start(background=False).serve_in_background() as stack:
         ADMIN["authorization"] = f"Bearer {stack.organiser_token('admin')}"
+        _RUNNING.append(stack)
         yield stack
+        _RUNNING.remove(stack)
 
 
 @pytest.fixture
@@ -107,5 +110,7 @@ def stream(clean_tables: DeployedStack, local_stack: LocalStack) -> StreamPoller
 
 
 def drain(stripe_standin: StripeStandIn, *pollers: StreamPoller) -> None:
-    """Until nothing is pending: background webhooks, then every stream record (and what it causes)."""
-    assert drain_until_idle(stripe_standin, pollers), "still busy after 60 s"
+    """Until nothing is pending: background webhooks, then every stream record and every task of the bulk jobs'
+    queue (and what they cause)."""
+    queues = _RUNNING[0].queue_pollers if _RUNNING else []
+    assert drain_until_idle(stripe_standin, pollers, queues=queues), "still busy after 60 s"

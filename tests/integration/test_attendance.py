@@ -23,8 +23,11 @@ from infra.local_mailbox import LocalMailbox
 from infra.samples import JSON, encoded, individual
 from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
 from shared.clock import conference_clock
+from shared.composition.certificates import certificate_service
 from shared.conference import DEFAULT_CONFERENCE_FILE
 from shared.conference.models import ConferenceFile
+from shared.registration.status import RegistrationStatus
+from shared.settings import CertificateSettings
 from tests.integration.conftest import ADMIN, drain
 from tests.integration.test_certificates import attend, certificate_emails, certificate_id_in, pdf_in
 
@@ -261,10 +264,11 @@ class TestMyCertificate:
     def test_a_certificate_issued_but_not_yet_rendered_is_not_issued_yet(
         self, api, stripe_standin, stream, aws, stack, attendee
     ) -> None:
-        # Given a certificate issued whose email (and PDF) the stream has not made yet
-        attend(api, aws, stack, attendee, 1.0)
+        # Given a certificate issued whose email (and PDF) is not made yet: a job's claim, before its send
+        attendee_id = attend(api, aws, stack, attendee, 1.0)
         token = token_of(api, attendee)
-        assert api.request("POST", "/admin/certificates/issue", headers=ADMIN).json()["queued"] == 1
+        certificates = certificate_service(CertificateSettings.from_environment())
+        assert certificates.claim("job_test", attendee_id, RegistrationStatus.PAID) is not None
 
         # When / Then: not issued yet, and the bucket was not asked for a PDF that is not there
         response = mine(api, token, "/me/certificate")

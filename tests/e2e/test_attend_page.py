@@ -172,6 +172,52 @@ def instant(iso: str) -> int:
     return int(datetime.fromisoformat(iso).timestamp())
 
 
+# Every piece of text shown, with its contrast against what is behind it (WCAG 2's relative luminance): 4.5 to 1, or 3
+# to 1 for large text (24 px, or 18.66 px bold). A disabled control is exempt, as WCAG has it.
+LOW_CONTRAST = r"""() => {
+  const rgba = (css) => {
+    const parts = (css.match(/rgba?\(([^)]+)\)/)?.[1] ?? "").split(/[\s,\/]+/).filter(Boolean).map(Number);
+    return parts.length >= 3 ? [parts[0], parts[1], parts[2], parts.length > 3 ? parts[3] : 1] : null;
+  };
+  const over = (top, [r, g, b]) => [0, 1, 2].map((i) => top[i] * top[3] + [r, g, b][i] * (1 - top[3]));
+  const behind = (element) => {
+    const layers = [];
+    for (let e = element; e; e = e.parentElement) {
+      const colour = rgba(getComputedStyle(e).backgroundColor);
+      if (colour && colour[3] > 0) layers.push(colour);
+      if (colour && colour[3] >= 1) break;
+    }
+    return layers.reverse().reduce((below, layer) => over(layer, below), [255, 255, 255]);
+  };
+  const luminance = (rgb) => rgb.map((v) => v / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4))
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const found = [];
+  const seen = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const element = walker.currentNode.parentElement;
+    if (!walker.currentNode.textContent.trim() || seen.has(element)) continue;
+    seen.add(element);
+    if (!element.checkVisibility() || element.closest(":disabled, noscript")) continue;
+    const style = getComputedStyle(element);
+    const background = behind(element);
+    const [a, b] = [luminance(over(rgba(style.color), background)), luminance(background)];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (Number(style.fontWeight) >= 700 && size >= 18.66);
+    found.push({ text: walker.currentNode.textContent.trim().slice(0, 40), ratio, least: large ? 3 : 4.5 });
+  }
+  return found;
+}"""
+
+
+def too_faint(page: Page) -> list[dict[str, Any]]:
+    """The shown text whose contrast is below WCAG AA's; it fails loudly when the page shows hardly any text."""
+    shown: list[dict[str, Any]] = page.evaluate(LOW_CONTRAST)
+    assert len(shown) >= 10, shown
+    return [text for text in shown if text["ratio"] < text["least"]]
+
+
 def assert_no_horizontal_scroll(page: Page) -> None:
     widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert widths[0] <= widths[1] == 375
@@ -448,3 +494,52 @@ def test_on_a_phone_nothing_scrolls_sideways(phone: Page, local_stack: RunningSt
     expect(phone.locator("#reasons li")).not_to_have_count(0)
     assert_no_horizontal_scroll(phone)
     registration_page.keep(phone, "phone-attend.png")
+
+
+def test_the_page_works_from_the_keyboard_in_reading_order_and_its_text_keeps_enough_contrast(
+    page: Page, local_stack: RunningStack, keynote_link: str
+) -> None:
+    attendee = paid_attendee(local_stack, "kim")
+    set_clock(local_stack, "2020-08-05T11:35:00-05:00")  # the keynote is live: its highlight, badge and Join link
+    page.goto("/attend" + TICK)
+    form = page.locator("#signin-form")
+    expect(form.get_by_label("Email", exact=True)).to_be_focused()
+    assert too_faint(page) == []
+
+    # Signed in with the keyboard alone, each field next in the order it is read
+    page.keyboard.type(attendee["email"])
+    page.keyboard.press("Tab")
+    expect(form.get_by_label("Access code")).to_be_focused()
+    page.keyboard.type(attendee["code"])
+    page.keyboard.press("Tab")
+    expect(form.get_by_role("button", name="Sign in")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#welcome")).to_be_focused()
+
+    # Then the controls in reading order: sign out, the agenda's other days, the live session's Join link, which
+    # shows where the focus is
+    join = session_item(page, KEYNOTE).get_by_role("link", name=re.compile("^Join"))
+    expect(join).to_have_attribute("href", keynote_link, timeout=45_000)  # the event cache: up to 30 s
+    for control in (
+        page.get_by_role("button", name="Sign out"),
+        page.get_by_role("button", name="Show all days"),
+        join,
+    ):
+        page.keyboard.press("Tab")
+        expect(control).to_be_focused()
+    outline = page.evaluate("[getComputedStyle(document.activeElement).outlineStyle, document.activeElement.id]")
+    assert outline[0] != "none", outline
+    # The agenda is drawn anew each tick: the focus stays on the Join link through the redraw
+    drawn = session_item(page, KEYNOTE).element_handle()
+    page.wait_for_function("(item) => !item.isConnected", arg=drawn)
+    expect(join).to_be_focused()
+    expect(session_item(page, KEYNOTE)).to_have_class(re.compile(r"\bis-live\b"))
+    expect(page.locator("#counting")).to_have_attribute("data-state", "counting")
+    assert too_faint(page) == []
+
+    # And out, with the keyboard too
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Sign out")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#signin-message")).to_have_text("You signed out.")

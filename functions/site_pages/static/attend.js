@@ -494,6 +494,9 @@
   function renderAgenda() {
     const days = [...new Set(sessions.map((s) => s.day))].sort();
     const agenda = $("agenda");
+    // The agenda is drawn anew each minute: a keyboard user on a session's Join link stays on it.
+    const focusedOn = agenda.contains(document.activeElement)
+      ? document.activeElement.closest("li.session")?.dataset.sessionId : null;
     agenda.replaceChildren();
     const toggle = $("agenda-toggle");
     if (!days.length) {
@@ -542,6 +545,11 @@
       for (const s of sessions.filter((x) => x.day === date)) list.append(sessionItem(s, minutes.get(s.id)));
       section.append(list);
       agenda.append(section);
+    }
+    if (focusedOn) {
+      const item = [...agenda.querySelectorAll("li.session")].find((li) => li.dataset.sessionId === focusedOn);
+      // Its link gone (the session ended): the agenda's heading, rather than the top of the page.
+      (item?.querySelector("a.join") ?? $("agenda-heading")).focus();
     }
   }
 

@@ -733,6 +733,20 @@ PATHS: dict[str, dict[str, Any]] = {
 }
 
 
+def _with_group_refusals(paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every organiser route may answer 403 `forbidden`: the caller's Cognito groups lack the action."""
+    forbidden = _problem("forbidden: the organiser's groups do not allow this action (the contract's table)")
+    return {
+        path: {
+            method: operation | {"responses": {"403": forbidden, **operation["responses"]}}
+            if operation.get("security") == _ADMIN
+            else operation
+            for method, operation in operations.items()
+        }
+        for path, operations in paths.items()
+    }
+
+
 @cache
 def openapi_document(title: str) -> dict[str, Any]:
     _, schemas = models_json_schema(
@@ -742,11 +756,17 @@ def openapi_document(title: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": f"{title} API", "version": "1.0.0"},
-        "paths": PATHS,
+        "paths": _with_group_refusals(PATHS),
         "components": {
             "schemas": schemas.get("$defs", {}),
             "securitySchemes": {
-                "adminToken": {"type": "http", "scheme": "bearer"},
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "An organiser's Cognito access token, from the stack's organiser pool and the "
+                    "organiser page's app client (verified by the HTTP API's JWT authorizer)",
+                },
                 "sessionToken": {"type": "http", "scheme": "bearer"},
             },
         },

@@ -6,36 +6,18 @@ from __future__ import annotations
 
 from functools import cache
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter
 
-from shared.adapters.cognito_organisers import CognitoOrganisers
-from shared.adapters.dynamodb_corrections import DynamoCorrections
-from shared.adapters.dynamodb_reactions import DynamoReactionRepository
-from shared.adapters.s3_exports import S3ExportStore
-from shared.admin.corrections import AttendeeCorrection, CorrectionService, with_email_status
-from shared.admin.privacy import PersonRequest, PrivacyService
-from shared.admin.service import AdminService
 from shared.api.admin_auth import Organiser, organisers_only
 from shared.api.problems import install_problem_responses
 from shared.api.requests import header, json_body, raw_body
 from shared.api.responses import json_response
-from shared.attendance.platform import PlatformImportService
-from shared.attendance.roster import AttendanceRoster
-from shared.certificates.models import IssueResult, ReissueRequest
-from shared.certificates.service import CANDIDATE_STATUSES, CertificateService
-from shared.clock import wall_clock
-from shared.composition.admin import admin_service, invoice_service, privacy_service
-from shared.composition.attendance import attendance_roster, platform_import_service
-from shared.composition.certificates import certificate_service
 from shared.composition.common import event_catalog
-from shared.composition.events import event_service
-from shared.composition.jobs import job_service
-from shared.conference.models import EventDocument
 from shared.errors import (
     FieldError,
     InvalidRequest,
@@ -43,16 +25,27 @@ from shared.errors import (
     PreconditionRequired,
     UnsupportedMediaType,
 )
-from shared.events.models import EventList
-from shared.events.service import EventService
 from shared.exports.csv_document import csv_document
 from shared.exports.shipments import HEADER, shipment_rows
-from shared.jobs.models import JobKind
-from shared.jobs.service import JobService
 from shared.observability import logger, metrics, tracer
-from shared.payments.invoices import InvoiceSent, InvoiceService
-from shared.registration.models import RegistrationSummary
-from shared.settings import AdminEventSettings, JobSettings
+from shared.settings import AdminEventSettings
+
+# Each route's services, adapters and models are imported where they are first built or used: a cold start pays
+# for the routes it serves, not for all of them (tests/infra/test_function_imports.py holds what the import loads).
+if TYPE_CHECKING:
+    from shared.adapters.cognito_organisers import CognitoOrganisers
+    from shared.adapters.dynamodb_corrections import DynamoCorrections
+    from shared.adapters.dynamodb_reactions import DynamoReactionRepository
+    from shared.adapters.s3_exports import S3ExportStore
+    from shared.admin.corrections import CorrectionService
+    from shared.admin.privacy import PrivacyService
+    from shared.admin.service import AdminService
+    from shared.attendance.platform import PlatformImportService
+    from shared.attendance.roster import AttendanceRoster
+    from shared.certificates.service import CertificateService
+    from shared.events.service import EventService
+    from shared.jobs.service import JobService
+    from shared.payments.invoices import InvoiceService
 
 app = APIGatewayHttpResolver()
 install_problem_responses(app)
@@ -65,6 +58,8 @@ def settings() -> AdminEventSettings:
 
 @cache
 def organisers() -> CognitoOrganisers:
+    from shared.adapters.cognito_organisers import CognitoOrganisers
+
     return CognitoOrganisers(settings().organiser_pool_id)
 
 
@@ -74,36 +69,51 @@ app.use(middlewares=[organisers_only(organisers, lambda: settings().mfa_groups)]
 
 @cache
 def repository() -> DynamoReactionRepository:
+    from shared.adapters.dynamodb_reactions import DynamoReactionRepository
+
     return DynamoReactionRepository(settings().table_name)
 
 
 @cache
 def certificates() -> CertificateService:
+    from shared.composition.certificates import certificate_service
+
     return certificate_service(settings())
 
 
 @cache
 def admin() -> AdminService:
+    from shared.composition.admin import admin_service
+
     return admin_service(settings())
 
 
 @cache
 def corrections_repository() -> DynamoCorrections:
+    from shared.adapters.dynamodb_corrections import DynamoCorrections
+
     return DynamoCorrections(settings().table_name)
 
 
 @cache
 def corrections() -> CorrectionService:
+    from shared.admin.corrections import CorrectionService
+    from shared.clock import wall_clock
+
     return CorrectionService(repository=corrections_repository(), wall_clock=wall_clock)
 
 
 @cache
 def privacy() -> PrivacyService:
+    from shared.composition.admin import privacy_service
+
     return privacy_service(settings())
 
 
 @cache
 def events() -> EventService:
+    from shared.composition.events import event_service
+
     return event_service(settings())
 
 
@@ -135,6 +145,8 @@ LARGE_EXPORT_BYTES = 4 * 1024 * 1024
 
 @cache
 def exports() -> S3ExportStore:
+    from shared.adapters.s3_exports import S3ExportStore
+
     return S3ExportStore(settings().exports_bucket)
 
 
@@ -155,6 +167,8 @@ def csv_answer(name: str, document: bytes) -> Response[bytes]:
 
 @app.get("/admin/registrations")
 def list_registrations() -> Response[str]:
+    from shared.admin.corrections import with_email_status
+
     query = app.current_event.query_string_parameters or {}
     page = admin().registrations(selected_event(), query.get("status") or None, query.get("cursor") or None)
     seats = [person.attendee_id for item in page.items for person in item.attendees]
@@ -170,6 +184,8 @@ def list_mail_problems() -> Response[str]:
 
 @app.patch("/admin/attendees/<attendee_id>")
 def correct_attendee(attendee_id: str) -> Response[str]:
+    from shared.admin.corrections import AttendeeCorrection
+
     result = corrections().correct(
         attendee_id, json_body(app.current_event, TypeAdapter(AttendeeCorrection)), actor=actor()
     )
@@ -179,6 +195,8 @@ def correct_attendee(attendee_id: str) -> Response[str]:
 
 @app.get("/admin/exports/registrations.csv")
 def export_registrations() -> Response[bytes]:
+    from shared.admin.service import AdminService
+
     event = selected_event()
     rows = admin().registration_rows(event)
     return csv_answer(f"registrations-{event}", csv_document(AdminService.REGISTRATION_HEADER, rows))
@@ -186,6 +204,8 @@ def export_registrations() -> Response[bytes]:
 
 @cache
 def roster() -> AttendanceRoster:
+    from shared.composition.attendance import attendance_roster
+
     return attendance_roster(settings())
 
 
@@ -205,6 +225,8 @@ MAX_REPORT_BYTES = 4 * 1024 * 1024
 
 @cache
 def platform_imports() -> PlatformImportService:
+    from shared.composition.attendance import platform_import_service
+
     return platform_import_service(settings())
 
 
@@ -241,11 +263,15 @@ def refund_seat(registration_id: str, attendee_id: str) -> Response[str]:
 
 @cache
 def invoices() -> InvoiceService:
+    from shared.composition.admin import invoice_service
+
     return invoice_service(settings())
 
 
 @app.post("/admin/registrations/<registration_id>/invoice")
 def approve_invoice(registration_id: str) -> Response[str]:
+    from shared.payments.invoices import InvoiceSent
+
     sent = invoices().approve(registration_id, actor=actor())
     logger.info("invoice sent", extra={"actor": actor(), "registration_id": registration_id})
     return json_response(HTTPStatus.ACCEPTED, InvoiceSent.of(registration_id, sent))
@@ -253,6 +279,8 @@ def approve_invoice(registration_id: str) -> Response[str]:
 
 @app.post("/admin/registrations/<registration_id>/reject")
 def reject_invoice_request(registration_id: str) -> Response[str]:
+    from shared.registration.models import RegistrationSummary
+
     rejected = invoices().reject(registration_id, actor=actor())
     logger.info("invoice request rejected", extra={"actor": actor(), "registration_id": registration_id})
     return json_response(HTTPStatus.OK, RegistrationSummary.of(rejected))
@@ -267,6 +295,8 @@ def resend_confirmation(registration_id: str) -> Response[str]:
 
 @app.post("/admin/people/export")
 def export_person() -> Response[str]:
+    from shared.admin.privacy import PersonRequest
+
     # The email travels in the body, never in the URL: URLs end up in access logs, proxies and browser history.
     person = json_body(app.current_event, TypeAdapter(PersonRequest))
     logger.info("personal data exported", extra={"actor": actor()})
@@ -275,6 +305,8 @@ def export_person() -> Response[str]:
 
 @app.post("/admin/people/erase")
 def erase_person() -> Response[str]:
+    from shared.admin.privacy import PersonRequest
+
     person = json_body(app.current_event, TypeAdapter(PersonRequest))
     result = privacy().erase(person.email, actor=actor())
     logger.info("personal data erased", extra={"actor": actor(), "attendee_id": result["attendee_id"]})
@@ -283,11 +315,18 @@ def erase_person() -> Response[str]:
 
 @cache
 def jobs() -> JobService:
+    from shared.composition.jobs import job_service
+    from shared.settings import JobSettings
+
     return job_service(JobSettings.from_environment())
 
 
 @app.post("/admin/certificates/issue")
 def issue_certificates() -> Response[str]:
+    from shared.certificates.models import IssueResult
+    from shared.certificates.service import CANDIDATE_STATUSES
+    from shared.jobs.models import JobKind
+
     event = selected_event()
     event_catalog(settings()).conference(event)  # 404 for an unknown event, before a job is made
     # Queued: the job's workers claim, render and mail (shared/jobs); GET /admin/jobs/{job_id} follows them.
@@ -304,6 +343,8 @@ def job_progress(job_id: str) -> Response[str]:
 
 @app.post("/admin/attendees/<attendee_id>/certificate/reissue")
 def reissue_certificate(attendee_id: str) -> Response[str]:
+    from shared.certificates.models import ReissueRequest
+
     event = app.current_event
     correction = json_body(event, TypeAdapter(ReissueRequest)) if (event.body or "").strip() else ReissueRequest()
     result = certificates().reissue(attendee_id, correction.first_name, correction.last_name)
@@ -313,6 +354,8 @@ def reissue_certificate(attendee_id: str) -> Response[str]:
 
 @app.get("/admin/events")
 def list_events() -> Response[str]:
+    from shared.events.models import EventList
+
     return json_response(HTTPStatus.OK, EventList(items=events().listed()))
 
 
@@ -324,6 +367,8 @@ def get_event(event_id: str) -> Response[str]:
 
 @app.post("/admin/events")
 def create_event() -> Response[str]:
+    from shared.conference.models import EventDocument
+
     saved = events().create(json_body(app.current_event, TypeAdapter(EventDocument)), actor=actor())
     logger.info("event created", extra={"actor": actor(), "event_id": saved.event_id})
     return json_response(
@@ -333,6 +378,8 @@ def create_event() -> Response[str]:
 
 @app.put("/admin/events/<event_id>")
 def replace_event(event_id: str) -> Response[str]:
+    from shared.conference.models import EventDocument
+
     expected = expected_version()
     document = json_body(app.current_event, TypeAdapter(EventDocument))
     force = (app.current_event.query_string_parameters or {}).get("force", "").lower() == "true"

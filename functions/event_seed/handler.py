@@ -9,25 +9,32 @@ crhelper answers CloudFormation (the signed response URL, the failure reason, th
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crhelper import CfnResource
 
-from shared.composition.common import seed_conference
-from shared.composition.events import event_service
 from shared.observability import logger
-from shared.settings import EventScheduleSettings
+
+if TYPE_CHECKING:
+    from shared.settings import EventScheduleSettings
 
 helper = CfnResource(json_logging=False, log_level="INFO", boto_level="CRITICAL")
 
 
 @cache
 def settings() -> EventScheduleSettings:
+    from shared.settings import EventScheduleSettings
+
     return EventScheduleSettings.from_environment()
 
 
 def seed() -> bool:
     """True when the seed was loaded (the stack had no event)."""
+    # The seed's models, adapters and schedules are imported here, with the deploy's one invocation: the import
+    # is crhelper's helper and its clients (docs/performance.md).
+    from shared.composition.common import seed_conference
+    from shared.composition.events import event_service
+
     conference = seed_conference(settings())
     loaded = event_service(settings()).seed(conference)
     logger.info("seed event", extra={"event_id": conference.id, "loaded": loaded})

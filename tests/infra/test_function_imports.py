@@ -111,3 +111,29 @@ def test_the_site_function_serves_its_pages_from_its_own_package(tmp_path) -> No
     source = Path(__file__).parents[2] / "functions" / "site_pages" / "static"
     packaged = tmp_path / "functions" / "site_pages" / "static"
     assert {path.name for path in packaged.iterdir()} == {path.name for path in source.iterdir()}
+
+
+# Our own modules a handler's import must not load: they are imported by the routes (or the one invocation) that use
+# them, so a cold start pays for what it serves (docs/performance.md). A package named here covers its submodules.
+NOT_AT_IMPORT = {
+    # The organiser's routes each import their services, adapters and models when first called.
+    "AdminApiFunction": (
+        "shared.adapters", "shared.admin", "shared.composition.admin", "shared.composition.attendance",
+        "shared.composition.certificates", "shared.composition.events", "shared.events.service", "shared.payments.invoices",
+    ),
+    # The seed's models, adapters and settings load with the deploy's invocation: the import is crhelper's helper.
+    "EventSeedFunction": ("shared.adapters", "shared.composition", "shared.conference", "shared.settings", "pydantic"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("function", sorted(NOT_AT_IMPORT))
+def test_a_handler_imports_its_routes_modules_when_they_are_used(function: str) -> None:
+    # Given a fresh interpreter, When it imports the function's handler
+    probe = f"import sys, {FUNCTIONS[function]}; print('\\n'.join(sys.modules))"
+    environment = dict(os.environ) | {"POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"}
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
+    ).stdout.split()
+    # Then none of the modules its routes import on first use is loaded
+    early = [name for name in loaded if any(name == m or name.startswith(f"{m}.") for m in NOT_AT_IMPORT[function])]
+    assert early == []

@@ -136,6 +136,11 @@ class StripeStandIn:
                     methods=post,
                     endpoint=_Endpoint(self._invoice_action, "invoice"),
                 ),
+                Rule(
+                    "/v1/invoice_payments",
+                    methods=get,
+                    endpoint=_Endpoint(self._list_invoice_payments, "list:invoice_payment"),
+                ),
                 Rule("/v1/events", methods=get, endpoint=_Endpoint(self._list_events, events)),
                 Rule("/v1/events/<object_id>", methods=get, endpoint=self._retrieval("event")),
             ]
@@ -427,6 +432,10 @@ class StripeStandIn:
         else:
             raise StripeError(404, f"Unrecognized request URL (POST: /v1/invoices/{object_id}/{action}).")
         return _Result(self._ledger.get(object_id, "invoice"), events)
+
+    def _list_invoice_payments(self, call: _Call) -> _Result:
+        forms.reject_unknown(call.params, (*_LIST_PARAMS, "invoice", "payment", "status"))
+        return _Result(paginate(self._ledger.invoice_payments(call.params), call.params, url="/v1/invoice_payments"))
 
     def _list_events(self, call: _Call) -> _Result:
         forms.reject_unknown(call.params, (*_LIST_PARAMS, "type", "types", "created", "delivery_success"))

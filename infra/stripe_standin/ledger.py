@@ -433,7 +433,8 @@ class Ledger:
             intent = objects.payment_intent(
                 amount=invoice["amount_due"],
                 currency=invoice["currency"],
-                payment_intent_data={"metadata": invoice["metadata"], "description": f"Invoice {invoice['number']}"},
+                # As in Stripe, the invoice's metadata stays on the invoice: the intent and charge have none.
+                payment_intent_data={"description": f"Invoice {invoice['number']}"},
                 payment_method_types=["card"],
                 created=now,
             )
@@ -474,6 +475,18 @@ class Ledger:
         invoice["status"] = "uncollectible"
         invoice["status_transitions"]["marked_uncollectible_at"] = objects.now()
         return [self._emit("invoice.marked_uncollectible", invoice, origin)]
+
+    def invoice_payments(self, params: Params) -> list[Obj]:
+        """Newest first, filtered by `invoice` or by the payment (`payment[type]=payment_intent`, its id)."""
+        found = [p for payments in self._invoice_payments.values() for p in payments][::-1]
+        if "invoice" in params:
+            found = [p for p in found if p["invoice"] == params["invoice"]]
+        if "payment" in params:
+            payment = forms.mapping(params["payment"], "payment")
+            forms.reject_unknown(payment, ("type", "payment_intent", "payment_record"), prefix="payment")
+            forms.choice(payment.get("type"), "payment[type]", ("payment_intent", "payment_record"))
+            found = [p for p in found if p["payment"].get("payment_intent") == payment.get("payment_intent")]
+        return found
 
     def _customer_param(self, params: Params) -> Obj:
         customer_id = forms.optional_string(params, "customer", "customer")

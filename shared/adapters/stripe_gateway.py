@@ -151,7 +151,7 @@ class StripePaymentReader:
     def charge_truth(self, charge_id: str) -> PaymentTruth:
         charge = self._call(self._client.v1.charges.retrieve, charge_id)
         return PaymentTruth(
-            registration_id=_registration_of(charge.metadata),
+            registration_id=self._registration_of_charge(charge),
             livemode=charge.livemode,
             amount=charge.amount,
             currency=charge.currency,
@@ -167,7 +167,7 @@ class StripePaymentReader:
         if charge is None:
             raise PaymentProviderError("dispute without its charge")
         return PaymentTruth(
-            registration_id=_registration_of(charge.metadata),
+            registration_id=self._registration_of_charge(charge),
             livemode=dispute.livemode,
             amount=charge.amount,
             currency=charge.currency,
@@ -176,6 +176,25 @@ class StripePaymentReader:
             dispute_status=dispute.status,
             **_charge_facts(charge),
         )
+
+    def _registration_of_charge(self, charge: stripe.Charge) -> str | None:
+        """Checkout's charges carry the registration in their metadata; an invoice's charge has none (Stripe keeps the
+        metadata on the invoice), so its registration is the invoice's that this payment paid."""
+        found = _registration_of(charge.metadata)
+        intent_id = _id_of(charge.payment_intent)
+        if found is not None or intent_id is None:
+            return found
+        payments = self._call(
+            lambda paid_by: self._client.v1.invoice_payments.list(
+                params={"payment": {"type": "payment_intent", "payment_intent": paid_by}, "expand": ["data.invoice"]}
+            ),
+            intent_id,
+        )
+        for payment in payments.data:
+            invoice = payment.invoice
+            if not isinstance(invoice, str) and (registration_id := _registration_of(invoice.metadata)):
+                return registration_id
+        return None
 
     def invoice_truth(self, invoice_id: str) -> PaymentTruth:
         invoice = self._call(self._client.v1.invoices.retrieve, invoice_id, params={"expand": ["payments"]})

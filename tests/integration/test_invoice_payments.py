@@ -101,6 +101,12 @@ def test_an_agency_s_invoice_from_request_to_payment_by_card(
     # And the attendees' confirmations were not sent again
     assert len([s for s, _ in mails("o1@pd.example.org") if "confirmed" in s]) == 1
 
+    # And finance can refund it through Stripe: the charge, which names no registration, leads back to the invoice's
+    refund = api.request("POST", f"/admin/registrations/{registration_id}/refund", headers=organiser("finance") | JSON)
+    assert refund.status == 202, refund.body
+    drain(stripe_standin, stream)
+    assert status_of(api, registration_id) == "refunded"
+
 
 def test_an_invoice_paid_out_of_band_pays_and_a_voided_one_cancels_and_ends_the_codes(
     api, stripe_standin: StripeStandIn, stripe_url: str, stream

@@ -89,7 +89,13 @@ def test_the_test_route_pays_an_invoice_and_delivers_invoice_paid(
     if flow == "card":
         [payment] = paid["payments"]["data"]
         intent = client.v1.payment_intents.retrieve(payment["payment"]["payment_intent"])
-        assert (intent.status, intent.amount, intent.metadata["registration_id"]) == ("succeeded", 40000, "reg_123")
+        # As in Stripe, the invoice's metadata is not copied onto its intent: the invoice payment leads back to it
+        assert (intent.status, intent.amount, "registration_id" in intent.metadata) == ("succeeded", 40000, False)
+        found = client.v1.invoice_payments.list(
+            params={"payment": {"type": "payment_intent", "payment_intent": intent.id}, "expand": ["data.invoice"]}
+        )
+        [paid_by] = [as_dict(payment) for payment in found.data]
+        assert paid_by["invoice"]["metadata"]["registration_id"] == "reg_123"
     else:
         assert (paid["payments"]["data"], paid["amount_paid_off_stripe"]) == ([], 40000)
     # And a paid invoice is paid once and cannot be voided

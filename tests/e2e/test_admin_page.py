@@ -394,6 +394,69 @@ def test_a_first_sign_in_sets_a_new_password_then_opens_the_page(page: Page, loc
     assert "AccessToken" in signed["AuthenticationResult"]
 
 
+def test_an_organiser_with_an_authenticator_app_gives_its_code_as_the_second_step(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given a finance organiser who has set up an authenticator app (TOTP) as their preferred MFA
+    pool, cognito = local_pool(local_stack.api)
+    email = f"mfa.organiser.{uuid.uuid4().hex[:8]}@example.org"
+    password = "An-own-passphrase-3"
+    cognito.admin_create_user(
+        UserPoolId=pool["user_pool_id"],
+        Username=email,
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_set_user_password(UserPoolId=pool["user_pool_id"], Username=email, Password=password, Permanent=True)
+    cognito.admin_add_user_to_group(UserPoolId=pool["user_pool_id"], Username=email, GroupName="finance")
+    access = cognito.initiate_auth(
+        AuthFlow="USER_PASSWORD_AUTH",
+        ClientId=pool["client_id"],
+        AuthParameters={"USERNAME": email, "PASSWORD": password},
+    )["AuthenticationResult"]["AccessToken"]
+    cognito.associate_software_token(AccessToken=access)
+    cognito.verify_software_token(AccessToken=access, UserCode="123456")  # moto takes any code unless told otherwise
+    cognito.set_user_mfa_preference(
+        AccessToken=access, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+    )
+
+    # When they sign in with their password, Cognito asks for the code: the page's next step
+    sign_in(page, email, password)
+    code = page.get_by_role("textbox", name="Authenticator code")
+    expect(code).to_be_focused()
+    expect(page.get_by_role("heading", name="Enter your authenticator code")).to_be_visible()
+    expect(page.locator("#signin-status")).to_contain_text("enter the code from your authenticator app")
+    expect(page.locator("#workspace")).to_be_hidden()
+
+    # A code that cannot be one is explained before it is sent
+    answers: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            answers.append(r.post_data or "")
+            if r.headers.get("x-amz-target", "").endswith(".RespondToAuthChallenge")
+            else None
+        ),
+    )
+    code.fill("12")
+    page.get_by_role("button", name="Verify the code").click()
+    expect(page.locator("#signin-error")).to_have_text("Enter the 6-digit code from your authenticator app.")
+    expect(code).to_have_attribute("aria-invalid", "true")
+    expect(code).to_be_focused()
+    assert answers == []
+
+    # Then six digits (spaces as the app shows them) answer Cognito's challenge and open the page as them
+    code.fill("654 321")
+    page.get_by_role("button", name="Verify the code").click()
+    expect(page.locator("#signin-view")).to_be_hidden()
+    expect(page.locator("#who-email")).to_have_text(email)
+    expect(page.locator("#who-groups")).to_have_text("Group: finance")
+    (answer,) = answers
+    assert json.loads(answer)["ChallengeResponses"]["SOFTWARE_TOKEN_MFA_CODE"] == "654321"
+    kept = kept_session(page)
+    assert kept is not None and kept["access"]
+
+
 def listing_done(page: Page) -> None:
     """The page's own signal that a listing has ended: every request of it answered, the count written."""
     expect(page.locator("#registrations-table")).to_have_attribute("aria-busy", "false")

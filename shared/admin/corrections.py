@@ -26,13 +26,13 @@ from shared.errors import (
 )
 from shared.payments.models import HistoryAction, HistoryEntry
 from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, EmailStatus, OutboxEmail
-from shared.registration.models import Email, Registration, normalize_email
+from shared.registration.models import SEAT_HOLDING_STATUSES, Email, Registration, SeatStatus, normalize_email
 from shared.registration.ports import StaleWrite
-from shared.registration.status import RegistrationStatus
 from shared.text import Name
 
-# A seat's holder keeps it while paid, or disputed (access stays until the dispute is decided).
-HOLDS_SEAT = frozenset({RegistrationStatus.PAID, RegistrationStatus.DISPUTED})
+# A seat's holder keeps it while paid, disputed (access stays until the dispute is decided) or invoiced (an approved
+# invoice holds the seats and sends the confirmations).
+HOLDS_SEAT = SEAT_HOLDING_STATUSES
 # Confirmations and access-code emails are numbered by resend round; a correction's confirmation takes the next.
 _NUMBERED = frozenset({EmailKind.CONFIRMATION, EmailKind.ACCESS_CODE})
 WRITE_ATTEMPTS = 3
@@ -209,9 +209,12 @@ class CorrectionService:
         )
 
     def _may_move(self, registration: Registration, attendee: Attendee, email_key: str) -> None:
-        if attendee.status is not AttendeeStatus.ACTIVE or registration.status not in HOLDS_SEAT:
+        seat = next(s for s in registration.seats if s.attendee_id == attendee.attendee_id)
+        held = registration.status in HOLDS_SEAT and seat.status is SeatStatus.ACTIVE
+        if attendee.status is not AttendeeStatus.ACTIVE or not held:
             raise NotRefundable(
-                f"This seat is not held (the registration is {registration.status}): its address is not corrected."
+                f"This seat is not held (registration {registration.status}, seat {seat.status}): its address is "
+                "not corrected."
             )
         if any(s.email_key == email_key for s in registration.seats):
             raise AlreadyRegistered("Another seat of this registration has this email.")
@@ -223,8 +226,8 @@ class CorrectionService:
         if holder_id is None:
             return None
         holder = self._repository.registration(holder_id)
-        seat = next((s for s in holder.seats if s.email_key == email_key), None) if holder else None
-        if holder is not None and seat is not None and holder.status in HOLDS_SEAT:
+        if holder is not None and holder.holds_paid_seat(email_key):  # held, and that seat neither refunded nor due
+            seat = next(s for s in holder.active_seats if s.email_key == email_key)
             person = self._repository.attendee(seat.attendee_id)
             if person is None or person.status is AttendeeStatus.ACTIVE:
                 raise AlreadyRegistered("This email already holds a paid seat for this event.")

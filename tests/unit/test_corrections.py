@@ -13,7 +13,7 @@ from shared.admin.corrections import AttendeeCorrection, Correction, CorrectionS
 from shared.clock import FixedClock
 from shared.errors import AlreadyRegistered, InvalidRequest, NotFound, NotRefundable, TemporarilyUnavailable
 from shared.reactions.models import Attendee, AttendeeStatus, EmailKind, EmailStatus, OutboxEmail
-from shared.registration.models import Registration
+from shared.registration.models import Registration, SeatStatus
 from shared.registration.ports import StaleWrite
 from shared.registration.status import RegistrationStatus
 from tests.support.fakes_reactions import group, individual
@@ -147,6 +147,32 @@ def test_a_seat_no_longer_held_keeps_its_address(service, repository) -> None:
     with pytest.raises(NotFound):
         service.correct("att_unknown", AttendeeCorrection(first_name="Ana"), actor="s")
     assert repository.written == []
+
+
+def test_an_invoiced_seat_is_corrected_and_an_address_holding_an_invoiced_seat_is_refused(service, repository) -> None:
+    # An approved invoice holds the seats and sent the confirmations: its seats are held like paid ones.
+    invoiced = repository.add(group(2, status=RegistrationStatus.INVOICED))
+    seat = repository.add(individual()).seats[0]
+    with pytest.raises(AlreadyRegistered):
+        service.correct(seat.attendee_id, AttendeeCorrection(email=invoiced.seats[0].email), actor="s")
+    service.correct(invoiced.seats[0].attendee_id, AttendeeCorrection(email="fixed@example.org"), actor="s")
+    (written,) = repository.written
+    assert written.new_guard == "fixed@example.org" and written.confirmation is not None
+
+
+def test_a_seat_refunded_alone_keeps_its_address_and_its_address_may_be_taken(service, repository) -> None:
+    # Its own refund marks the seat before the stream revokes its attendee: the seat no longer counts.
+    team = group(2)
+    refunded = team.seats[0]
+    team = repository.add(
+        team.model_copy(update={"seats": team.with_seats({refunded.attendee_id: SeatStatus.REFUNDED})})
+    )
+    with pytest.raises(NotRefundable):
+        service.correct(refunded.attendee_id, AttendeeCorrection(email="new@example.org"), actor="s")
+    seat = repository.add(individual()).seats[0]
+    service.correct(seat.attendee_id, AttendeeCorrection(email=refunded.email), actor="s")
+    (written,) = repository.written
+    assert written.take_guard_from == team.registration_id
 
 
 def test_a_race_is_read_again_and_a_lasting_one_is_a_503(service, repository) -> None:

@@ -152,6 +152,21 @@ class InvalidTransition(DomainError):
     title = "The registration's status does not allow this"
 
 
+class NotAGroupSeat(DomainError):
+    """A substitution asked for an individual's seat: an individual registrant's seat is theirs (a correction fixes
+    its details)."""
+
+    code = "not_a_group_seat"
+    title = "Only a group's seat passes to another person"
+
+
+class ConferenceStarted(DomainError):
+    """A change allowed only before the conference starts (a substitution), asked for after."""
+
+    code = "conference_started"
+    title = "The conference has started"
+
+
 class Forbidden(DomainError):
     """The organiser is known but their role does not allow this action."""
 

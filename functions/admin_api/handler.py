@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb_reactions import DynamoReactionRepository
     from shared.adapters.s3_exports import S3ExportStore
     from shared.admin.corrections import CorrectionService
+    from shared.admin.group_changes import GroupChangeService
     from shared.admin.privacy import PrivacyService
     from shared.admin.service import AdminService
     from shared.attendance.platform import PlatformImportService
@@ -291,6 +292,42 @@ def resend_confirmation(registration_id: str) -> Response[str]:
     result = admin().resend_confirmation(registration_id, actor=actor())
     logger.info("confirmation resent", extra={"actor": actor(), "registration_id": registration_id})
     return json_response(HTTPStatus.ACCEPTED, result)
+
+
+# One seat's changes and a registration's detail (shared/admin/group_changes.py, shared/admin/detail.py).
+@app.get("/admin/registrations/<registration_id>")
+def registration_detail(registration_id: str) -> Response[str]:
+    from shared.composition.admin import registration_details
+
+    detail = registration_details(settings()).detail(registration_id)
+    return json_response(HTTPStatus.OK, detail, **{"Cache-Control": "no-store"})
+
+
+@cache
+def group_changes() -> GroupChangeService:
+    from shared.composition.admin import group_change_service
+
+    return group_change_service(settings())
+
+
+@app.post("/admin/attendees/<attendee_id>/resend-confirmation")
+def resend_to_attendee(attendee_id: str) -> Response[str]:
+    result = group_changes().resend_to_attendee(attendee_id, actor=actor())
+    logger.info("access code resent", extra={"actor": actor(), "attendee_id": attendee_id})
+    return json_response(HTTPStatus.ACCEPTED, result)
+
+
+@app.post("/admin/attendees/<attendee_id>/substitute")
+def substitute_attendee(attendee_id: str) -> Response[str]:
+    from shared.registration.models import Attendee as Person
+
+    person = json_body(app.current_event, TypeAdapter(Person))
+    result = group_changes().substitute(attendee_id, person, actor=actor())
+    logger.info(
+        "attendee substituted",
+        extra={"actor": actor(), "attendee_id": attendee_id, "new_attendee_id": result.attendee_id},
+    )
+    return json_response(HTTPStatus.OK, result)
 
 
 @app.post("/admin/people/export")

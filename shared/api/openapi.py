@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from shared.admin.corrections import AttendeeCorrection, CorrectedAttendee, MailProblemPage
+from shared.admin.detail import RegistrationDetail
+from shared.admin.group_changes import ResentToAttendee, SubstitutedAttendee
 from shared.admin.privacy import PersonRequest
 from shared.admin.service import Accepted, RegistrationPage
 from shared.attendance.models import (
@@ -76,6 +78,9 @@ _RESPONSE_MODELS: list[type[BaseModel]] = [
     ImportResult,
     ReissueResult,
     CorrectedAttendee,
+    SubstitutedAttendee,
+    ResentToAttendee,
+    RegistrationDetail,
     MailProblemPage,
     RegistrationPage,
     Accepted,
@@ -426,6 +431,20 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         }
     },
+    "/admin/registrations/{registration_id}": {
+        "get": {
+            "operationId": "getRegistration",
+            "summary": "One registration: its seats (with email_status), payment (invoice if any), the people "
+            "substitutions replaced, and its history oldest first",
+            "security": [{"adminToken": []}],
+            "parameters": [_REGISTRATION_ID],
+            "responses": {
+                "200": _json("RegistrationDetail", "The registration"),
+                "401": _problem("unauthorized"),
+                "404": _problem("not_found"),
+            },
+        }
+    },
     "/admin/registrations/{registration_id}/resend-confirmation": {
         "post": {
             "operationId": "resendConfirmation",
@@ -705,6 +724,45 @@ PATHS: dict[str, dict[str, Any]] = {
                 "404": _problem("not_found: no attendee has this id"),
                 "409": _problem("already_registered: the new email holds a paid seat; not_refundable: seat not held"),
                 "422": _problem("An invalid email or name, or no field to correct"),
+            },
+        }
+    },
+    "/admin/attendees/{attendee_id}/resend-confirmation": {
+        "post": {
+            "operationId": "resendToAttendee",
+            "summary": "A new access-code email to this attendee alone; its code replaces this attendee's earlier ones",
+            "security": [{"adminToken": []}],
+            "parameters": [{"name": "attendee_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "202": _json("ResentToAttendee", "Queued"),
+                "401": _problem("unauthorized"),
+                "404": _problem("not_found: no attendee has this id (a seat not paid yet has none)"),
+                "409": _problem("not_refundable: the seat is not held (refunded, cancelled, revoked)"),
+            },
+        }
+    },
+    "/admin/attendees/{attendee_id}/substitute": {
+        "post": {
+            "operationId": "substituteAttendee",
+            "summary": "Another person takes this paid group seat (until the conference starts): a new attendee id, "
+            "code and confirmation; the old person's code and attendance stop counting",
+            "security": [{"adminToken": []}],
+            "parameters": [{"name": "attendee_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {
+                "required": True,
+                "description": "The new person, as a registration names an attendee (phone and license_id optional)",
+                "content": {"application/json": {"schema": _ref("Attendee")}},
+            },
+            "responses": {
+                "200": _json("SubstitutedAttendee", "The seat's new person, and the attendee id they replaced"),
+                "401": _problem("unauthorized"),
+                "404": _problem("not_found: no attendee has this id"),
+                "409": _problem(
+                    "not_a_group_seat: an individual's seat; conference_started: the first session has begun; "
+                    "invalid_transition: the seat is not paid and active; already_registered: the email holds a "
+                    "paid seat, or another seat of this group"
+                ),
+                "422": _problem("An invalid or missing field, or an unknown one"),
             },
         }
     },

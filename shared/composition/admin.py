@@ -6,10 +6,13 @@ from shared.adapters.dynamodb import DynamoRegistrationRepository
 from shared.adapters.dynamodb_admin import DynamoAdminRepository
 from shared.adapters.dynamodb_attendance import DynamoAttendanceRepository
 from shared.adapters.dynamodb_certificates import DynamoCertificateRepository
+from shared.adapters.dynamodb_group_changes import DynamoGroupChanges
 from shared.adapters.s3_certificates import S3CertificateFiles
+from shared.admin.detail import RegistrationDetails
+from shared.admin.group_changes import GroupChangeService
 from shared.admin.privacy import PrivacyService
 from shared.admin.service import AdminService
-from shared.clock import wall_clock
+from shared.clock import conference_clock, wall_clock
 from shared.composition.common import event_catalog
 from shared.payments.invoices import InvoiceRequest, InvoiceService, SentInvoice
 from shared.payments.seat_refunds import SeatRefunds
@@ -89,3 +92,16 @@ def privacy_service(settings: AdminSettings) -> PrivacyService:
         pdfs=S3CertificateFiles(settings.certificates_bucket, DynamoCertificateRepository(settings.table_name)),
         wall_clock=wall_clock,
     )
+
+
+def group_change_service(settings: AdminSettings) -> GroupChangeService:
+    return GroupChangeService(
+        events=event_catalog(settings),
+        repository=DynamoGroupChanges(settings.table_name),
+        wall_clock=wall_clock,
+        conference_clock=conference_clock,
+    )
+
+
+def registration_details(settings: AdminSettings) -> RegistrationDetails:
+    return RegistrationDetails(repository=DynamoGroupChanges(settings.table_name))

@@ -129,6 +129,11 @@ class HistoryAction(StrEnum):
     SEAT_REFUNDED = "seat.refunded"  # attendee_id, refund_id, amount_refunded: that seat's fee, through Stripe
     # attendee_id, changed: an organiser corrected the attendee's email or names (the fields' names, not values)
     ATTENDEE_CORRECTED = "attendee.corrected"
+    ATTENDEE_CODE_RESENT = "attendee.code_resent"  # attendee_id, resend: an organiser's resend to this attendee alone
+    # from_attendee_id, to_attendee_id: another person took this group seat (a new attendee id; the old one revoked)
+    ATTENDEE_SUBSTITUTED = "attendee.substituted"
+    # Never stored: the organiser's view of a history starts with it, from the registration's created_at
+    REGISTRATION_CREATED = "registration.created"
     LEGACY = "legacy"  # text: an entry stored as a sentence, before entries had actions
 
 
@@ -142,6 +147,8 @@ ACTION_FIELDS: dict[str, tuple[str, ...]] = {
     HistoryAction.SEAT_NOT_BILLED: ("attendee_id",),
     HistoryAction.SEAT_REFUNDED: ("attendee_id", "refund_id", "amount_refunded"),
     HistoryAction.ATTENDEE_CORRECTED: ("attendee_id", "changed"),
+    HistoryAction.ATTENDEE_CODE_RESENT: ("attendee_id", "resend"),
+    HistoryAction.ATTENDEE_SUBSTITUTED: ("from_attendee_id", "to_attendee_id"),
     HistoryAction.LEGACY: ("text",),
 }
 
@@ -168,6 +175,8 @@ class HistoryEntry(Model):
     resend: int | None = None
     attendee_id: str | None = None
     changed: str | None = None  # attendee.corrected: which fields, comma separated
+    from_attendee_id: str | None = None  # attendee.substituted: the seat's person before...
+    to_attendee_id: str | None = None  # ...and after
     text: str | None = None
     stripe_event_id: str | None = None
     stripe_event_type: str | None = None
@@ -220,6 +229,12 @@ def describe(entry: HistoryEntry) -> str:
             return f"seat of {entry.attendee_id} refunded ({entry.amount_refunded}, refund {entry.refund_id})"
         case HistoryAction.ATTENDEE_CORRECTED:
             return f"{entry.attendee_id} corrected ({entry.changed})"
+        case HistoryAction.ATTENDEE_CODE_RESENT:
+            return f"access code resent to {entry.attendee_id} (round {entry.resend})"
+        case HistoryAction.ATTENDEE_SUBSTITUTED:
+            return f"{entry.to_attendee_id} took the seat of {entry.from_attendee_id}"
+        case HistoryAction.REGISTRATION_CREATED:
+            return "registration created"
         case HistoryAction.LEGACY:
             return str(entry.text)
     return entry.action

@@ -547,6 +547,9 @@ def _indexed_at_creation(registration: Registration) -> int:
 
 def _person_index_items(registration: Registration) -> list[dict[str, Any]]:
     purchaser = [normalize_email(registration.purchaser.email)] if registration.purchaser else []
+    # The billing contact an invoice goes to is a person the registration names too (an erasure finds them).
+    if registration.billing is not None:
+        purchaser.append(normalize_email(registration.billing.billing_email))
     return [
         to_item(
             {

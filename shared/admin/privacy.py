@@ -82,7 +82,8 @@ class Named:
 
     registration: Registration
     seats: list[Seat]
-    purchaser: bool
+    purchaser: bool  # they bought it: its purchaser, or the billing contact an invoice went to
+    billed: bool = False  # the billing contact (paying by invoice)
 
 
 class PrivacyService:
@@ -104,8 +105,9 @@ class PrivacyService:
                 continue
             seats = [s for s in registration.seats if s.email_key == key]
             bought = registration.purchaser is not None and normalize_email(registration.purchaser.email) == key
-            if seats or bought:
-                found.append(Named(registration, seats, bought))
+            billed = registration.billing is not None and normalize_email(registration.billing.billing_email) == key
+            if seats or bought or billed:
+                found.append(Named(registration, seats, bought or billed, billed))
         if not found:
             raise NotFound("Nothing is held about this email.")
         return found
@@ -130,6 +132,7 @@ class PrivacyService:
             "created_at": registration.created_at.isoformat(),
             "amount": registration.amount.model_dump(),
             "purchaser": registration.purchaser.model_dump() if registration.purchaser else None,
+            "billing": registration.billing.model_dump() if registration.billing else None,
             "seats": len(registration.seats),
         }
 
@@ -221,11 +224,17 @@ class PrivacyService:
             changes["shipping_address"] = ShippingAddress(
                 line1=ERASED, line2=None, city=ERASED, state=ERASED, postal_code="00000", country="ZZ"
             )
-        if named.purchaser:
+        purchaser = registration.purchaser
+        if named.purchaser and purchaser is not None and normalize_email(purchaser.email) == key:
             # A purchaser's email is checked as an address whenever the registration is read (the seats' are not):
             # `.example` is reserved (RFC 2606) and passes that check, where `.invalid` is refused.
             changes["purchaser"] = Purchaser(
                 name=ERASED, email=f"{ERASED}+purchaser@{ERASED}.example", organization=ERASED
+            )
+        if named.billed and registration.billing is not None:
+            # The PO number is the agency's, not the person's: it stays with the money trail.
+            changes["billing"] = registration.billing.model_copy(
+                update={"billing_email": f"{ERASED}+billing@{ERASED}.example", "billing_name": ERASED}
             )
         now: datetime = self._wall_clock.now()
         # The entry names the seat erased (a purchaser who holds none: the registration's first), never the person.

@@ -23,7 +23,7 @@ from shared.reactions.models import (
     Shipment,
     ShipmentState,
 )
-from shared.registration.models import Checkout, Purchaser, Registration, Seat, ShippingAddress
+from shared.registration.models import Billing, Checkout, Purchaser, Registration, Seat, ShippingAddress
 from shared.registration.status import RegistrationStatus
 from shared.registration.status import RegistrationStatus as Status
 from tests.support.fakes_admin import InMemoryAdminTable
@@ -367,3 +367,25 @@ class TestErasure:
     def test_an_unknown_person_is_not_found(self, privacy) -> None:
         with pytest.raises(NotFound):
             privacy.erase("nobody@example.org", actor="admin@example.org")
+
+
+def test_an_invoice_s_billing_contact_is_found_exported_and_erased_and_the_po_number_kept(privacy, table) -> None:
+    # Given an invoiced group whose invoice went to a person in accounts payable
+    contact = "ap.clerk@example.org"
+    r = paid("reg_billed", [seat("att_i0", "officer@example.org", "Lee")]).model_copy(
+        update={"billing": Billing(billing_email="AP.Clerk@example.org", billing_name="Pat Clerk", po_number="PO-9")}
+    )
+    table.registrations[r.registration_id] = r
+    table.people.add((contact, r.registration_id))
+
+    # When
+    exported = privacy.export(contact)
+    answer = privacy.erase(contact, actor="admin@example.org")
+
+    # Then the export shows the billing contact; the erasure removes their name and address, the seats stay
+    assert [p["billing"]["billing_name"] for p in exported["purchases"]] == ["Pat Clerk"]
+    assert answer["purchases"] == ["reg_billed"] and answer["seats"] == []
+    after = table.registrations["reg_billed"]
+    assert after.billing is not None and after.billing.po_number == "PO-9"
+    assert "Pat Clerk" not in str(after) and contact not in str(after).lower()
+    assert after.seats[0].email == "officer@example.org"

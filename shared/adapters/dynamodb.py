@@ -7,7 +7,7 @@ Keys (one table, entity prefixes; the README lists the access patterns):
                                     the guard that gives one email one paid seat per event, taken by the payment;
                                     a person's seats in every event are one Query (a sign-in finds the attendee)
   EMAIL#<email, casefolded> / REG#<registration_id>
-                                    every registration naming the email (a seat or the purchaser), whatever its
+                                    every registration naming the email (a seat, the purchaser or billing), whatever its
                                     status: what an erasure finds the person by (written by the stream)
   REQUEST#<event_id>#<resubmission key> / REQUEST
                                     the registration an identical request gets back while it awaits payment

@@ -57,6 +57,7 @@ INVOICE_NOT_MODELED = frozenset(
 # The methods a sent invoice's page offers; customer_balance is the bank transfer to a virtual account.
 PAYMENT_METHOD_TYPES = frozenset({"card", "us_bank_account", "customer_balance", "ach_credit_transfer", "link"})
 DAY = 24 * 60 * 60
+BANK_TRANSFERS = ("us_bank_transfer", "eu_bank_transfer", "gb_bank_transfer", "jp_bank_transfer", "mx_bank_transfer")
 
 
 def customer(params: Params, *, created: int) -> Obj:
@@ -294,7 +295,7 @@ def _custom_fields(value: Any) -> list[Obj] | None:
 
 def _payment_settings(value: Any) -> Obj:
     settings = forms.mapping(value, "payment_settings") if value not in (None, "") else {}
-    forms.reject_unknown(settings, ("payment_method_types",), prefix="payment_settings")
+    forms.reject_unknown(settings, ("payment_method_types", "payment_method_options"), prefix="payment_settings")
     types = settings.get("payment_method_types")
     methods = forms.string_list(types, "payment_settings[payment_method_types]") if types else None
     for index, method in enumerate(methods or []):
@@ -304,4 +305,37 @@ def _payment_settings(value: Any) -> Obj:
                 + ", ".join(sorted(PAYMENT_METHOD_TYPES)),
                 f"payment_settings[payment_method_types][{index}]",
             )
-    return {"default_mandate": None, "payment_method_options": None, "payment_method_types": methods}
+    return {
+        "default_mandate": None,
+        "payment_method_options": _payment_method_options(settings.get("payment_method_options")),
+        "payment_method_types": methods,
+    }
+
+
+def _payment_method_options(value: Any) -> Obj | None:
+    """Only the bank transfer's: a customer balance funded by a (US) bank transfer to its virtual account."""
+    if value in (None, ""):
+        return None
+    param = "payment_settings[payment_method_options]"
+    options = forms.mapping(value, param)
+    forms.reject_unknown(options, ("customer_balance",), prefix=param)
+    balance = forms.mapping(options.get("customer_balance", {}), f"{param}[customer_balance]")
+    forms.reject_unknown(balance, ("funding_type", "bank_transfer"), prefix=f"{param}[customer_balance]")
+    transfer = forms.mapping(balance.get("bank_transfer", {}), f"{param}[customer_balance][bank_transfer]")
+    forms.reject_unknown(transfer, ("type",), prefix=f"{param}[customer_balance][bank_transfer]")
+    balance_param = f"{param}[customer_balance]"
+    transfer_type = forms.choice(
+        transfer.get("type", "us_bank_transfer"), f"{balance_param}[bank_transfer][type]", BANK_TRANSFERS
+    )
+    funding = forms.choice(
+        balance.get("funding_type", "bank_transfer"), f"{balance_param}[funding_type]", ("bank_transfer",)
+    )
+    return {
+        "acss_debit": None,
+        "bancontact": None,
+        "card": None,
+        "customer_balance": {"bank_transfer": {"type": transfer_type}, "funding_type": funding},
+        "konbini": None,
+        "sepa_debit": None,
+        "us_bank_account": None,
+    }

@@ -331,7 +331,16 @@ class StripeInvoiceGateway:
                     "customer": customer.id,
                     "collection_method": "send_invoice",
                     "days_until_due": request.days_until_due,
-                    "payment_settings": {"payment_method_types": ["card", "us_bank_account", "customer_balance"]},
+                    "payment_settings": {
+                        "payment_method_types": ["card", "us_bank_account", "customer_balance"],
+                        # The bank transfer: a US virtual account number per customer, on the invoice and its page.
+                        "payment_method_options": {
+                            "customer_balance": {
+                                "funding_type": "bank_transfer",
+                                "bank_transfer": {"type": "us_bank_transfer"},
+                            }
+                        },
+                    },
                     "custom_fields": [{"name": "PO number", "value": request.po_number}] if request.po_number else [],
                     "description": request.description,
                     "metadata": link,

@@ -73,6 +73,8 @@ def test_an_agency_s_invoice_from_request_to_payment_by_card(
     assert (invoice["status"], invoice["amount_due"], invoice["collection_method"]) == ("open", 40000, "send_invoice")
     assert invoice["custom_fields"] == [{"name": "PO number", "value": "PO-1234"}]
     assert invoice["payment_settings"]["payment_method_types"] == ["card", "us_bank_account", "customer_balance"]
+    bank_transfer = invoice["payment_settings"]["payment_method_options"]["customer_balance"]
+    assert bank_transfer == {"bank_transfer": {"type": "us_bank_transfer"}, "funding_type": "bank_transfer"}
     assert len(invoice["lines"]["data"]) == 2 and invoice["due_date"] - invoice["effective_at"] == 30 * 86400
     # And the registration is invoiced, on finance's list with its due date; each attendee is confirmed already
     assert status_of(api, registration_id) == "invoiced"

@@ -99,6 +99,32 @@ def test_the_organisers_pool_resolves_for_each_stage_with_deletion_protection_in
     assert issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
 
 
+def test_organisers_are_made_by_administrators_with_strong_passwords_mfa_and_a_page_client_without_secret(
+    sam,
+) -> None:
+    pool = sam["Resources"]["OrganiserPool"]["Properties"]
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}  # no self sign-up
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12
+    assert all(policy[f"Require{kind}"] for kind in ("Lowercase", "Uppercase", "Numbers", "Symbols"))
+    assert (pool["MfaConfiguration"], pool["EnabledMfas"]) == ("OPTIONAL", ["SOFTWARE_TOKEN_MFA"])
+    client = sam["Resources"]["OrganiserPageClient"]["Properties"]
+    assert client["GenerateSecret"] is False
+    assert set(client["ExplicitAuthFlows"]) == {
+        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_USER_SRP_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+    }
+    assert (client["AccessTokenValidity"], client["TokenValidityUnits"]["AccessToken"]) == (60, "minutes")
+    assert client["EnableTokenRevocation"] is True and client["PreventUserExistenceErrors"] == "ENABLED"
+    groups = {r["Properties"]["GroupName"] for r in resources_of(sam, "AWS::Cognito::UserPoolGroup").values()}
+    assert groups == {"viewer", "support", "finance", "admin"}
+    # The groups that must have MFA are a parameter, admin and finance by default, given to the admin function
+    assert sam["Parameters"]["OrganiserMfaGroups"]["Default"] == "admin,finance"
+    admin_variables = sam["Resources"]["AdminApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert admin_variables["ORGANISER_MFA_GROUPS"] == {"Ref": "OrganiserMfaGroups"}
+
+
 def test_every_admin_route_is_documented_with_the_organiser_s_access_token_and_its_refusals() -> None:
     document = openapi_document("x")
     scheme = document["components"]["securitySchemes"]["adminToken"]

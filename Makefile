@@ -94,6 +94,10 @@ load: $(STAMP) ## Load run: 300 seats from 32 threads, duplicates and retries; n
 # Reliability: the whole flow under injected faults, and requests generated from the OpenAPI document. Each on a
 # private local stack; each writes bench/results/<name>.json and exits non-zero on any violation. `make test` runs
 # a reduced version of both (tests/integration/test_fault_run.py, test_api_fuzz.py).
+.PHONY: scale
+scale: $(STAMP) ## Scale run: reminders and certificates as queued jobs for 1,000, 5,000, 20,000 attendees, SES throttled
+	$(BIN)/python -m bench.scale --sizes 1000,5000,20000
+
 .PHONY: faults fuzz
 faults: $(STAMP) ## Fault run: 36 attendees through SES/DynamoDB/Stripe faults and webhook chaos; nothing lost or doubled
 	$(BIN)/python -m bench.faults

@@ -86,7 +86,7 @@ class QueuePoller:
     ) -> None:
         self._mapping = mapping
         self._timeout_seconds = timeout_seconds
-        self._handler = handler
+        self.handler = handler
         self._function_name = function_name
         self._sqs: Any = session.client("sqs")  # untyped: the records are plain dicts here, as Lambda hands them
         self._region = mapping.queue_arn.split(":")[3]
@@ -121,7 +121,7 @@ class QueuePoller:
         self.invocations += 1
         try:
             context = LambdaContext(self._function_name, timeout_seconds=self._timeout_seconds)
-            response = self._handler({"Records": copy.deepcopy(records)}, context)
+            response = self.handler({"Records": copy.deepcopy(records)}, context)
         except Exception as error:
             logger.warning("%s raised %s on %d messages", self._function_name, type(error).__name__, len(records))
             failed = {message["MessageId"] for message in messages}

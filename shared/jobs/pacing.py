@@ -2,7 +2,7 @@
 
 The queue's workers run at most `concurrency` at once (the worker's reserved concurrency), so a worker that sends
 at rate / concurrency keeps them all within the rate without a shared counter (no item every send writes): see
-the decision log. A throttled send halves the worker's pace for the rest of its invocation."""
+the decision log. A throttled send halves the worker's pace; each send that goes through wins a tenth of it back."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._interval = 1.0 / rate
+        self._base = self._interval = 1.0 / rate
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
@@ -52,6 +52,10 @@ class Pacer:
     def slow_down(self) -> None:
         self._interval = min(self._interval * 2, SLOWEST_INTERVAL)
 
+    def recover(self) -> None:
+        """A send went through: back towards the worker's share, a tenth at a time (the pacer outlives invocations)."""
+        self._interval = max(self._base, self._interval * 0.9)
+
 
 class PacedMailer:
     """The mailer behind the pacer: every send waits for its slot; SES's throttling slows the pacer down."""
@@ -63,7 +67,9 @@ class PacedMailer:
     def send(self, email: Email) -> str:
         self._pacer.take()
         try:
-            return self._mailer.send(email)
+            message_id = self._mailer.send(email)
         except MailThrottled:
             self._pacer.slow_down()
             raise
+        self._pacer.recover()
+        return message_id

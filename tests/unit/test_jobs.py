@@ -225,6 +225,9 @@ class TestPacing:
             paced.send(email)
         assert pacer.interval == 0.5
         for _ in range(10):
+            paced.send(email)
+        assert pacer.interval == 0.25  # recovered, never faster than its share
+        for _ in range(10):
             pacer.slow_down()
         assert pacer.interval == SLOWEST_INTERVAL
 

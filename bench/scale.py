@@ -1,0 +1,49 @@
+"""make scale: the bulk sends at N attendees (issue 22), against a private local stack.
+
+For each N: N paid individuals, each with a full attendance, are written straight into the local stack's table
+(BatchWriteItem, not through HTTP: the run measures the sends, not registration); then the day's reminder job and
+the certificate job run to their end through the jobs queue (the worker played by the local SQS mapping, paced),
+while SES throttles a share of the sends (TooManyRequestsException, injected where botocore makes the call). It
+reports per attendee the time, the worker's invocations and the AWS calls (counted where botocore makes them, as
+bench/call_counts.py counts them), the worker's peak memory in an invocation (tracemalloc, every 10th invocation
+traced alone), and what reached the mailbox: every attendee one reminder and one certificate, none lost or doubled.
+
+`python -m bench.scale --sizes 1000,5000,20000` writes bench/results/scale.json and exits 1 if a mail was lost or
+doubled, or the cost per attendee (calls; time) grew by more than 15 % from the smallest N to the largest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import bench.harness  # noqa: F401 - first: the functions' environment, before any of their modules loads
+from bench.scale_run import RESULTS, linear, measure
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,5000,20000")
+    parser.add_argument("--throttle", type=float, default=0.05, help="share of SES sends throttled")
+    arguments = parser.parse_args(argv)
+    runs = []
+    for n in (int(size) for size in arguments.sizes.split(",")):
+        run = measure(n, arguments.throttle)
+        runs.append(run)
+        print(json.dumps(run.summary()), flush=True)
+    problems = linear(runs) + [
+        f"N={run.n}: {lost} lost, {doubled} doubled"
+        for run in runs
+        for lost, doubled in [run.lost_and_doubled()]
+        if lost or doubled
+    ]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"runs": [r.summary() for r in runs], "problems": problems}, indent=2))
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

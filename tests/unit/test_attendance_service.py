@@ -532,6 +532,34 @@ class TestMe:
             service.me(f"{seat.attendee_id}.nasro-2020.forged")
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda service, token: service.me(token),
+        lambda service, token: service.my_sessions(token),
+        lambda service, token: service.my_attendance(token),
+        lambda service, token: service.my_certificate(token),
+        lambda service, token: service.sign_out(token),
+        lambda service, token: service.heartbeat(token, KEYNOTE),
+    ],
+    ids=["me", "my sessions", "my attendance", "my certificate", "sign out", "heartbeat"],
+)
+def test_every_route_of_the_session_refuses_a_superseded_expired_or_unknown_token(
+    service, seat, wall, conference_time, call
+) -> None:
+    conference_time.moment = AT_KEYNOTE
+    expired = log_in(service)
+    wall.advance(timedelta(hours=13))  # past the session's twelve hours
+    superseded, current = log_in(service), log_in(service)
+
+    with pytest.raises(SessionSuperseded):
+        call(service, superseded)
+    for token in (expired, f"{seat.attendee_id}.nasro-2020.forged", "not-a-token"):
+        with pytest.raises(InvalidSession):
+            call(service, token)
+    service.me(current)  # and none of it ended the current session
+
+
 JOIN = "https://zoom.example.org/j/keynote"
 WITH_A_LINK = CONFERENCE.model_copy(
     update={

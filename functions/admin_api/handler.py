@@ -4,6 +4,8 @@ Lists, exports and certificate issue take `?event_id=` (default: the stack's fea
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from functools import cache
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -25,7 +27,7 @@ from shared.errors import (
     PreconditionRequired,
     UnsupportedMediaType,
 )
-from shared.exports.csv_document import csv_document
+from shared.exports.csv_document import csv_chunks
 from shared.exports.shipments import HEADER, shipment_rows
 from shared.observability import logger, metrics, tracer
 from shared.settings import AdminEventSettings
@@ -137,7 +139,7 @@ def selected_event() -> str:
 def export_shipments() -> Response[bytes]:
     event = selected_event()
     event_catalog(settings()).conference(event)  # 404 for an unknown event
-    return csv_answer(f"shipments-{event}", csv_document(HEADER, shipment_rows(repository().shipments(event))))
+    return csv_answer(f"shipments-{event}", csv_chunks(HEADER, shipment_rows(repository().shipments(event))))
 
 
 # Lambda answers are capped at 6 MB (base64 makes bytes a third bigger): larger exports go to S3.
@@ -151,13 +153,23 @@ def exports() -> S3ExportStore:
     return S3ExportStore(settings().exports_bucket)
 
 
-def csv_answer(name: str, document: bytes) -> Response[bytes]:
+def csv_answer(name: str, pieces: Iterable[bytes]) -> Response[bytes]:
+    """The CSV in the answer while it is small; past LARGE_EXPORT_BYTES, the pieces read so far and the rest go to
+    S3 in parts as they are made (memory holds a part, whatever the size) and the answer is a 303 to the link."""
+    rest = iter(pieces)
+    head: list[bytes] = []
+    size = 0
+    for piece in rest:
+        head.append(piece)
+        size += len(piece)
+        if size > LARGE_EXPORT_BYTES:
+            link = exports().publish_parts(f"{name}.csv", itertools.chain(head, rest), "text/csv; charset=utf-8")
+            logger.info("export", extra={"export": name, "bytes": "over the answer's limit", "actor": actor()})
+            return Response(
+                HTTPStatus.SEE_OTHER, "text/plain", b"", headers={"Location": link, "Cache-Control": "no-store"}
+            )
+    document = b"".join(head)
     logger.info("export", extra={"export": name, "bytes": len(document), "actor": actor()})
-    if len(document) > LARGE_EXPORT_BYTES:
-        link = exports().publish(f"{name}.csv", document, "text/csv; charset=utf-8")
-        return Response(
-            HTTPStatus.SEE_OTHER, "text/plain", b"", headers={"Location": link, "Cache-Control": "no-store"}
-        )
     return Response(
         200,
         "text/csv; charset=utf-8",
@@ -200,7 +212,7 @@ def export_registrations() -> Response[bytes]:
 
     event = selected_event()
     rows = admin().registration_rows(event)
-    return csv_answer(f"registrations-{event}", csv_document(AdminService.REGISTRATION_HEADER, rows))
+    return csv_answer(f"registrations-{event}", csv_chunks(AdminService.REGISTRATION_HEADER, rows))
 
 
 @cache
@@ -217,7 +229,7 @@ def export_attendance() -> Response[bytes]:
     registration_id = (app.current_event.query_string_parameters or {}).get("registration_id") or None
     registrations = roster().registrations(event, registration_id)  # 404/422 before the CSV starts
     name = f"attendance-{event}" + (f"-{registration_id}" if registration_id else "")
-    return csv_answer(name, csv_document(roster().header(event), roster().rows(event, registrations)))
+    return csv_answer(name, csv_chunks(roster().header(event), roster().rows(event, registrations)))
 
 
 # A participant report of a few thousand joins is a few hundred kB; API Gateway and Lambda take up to 6 MB.

@@ -5,7 +5,7 @@ where they came from, eligibility, the certificate and whether it is valid), for
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from shared.attendance.facts import AttendanceReader, attendance_facts
@@ -48,13 +48,14 @@ class AttendanceRoster:
             "shared_login_signals", "certificate_id", "certificate_status",
         )  # fmt: skip
 
-    def registrations(self, event_id: str, registration_id: str | None) -> list[Registration]:
-        """The event's registrations with attendees, or the one asked for (404 if it is not the event's)."""
+    def registrations(self, event_id: str, registration_id: str | None) -> Iterable[Registration]:
+        """The event's registrations with attendees, read as they are used (an export of any size holds a page),
+        or the one asked for (404 if it is not the event's)."""
         self._events.conference(event_id)  # NotFound for an unknown event
         if registration_id is None:
-            return [
+            return (
                 r for status in ROSTER_STATUSES for r in self._repository.registrations_with_status(event_id, status)
-            ]
+            )
         if not is_id(registration_id, "reg"):
             raise InvalidRequest([FieldError("registration_id", "Use a registration id (reg_...).")])
         registration = self._repository.registration(registration_id)
@@ -62,7 +63,7 @@ class AttendanceRoster:
             raise NotFound("This event has no registration with this id.")
         return [registration] if registration.status in ROSTER_STATUSES else []
 
-    def rows(self, event_id: str, registrations: list[Registration]) -> Iterator[tuple[object, ...]]:
+    def rows(self, event_id: str, registrations: Iterable[Registration]) -> Iterator[tuple[object, ...]]:
         conference = self._events.conference(event_id)
         for registration in registrations:
             for seat in registration.seats:

@@ -242,3 +242,12 @@ def test_a_job_records_what_it_was_started_for(stack) -> None:
         statuses=HOLDS_SEAT,
         created_at=WALL,
     )
+
+
+def test_a_csv_in_pieces_is_the_same_document() -> None:
+    from shared.exports.csv_document import csv_chunks, csv_document
+
+    rows = [(n, "=SUM(A1)", "Łukasz") for n in range(500)]
+    pieces = list(csv_chunks(("n", "formula", "name"), rows, size=1000))
+    assert len(pieces) > 5 and all(len(p) < 1100 for p in pieces[:-1])
+    assert b"".join(pieces) == csv_document(("n", "formula", "name"), rows)

@@ -18,7 +18,7 @@ import requests
 from playwright.sync_api import Locator, Page, Request, Route, expect
 
 from infra.organiser_sign_in import local_pool, organiser_token
-from infra.samples import individual
+from infra.samples import group, individual
 from shared.api.pages import content_security_policy
 from tests.e2e import test_registration_page as registration_page
 
@@ -668,3 +668,54 @@ def test_finance_approves_an_invoice_request_and_the_row_shows_its_due_date(
     expect(row.locator(".invoice-due")).to_contain_text("Due ")
     expect(row.locator(".invoice-due a")).to_have_attribute("href", re.compile(r"/invoice/in_\w+$"))
     expect(row.get_by_role("button")).to_have_count(0)
+
+
+def test_support_substitutes_an_officer_from_the_registration_s_detail(page: Page, local_stack: RunningStack) -> None:
+    # Given a paid group of two officers
+    tag = uuid.uuid4().hex[:8]
+    officers = [f"admin.officer{n}.{tag}@example.org" for n in (1, 2)]
+    created = requests.post(f"{local_stack.api}/registrations", json=group(officers), timeout=10)
+    assert created.status_code == 201
+    registration_id = created.json()["registration_id"]
+    session_id = created.json()["checkout_url"].rsplit("/", 1)[-1]
+    requests.post(
+        f"{local_stack.stripe}/_test/checkout_sessions/{session_id}/pay", json={}, timeout=10
+    ).raise_for_status()
+    drain(local_stack)
+    signed_in(page, "support@example.org")
+
+    # When support opens the registration and substitutes the first officer
+    row_of(page, registration_id).get_by_role("link", name=registration_id).click()
+    detail = page.locator("#registration-detail")
+    expect(page.locator("#detail-heading")).to_be_focused()
+    seat = detail.locator("#detail-seats li", has_text=officers[0])
+    expect(seat.get_by_role("button", name=re.compile("^Resend code"))).to_be_visible()
+    seat.get_by_role("button", name=re.compile("^Substitute")).click()
+    form = page.locator("#seat-form")
+    newcomer = f"admin.newcomer.{tag}@example.org"
+    form.get_by_label("First name").fill("Dana")
+    form.get_by_label("Last name").fill("Reyes")
+    form.get_by_label("Email").fill(newcomer)
+    form.get_by_label("Job title (optional)").fill("Sergeant")
+    form.get_by_role("button", name="Substitute and send the confirmation").click()
+
+    # Then the seat is Dana's, the officer is listed as replaced, the history says so, and Dana's confirmation is sent
+    expect(page.locator("#detail-message")).to_contain_text("Dana Reyes now holds the seat")
+    expect(form).to_be_hidden()
+    expect(detail.locator("#detail-seats li", has_text=newcomer)).to_contain_text("Active")
+    expect(detail.locator("#detail-seats li.former", has_text=officers[0])).to_contain_text("Replaced")
+    expect(detail.locator('#detail-history li[data-action="attendee.substituted"]')).to_contain_text(
+        "support@example.org"
+    )
+    drain(local_stack)
+    sent = requests.get(f"{local_stack.api}/_local/emails", timeout=5).json()
+    assert [m["subject"] for m in sent if newcomer in m["to"] and "confirmed" in m["subject"]]
+
+    # And a viewer sees the same detail without the seat's actions
+    page.locator("#sign-out").click()
+    expect(page.locator("#signin-view")).to_be_visible()
+    expect(detail).to_be_hidden()  # nothing of the organiser's data is left on the page
+    signed_in(page, "viewer@example.org")
+    row_of(page, registration_id).get_by_role("link", name=registration_id).click()
+    expect(page.locator("#detail-role")).to_be_visible()
+    expect(detail.locator("#detail-seats").get_by_role("button")).to_have_count(0)

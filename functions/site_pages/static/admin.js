@@ -208,6 +208,7 @@
     refund: ["finance", "admin"],
     invoice: ["finance", "admin"],
     correct: ["support", "admin"],
+    substitute: ["support", "admin"],
     people: ["admin"],
     force: ["admin"],
   };
@@ -235,6 +236,7 @@
     $("event-fields").disabled = !may("events");
     editorHeading();
     render();
+    renderRegistration();
   }
 
   function showWho(kept) {
@@ -262,6 +264,7 @@
     nextCursor = null;
     events = [];
     requested.clear();
+    closeRegistration();  // nothing of the organiser's data left on the page
     render();
     $("history-rows").replaceChildren();
     for (const form of ["person-form", "reissue-form"]) $(form).reset();
@@ -728,7 +731,12 @@
 
     const idCell = element("th");
     idCell.scope = "row";
-    idCell.append(element("code", "", id));
+    // The id opens the registration's detail: its seats, their changes and its history.
+    const detailLink = element("a");
+    detailLink.href = "#registration-detail";
+    detailLink.dataset.action = "details";
+    detailLink.append(element("code", "", id));
+    idCell.append(detailLink);
 
     const word = element("span", "status-word", LABELS[registration.status] ?? registration.status);
     word.dataset.status = registration.status;
@@ -943,6 +951,178 @@
       say("registrations-message", typeof accepted.detail === "string" ? accepted.detail : "Confirmations queued.");
     } catch (error) {
       failed("registrations-error", error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // ---------- one registration: its seats, each seat's changes (support), and its history ----------
+  const SEAT_WORDS = { active: "Active", refunded: "Refunded", refund_due: "Refund due", not_billed: "Not billed" };
+  const SUBSTITUTABLE = new Set(["paid", "invoiced"]);
+  let shown = null;  // the registration whose detail is open
+  let seatForm = null;  // {mode: "correct" | "substitute", seat}
+  let detailGeneration = 0;
+
+  async function openRegistration(id) {
+    const mine = ++detailGeneration;
+    say("detail-message", "");
+    say("detail-error", "");
+    try {
+      const response = await call("GET", "/admin/registrations/" + encodeURIComponent(id));
+      const found = await response.json();
+      if (mine !== detailGeneration) return;
+      shown = found;
+      renderRegistration();
+      $("registration-detail").hidden = false;
+      $("detail-heading").focus();
+    } catch (error) {
+      if (mine === detailGeneration) failed("registrations-error", error);
+    }
+  }
+
+  function closeRegistration() {
+    detailGeneration += 1;
+    shown = null;
+    closeSeatForm();
+    $("registration-detail").hidden = true;
+  }
+
+  function seatButton(label, action, seat) {
+    const button = element("button", "secondary small", label);
+    button.type = "button";
+    button.dataset.action = action;
+    button.append(element("span", "visually-hidden", " for " + seat.first_name + " " + seat.last_name));
+    return button;
+  }
+
+  function renderRegistration() {
+    if (!shown) return;
+    say("detail-id", shown.registration_id);
+    const payment = shown.payment;
+    const money = (payment.amount.amount / 100).toFixed(2) + " " + payment.amount.currency.toUpperCase();
+    say("detail-summary", [
+      shown.kind === "group" ? "Group" : "Individual",
+      LABELS[shown.status] ?? shown.status,
+      payment.method === "invoice" ? "pays by invoice" + (payment.invoice?.po_number ? " (PO " + payment.invoice.po_number + ")" : "") : "pays by card",
+      money,
+    ].join(" · "));
+    const changes = may("resend") || may("correct") || may("substitute");
+    $("detail-role").hidden = changes;
+    const items = shown.seats.map((seat) => {
+      const item = element("li", "mail-problem");
+      item.dataset.attendeeId = seat.attendee_id;
+      item.append(
+        element("strong", "", seat.first_name + " " + seat.last_name), " ",
+        element("span", "email", seat.email), " ",
+        element("span", "status-word", SEAT_WORDS[seat.status] ?? seat.status),
+      );
+      if (MAIL_PROBLEMS[seat.email_status]) item.append(" ", element("span", "mail-status", MAIL_PROBLEMS[seat.email_status]));
+      // Only where the seat has access, and only what the organiser's groups allow.
+      const held = seat.status === "active" && seat.access === "active";
+      if (held && may("resend")) item.append(" ", seatButton("Resend code", "resend-code", seat));
+      if (held && may("correct")) item.append(" ", seatButton("Correct", "correct", seat));
+      if (held && shown.kind === "group" && SUBSTITUTABLE.has(shown.status) && may("substitute")) {
+        item.append(" ", seatButton("Substitute", "substitute", seat));
+      }
+      return item;
+    });
+    for (const former of shown.former_attendees) {
+      const item = element("li", "mail-problem former");
+      item.append(element("s", "", former.first_name + " " + former.last_name), " ", element("span", "email", former.email), " ",
+        element("span", "status-word", "Replaced"));
+      items.push(item);
+    }
+    $("detail-seats").replaceChildren(...items);
+    const entries = shown.history.map((entry) => {
+      const item = element("li");
+      const when = element("time", "", created.format(new Date(entry.at)));
+      when.dateTime = entry.at;
+      item.dataset.action = entry.action;
+      item.append(when, " ", element("code", "", entry.action), " " + (entry.description ?? "") + " — " + entry.actor);
+      return item;
+    });
+    $("detail-history").replaceChildren(...entries);
+  }
+
+  function openSeatForm(mode, attendeeId) {
+    const seat = shown?.seats.find((s) => s.attendee_id === attendeeId);
+    if (!seat) return;
+    seatForm = { mode, seat };
+    const substituting = mode === "substitute";
+    say("seat-form-heading", (substituting ? "Substitute " : "Correct ") + seat.first_name + " " + seat.last_name);
+    say("seat-form-hint", substituting
+      ? "Another person takes this seat: they get a new access code and the confirmation; " + seat.first_name + "'s code stops working."
+      : "A new email gets the confirmation with a new access code; the old code stops working.");
+    for (const field of document.querySelectorAll("#seat-form .substitute-only")) field.hidden = !substituting;
+    $("seat-first-name").value = substituting ? "" : seat.first_name;
+    $("seat-last-name").value = substituting ? "" : seat.last_name;
+    $("seat-email").value = substituting ? "" : seat.email;
+    $("seat-organization").value = substituting ? seat.organization : "";
+    $("seat-job-title").value = "";
+    $("seat-submit").textContent = substituting ? "Substitute and send the confirmation" : "Save the correction";
+    $("seat-form").hidden = false;
+    $("seat-first-name").focus();
+  }
+
+  function closeSeatForm() {
+    seatForm = null;
+    $("seat-form").hidden = true;
+  }
+
+  async function submitSeatForm(event) {
+    event.preventDefault();
+    const button = $("seat-submit");
+    if (button.disabled || !seatForm || !shown) return;
+    say("detail-message", "");
+    say("detail-error", "");
+    const value = (id) => $(id).value.trim();
+    const { mode, seat } = seatForm;
+    let body;
+    let path = "/admin/attendees/" + encodeURIComponent(seat.attendee_id);
+    if (mode === "substitute") {
+      body = { first_name: value("seat-first-name"), last_name: value("seat-last-name"), email: value("seat-email"),
+        organization: value("seat-organization") };
+      if (value("seat-job-title")) body.job_title = value("seat-job-title");
+      path += "/substitute";
+    } else {
+      body = {};
+      for (const [name, id] of [["first_name", "seat-first-name"], ["last_name", "seat-last-name"], ["email", "seat-email"]]) {
+        if (value(id) !== seat[name]) body[name] = value(id);
+      }
+      if (!Object.keys(body).length) {
+        say("detail-error", "Change a name or the email first.");
+        return;
+      }
+    }
+    button.disabled = true;
+    try {
+      const response = await call(mode === "substitute" ? "POST" : "PATCH", path, body);
+      const answer = await response.json();
+      closeSeatForm();
+      say("detail-message", mode === "substitute"
+        ? answer.first_name + " " + answer.last_name + " now holds the seat; the confirmation with their access code is on its way."
+        : answer.first_name + " " + answer.last_name + " corrected" + (answer.confirmation_queued ? "; the confirmation with a new access code is on its way." : "."));
+      const message = $("detail-message").textContent;
+      await openRegistration(shown.registration_id);
+      say("detail-message", message);
+      listRegistrations(false);
+    } catch (error) {
+      failed("detail-error", error);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function resendCode(attendeeId, button) {
+    button.disabled = true;
+    say("detail-message", "");
+    say("detail-error", "");
+    try {
+      const response = await call("POST", "/admin/attendees/" + encodeURIComponent(attendeeId) + "/resend-confirmation");
+      const accepted = await response.json();
+      say("detail-message", typeof accepted.detail === "string" ? accepted.detail : "Access code queued.");
+    } catch (error) {
+      failed("detail-error", error);
     } finally {
       button.disabled = false;
     }
@@ -1695,6 +1875,12 @@
   $("load-more").addEventListener("click", () => listRegistrations(true));
   $("search").addEventListener("input", render);
   $("registrations-rows").addEventListener("click", (event) => {
+    const link = event.target.closest('a[data-action="details"]');
+    if (link) {
+      event.preventDefault();
+      openRegistration(link.closest("tr").dataset.registrationId);
+      return;
+    }
     const button = event.target.closest("button[data-action]");
     if (!button || button.disabled) return;
     const id = button.closest("tr").dataset.registrationId;
@@ -1708,6 +1894,16 @@
     if (button) openCorrection(button.closest("li").dataset.attendeeId);
   });
   $("correct-form").addEventListener("submit", correct);
+  $("detail-seats").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (!button || button.disabled) return;
+    const attendeeId = button.closest("li").dataset.attendeeId;
+    if (button.dataset.action === "resend-code") resendCode(attendeeId, button);
+    else openSeatForm(button.dataset.action, attendeeId);
+  });
+  $("seat-form").addEventListener("submit", submitSeatForm);
+  $("seat-cancel").addEventListener("click", closeSeatForm);
+  $("detail-close").addEventListener("click", closeRegistration);
   $("correct-cancel").addEventListener("click", closeCorrection);
   $("issue-certificates").addEventListener("click", issueCertificates);
   $("reissue-form").addEventListener("submit", reissue);

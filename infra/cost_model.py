@@ -34,7 +34,7 @@ SECRET_PER_MONTH = 0.40
 ALARM_METRIC_PER_MONTH = 0.10  # a metric-math alarm is billed per metric it reads
 CUSTOM_METRIC_PER_MONTH = 0.30
 STRIPE_PERCENT, STRIPE_FIXED = 0.029, 0.30  # US cards, for comparison only
-CUSTOM_METRICS = 13  # metric names the functions emit through Powertools (one dimension: service)
+CUSTOM_METRICS = 16  # metric names the functions emit through Powertools (one dimension: service)
 
 # --- Behaviour (per paid seat unless named otherwise) ---
 CHECKOUTS_PER_SEAT = 1.3  # abandoned Checkouts: registrations that never pay

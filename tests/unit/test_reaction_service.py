@@ -188,7 +188,10 @@ class TestPaidSeats:
 
         # Then access is given until the dispute is decided
         assert table.attendee(registration.seats[0].attendee_id) is not None
-        assert [e.kind for e in table.emails(registration.registration_id)] == [EmailKind.CONFIRMATION, EmailKind.RECEIPT]
+        assert [e.kind for e in table.emails(registration.registration_id)] == [
+            EmailKind.CONFIRMATION,
+            EmailKind.RECEIPT,
+        ]
 
     def test_a_record_for_a_registration_gone_from_the_table_does_nothing(self, service, table) -> None:
         result = service.react(Reaction(ReactionKind.SEATS_PAID, "reg_gone"))

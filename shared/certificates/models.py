@@ -76,11 +76,13 @@ class CertificateView(BaseModel):
 class IssueResult(BaseModel):
     """POST /admin/certificates/issue: 202 at once; the job (GET /admin/jobs/{job_id}) makes and mails them.
 
-    `eligible` and `queued` count what was done before this answer: nothing, since every certificate is made by
-    the job's workers (issue_all, the synchronous pass, still answers its own counts)."""
+    `eligible` counts the eligible attendees and `queued` those of them with no certificate yet, whom the job will
+    certify; over CertificateService.owed's bound (`complete` false) both count only the seats read before the
+    answer. issue_all, the synchronous pass, answers what it did itself."""
 
     eligible: int
     queued: int
+    complete: bool = True
     job_id: str | None = None
 
 

@@ -75,6 +75,26 @@ class CertificateService:
                     queued += self._repository.issue(certificate, self._email_for(certificate))
         return IssueResult(eligible=eligible, queued=queued)
 
+    def owed(self, event_id: str, *, at_most: int) -> IssueResult:
+        """What POST /admin/certificates/issue answers before its job runs, read only: of the event's first
+        `at_most` candidate seats, how many are eligible and how many of those have no certificate yet (the job
+        makes and mails them). `complete` is False when the event has more seats than were counted: the answer
+        stays bounded however large the event, and the job's own counts cover the rest."""
+        self._events.conference(event_id)  # NotFound for an unknown event, before anything is read
+        eligible = queued = counted = 0
+        for status in CANDIDATE_STATUSES:
+            for registration in self._repository.registrations_with_status(event_id, status):
+                for seat in registration.seats:
+                    if counted == at_most:
+                        return IssueResult(eligible=eligible, queued=queued, complete=False)
+                    counted += 1
+                    attendee = self._repository.attendee(seat.attendee_id)
+                    if attendee is None or not self.eligibility(attendee, registration.status).eligible:
+                        continue
+                    eligible += 1
+                    queued += self._repository.current_certificate(attendee.attendee_id) is None
+        return IssueResult(eligible=eligible, queued=queued)
+
     def claim(self, job_id: str, attendee_id: str, registration_status: RegistrationStatus) -> OutboxEmail | None:
         """A bulk job's claim of one attendee (shared/jobs): the certificate email owed to them, their certificate
         created with it if they have none (the same transaction as issue_all's); None if they are not eligible."""

@@ -108,9 +108,10 @@ def test_the_organiser_s_route_emails_a_verifiable_pdf_and_keeps_the_copy_sent(
 
     # Then one email with one PDF naming the attendee, the hours, each session attended and the id
     assert response.status == 202
-    # And the route only started the job (its workers did everything), which the organisers can follow to its end
+    # And the route counted the one eligible attendee and started the job (its workers did everything), which the
+    # organisers can follow to its end
     started = response.json()
-    assert (started["eligible"], started["queued"]) == (0, 0)
+    assert (started["eligible"], started["queued"], started["complete"]) == (1, 1, True)
     job = api.request("GET", f"/admin/jobs/{started['job_id']}", headers=ADMIN)
     assert job.status == 200
     assert job.json() == {

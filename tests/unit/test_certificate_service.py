@@ -208,6 +208,38 @@ class TestIssuing:
         assert repository.certificates == {}
 
 
+class TestCountingWhatIsOwed:
+    """The certificate issue's answer: counted before its job runs, read only, and bounded."""
+
+    def test_it_counts_the_eligible_and_those_without_a_certificate_and_writes_nothing(
+        self, service, table, repository, attendance
+    ) -> None:
+        # Given two eligible attendees (one already certified), one at half the sessions, one disputed
+        certified = attended(table, attendance, 1.0)
+        service.issue_all("nasro-2020")
+        attended(table, attendance, 1.0)
+        attended(table, attendance, 0.5)
+        attended(table, attendance, 1.0, status=RegistrationStatus.DISPUTED)
+        before = (dict(repository.certificates), dict(table.outbox))
+
+        # When / Then
+        owed = service.owed("nasro-2020", at_most=100)
+        assert (owed.eligible, owed.queued, owed.complete) == (2, 1, True)
+        assert (dict(repository.certificates), dict(table.outbox)) == before
+        assert repository.pointers.keys() == {certified.attendee_id}
+
+    def test_past_its_bound_it_stops_and_says_the_count_is_partial(self, service, table, attendance) -> None:
+        for _ in range(3):
+            attended(table, attendance, 1.0)
+        assert service.owed("nasro-2020", at_most=3).complete
+        partial = service.owed("nasro-2020", at_most=2)
+        assert (partial.eligible, partial.queued, partial.complete) == (2, 2, False)
+
+    def test_an_unknown_event_is_not_found_before_anything_is_read(self, service) -> None:
+        with pytest.raises(NotFound):
+            service.owed("no-such-event", at_most=100)
+
+
 class TestVerifying:
     def test_a_valid_id_shows_the_name_hours_conference_and_date_only(
         self, service, table, repository, attendance

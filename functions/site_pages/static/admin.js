@@ -1141,7 +1141,9 @@
       say("issue-eligible", String(result.eligible));
       say("issue-queued", String(result.queued));
       $("issue-result").hidden = false;
-      say("issue-message", result.eligible + " eligible; " + result.queued + " certificates queued now.");
+      say("issue-message", result.complete
+        ? result.eligible + " eligible; " + result.queued + " certificates are being made and sent."
+        : "The first " + result.eligible + " eligible counted so far; the certificates are being made and sent to all.");
     } catch (error) {
       failed("issue-error", error);
     } finally {

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from pydantic import ConfigDict
 
+from shared.admin.detail import former_attendee_ids
 from shared.attendance.facts import AttendanceReader
 from shared.certificates.models import Certificate
 from shared.clock import Clock
@@ -84,6 +85,9 @@ class Named:
     seats: list[Seat]
     purchaser: bool  # they bought it: its purchaser, or the billing contact an invoice went to
     billed: bool = False  # the billing contact (paying by invoice)
+    # The seats a substitution passed from them to another person: no seat names them any more, but their revoked
+    # attendee item (and its attendance and any certificate) is still theirs.
+    replaced: tuple[Seat, ...] = ()
 
 
 class PrivacyService:
@@ -106,11 +110,28 @@ class PrivacyService:
             seats = [s for s in registration.seats if s.email_key == key]
             bought = registration.purchaser is not None and normalize_email(registration.purchaser.email) == key
             billed = registration.billing is not None and normalize_email(registration.billing.billing_email) == key
-            if seats or bought or billed:
-                found.append(Named(registration, seats, bought or billed, billed))
+            replaced = tuple(self._replaced(registration, key))
+            if seats or bought or billed or replaced:
+                found.append(Named(registration, seats, bought or billed, billed, replaced))
         if not found:
             raise NotFound("Nothing is held about this email.")
         return found
+
+    def _replaced(self, registration: Registration, key: str) -> list[Seat]:
+        """The person's seats that substitutions passed on, rebuilt from their attendee items."""
+        former = [self._repository.attendee(attendee_id) for attendee_id in former_attendee_ids(registration)]
+        return [
+            Seat(
+                attendee_id=attendee.attendee_id,
+                first_name=attendee.first_name,
+                last_name=attendee.last_name,
+                email=attendee.email,
+                organization=attendee.organization,
+                license_id=attendee.license_id,
+            )
+            for attendee in former
+            if attendee is not None and normalize_email(attendee.email) == key
+        ]
 
     def export(self, email: str) -> dict[str, Any]:
         """Everything held about the person with this email (as a JSON document): each seat, and each registration
@@ -119,6 +140,9 @@ class PrivacyService:
         return {
             "exported_at": self._wall_clock.now().isoformat(),
             "seats": [self._export_seat(named.registration, seat) for named in found for seat in named.seats],
+            "replaced_seats": [
+                self._export_seat(named.registration, seat) for named in found for seat in named.replaced
+            ],
             "purchases": [self._export_purchase(named.registration) for named in found if named.purchaser],
         }
 
@@ -238,11 +262,17 @@ class PrivacyService:
             )
         now: datetime = self._wall_clock.now()
         # The entry names the seat erased (a purchaser who holds none: the registration's first), never the person.
-        named_seat = next(iter(sorted(mine)), registration.seats[0].attendee_id)
+        theirs = sorted(mine | {seat.attendee_id for seat in named.replaced})
+        named_seat = next(iter(theirs), registration.seats[0].attendee_id)
         entry = HistoryEntry(at=now, actor=actor, action=HistoryAction.PERSONAL_DATA_ERASED, attendee_id=named_seat)
         self._repository.replace_personal_data(registration, changes, entry)
         if "shipping_address" in changes:
             self._repository.erase_shipment(registration.registration_id)
+        for seat in named.replaced:  # no seat names them: their attendee item and certificates only
+            self._repository.erase_attendee(seat.attendee_id)
+            for certificate_id in self._certificates_of(registration.registration_id, seat.attendee_id):
+                self._repository.erase_certificate(certificate_id)
+                self._pdfs.erase_pdf(certificate_id)
         for seat in named.seats:
             self._repository.erase_attendee(seat.attendee_id)
             for certificate_id in self._certificates_of(registration.registration_id, seat.attendee_id):
@@ -260,7 +290,7 @@ class PrivacyService:
                 "registration_id": registration.registration_id,
                 "event_id": registration.event_id,
             }
-            for seat in named.seats
+            for seat in (*named.seats, *named.replaced)
         ]
 
     def _certificates_of(self, registration_id: str, attendee_id: str) -> list[str]:

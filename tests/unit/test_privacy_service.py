@@ -16,6 +16,7 @@ from shared.errors import NotFound, TemporarilyUnavailable
 from shared.payments.models import HistoryAction, HistoryEntry, PaymentFacts
 from shared.reactions.models import (
     Attendee,
+    AttendeeStatus,
     EmailKind,
     OutboxEmail,
     OutboxStatus,
@@ -207,6 +208,54 @@ class TestErasureFindsEveryRecord:
         # Then neither shows the name any more, and no version of either PDF is left
         assert all(c.attendee_name == ERASED for c in table.certificates.values())
         assert table.pdf_versions == {}
+
+    def test_an_officer_a_substitution_replaced_is_found_exported_and_erased_with_their_certificate(
+        self, privacy, table, team
+    ) -> None:
+        # Given the officer's seat passed to a newcomer: no seat names them, their revoked attendee item remains
+        # (with a certificate issued before the substitution) and the person index still lists the registration
+        former = "officer@example.org"
+        newcomer = seat("att_g2", "newcomer@example.org", "Dana")
+        substituted = team.model_copy(
+            update={
+                "seats": [team.seats[0], newcomer],
+                "history": [
+                    *team.history,
+                    HistoryEntry(
+                        at=AT, actor="support@example.org", action=HistoryAction.ATTENDEE_SUBSTITUTED,
+                        from_attendee_id="att_g1", to_attendee_id="att_g2",
+                    ),
+                ],
+            }
+        )  # fmt: skip
+        table.registrations["reg_grp"] = substituted
+        table.attendees["att_g1"] = attendee(team, team.seats[1]).model_copy(update={"status": AttendeeStatus.REVOKED})
+        table.attendees["att_g2"] = attendee(substituted, newcomer)
+        table.people |= {(former, "reg_grp")}
+        table.certificates["crt_g1"] = Certificate(
+            certificate_id="crt_g1", attendee_id="att_g1", registration_id="reg_grp", attendee_name="Lee Quux",
+            conference="NASRO 2020", hours=3.0, issued_at=date(2020, 8, 7), created_at=AT,
+        )  # fmt: skip
+        table.pointers["att_g1"] = "crt_g1"
+        table.pdf_versions["crt_g1"] = 1
+
+        # When
+        exported = privacy.export(former)
+        answer = privacy.erase(former, actor="admin@example.org")
+
+        # Then the export shows the seat they held, and the erasure takes their attendee item and certificate only
+        assert exported["seats"] == []
+        (held,) = exported["replaced_seats"]
+        assert held["attendee"]["attendee_id"] == "att_g1" and held["attendee"]["email"] == former
+        assert [s["attendee_id"] for s in answer["seats"]] == ["att_g1"]
+        assert former not in str(table.attendees["att_g1"]) and "Lee" not in str(table.attendees["att_g1"])
+        assert table.certificates["crt_g1"].attendee_name == ERASED and "crt_g1" not in table.pdf_versions
+        after = table.registrations["reg_grp"]
+        assert after.seats == substituted.seats and after.purchaser == team.purchaser
+        assert table.attendees["att_g2"] == attendee(substituted, newcomer)
+        assert (former, "reg_grp") not in table.people
+        with pytest.raises(NotFound):
+            privacy.export(former)
 
 
 class TestExport:

@@ -15,7 +15,7 @@ def emitted_metric_names() -> set[str]:
     for path in FUNCTIONS.rglob("*.py"):
         tree = ast.parse(path.read_text())
         tables = {
-            target.id: [v.value for v in node.value.values if isinstance(v, ast.Constant)]
+            target.id: [v.value for v in node.value.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
             for node in tree.body
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict)
             for target in node.targets
@@ -25,7 +25,7 @@ def emitted_metric_names() -> set[str]:
             if not (isinstance(call, ast.Call) and getattr(call.func, "attr", None) == "add_metric"):
                 continue
             (name,) = [keyword.value for keyword in call.keywords if keyword.arg == "name"]
-            if isinstance(name, ast.Constant):
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
                 names.add(name.value)
             elif isinstance(name, ast.Subscript) and isinstance(name.value, ast.Name):
                 names.update(tables[name.value.id])

@@ -39,7 +39,7 @@ def private_environment() -> Iterator[Environment]:
     with LocalStack(settings).start(background=False).serve_in_background() as local:
         (poller,) = local.pollers
         token = local.organiser_token("admin")
-        yield Environment(local.stack, local.api, local.standin, poller, local.session, token)
+        yield Environment(local.stack, local.api, local.standin, poller, local.session, token, local.queue_pollers)
 
 
 def main(argv: list[str] | None = None) -> int:

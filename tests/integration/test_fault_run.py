@@ -13,10 +13,11 @@ from tests.integration.conftest import ADMIN
 @pytest.mark.runs
 @pytest.mark.timeout(300)  # about 70 s here; a slower machine must not turn that into a failure
 def test_ten_attendees_through_every_kind_of_fault_lose_nothing_and_duplicate_nothing(
-    api, stripe_standin, stream, stack, aws
+    api, stripe_standin, stream, stack, aws, local_stack
 ) -> None:
     # When (the api fixture starts every test with empty tables and an empty dead-letter queue)
-    environment = Environment(stack, api, stripe_standin, stream, aws, ADMIN["authorization"].removeprefix("Bearer "))
+    token = ADMIN["authorization"].removeprefix("Bearer ")
+    environment = Environment(stack, api, stripe_standin, stream, aws, token, local_stack.queue_pollers)
     attendance = ("eligible", "partial", "absent", "absent")  # two eligible attendees: heartbeats are the cost
     report = FaultRun(environment, attendees=10, seed=7, attendance=attendance).run()
 

@@ -25,7 +25,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from shared.certificates.pdf import CertificateContent, SessionRow, render_certificate, render_certificate_naively
+from shared.certificates.content import CertificateContent, SessionRow
+from shared.certificates.pdf import render_certificate, render_certificate_naively
 from shared.conference import load_conference
 
 RESULTS = Path(__file__).parent / "results" / "certificates.json"

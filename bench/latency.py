@@ -60,6 +60,7 @@ class Scenario:
         self.table = harness.stack.resources["MainTable"]
         self.token, self.certificate_id = self._attendee_with_a_certificate()
         self.pending_sessions: list[str] = []
+        self.registrations = 0
 
     def _attendee_with_a_certificate(self) -> tuple[str, str]:
         api, person = self.api, f"latency.{uuid.uuid4().hex[:10]}@example.org"
@@ -97,7 +98,11 @@ class Scenario:
 
     def registration(self) -> int:
         body = encoded(individual(email=f"latency.{uuid.uuid4().hex[:12]}@example.org"))
-        answer = self.api.request("POST", "/registrations", headers=JSON, body=body)
+        # Each from its own documentation address (RFC 5737): one address would meet RegistrationsPerAddress's 429.
+        self.registrations += 1
+        network, host = divmod(self.registrations, 254)
+        source_ip = f"{('192.0.2', '198.51.100', '203.0.113')[network % 3]}.{host + 1}"
+        answer = self.api.request("POST", "/registrations", headers=JSON, body=body, source_ip=source_ip)
         self.pending_sessions.append(answer.json()["checkout_url"].rsplit("/", 1)[-1])
         return int(answer.status)
 

@@ -54,14 +54,11 @@ EXTRA: dict[str, tuple[str, ...]] = {
     "SitePagesFunction": (),
 }
 # What each function imports of them when its container starts: Stripe's SDK loads with the first call to Stripe
-# (shared/adapters/stripe_gateway.py; before the snapshot in the two SnapStart functions, shared/snapstart.py), the
-# stream dispatcher's segno only with its first certificate (shared/certificates/pdf.py) and icalendar only with
-# its first confirmation (shared/email/calendar.py).
-IMPORTED_AT_COLD_START = EXTRA | {
-    **{function: () for function, extra in EXTRA.items() if extra == ("stripe",)},
-    "StreamDispatcherFunction": ("reportlab",),
-    "BulkSenderFunction": ("reportlab",),
-}
+# (shared/adapters/stripe_gateway.py; before the snapshot in the two SnapStart functions, shared/snapstart.py); the
+# stream dispatcher and the bulk worker load reportlab and segno only with their first certificate (the PDF module
+# is imported where a certificate is drawn, shared/reactions/service.py) and icalendar only with their first
+# confirmation (shared/email/calendar.py). Only the event seed's crhelper, which its handler is built on, loads at once.
+IMPORTED_AT_COLD_START = {function: tuple(p for p in extra if p == "crhelper") for function, extra in EXTRA.items()}
 # The large ones: a package that bundles one it does not use is wrong too. (segno is small, 0.3 MB: only its
 # absence where it is used is a problem.)
 HEAVY = ("stripe", "reportlab")

@@ -3,9 +3,9 @@ emailed PDF and anything that renders it again."""
 
 from __future__ import annotations
 
+from shared.certificates.content import CertificateContent, SessionRow
 from shared.certificates.formats import date_range, day_month_year, short_date
 from shared.certificates.models import Certificate
-from shared.certificates.pdf import CertificateContent, SessionRow
 from shared.conference.models import Conference
 
 

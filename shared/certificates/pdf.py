@@ -41,6 +41,7 @@ from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from shared.certificates.content import CertificateContent, SessionRow
 from shared.certificates.formats import format_hours
 from shared.certificates.qr import qr_matrix
 
@@ -104,41 +105,6 @@ class _FastFlate(pdfdoc.PDFStreamFilterZCompress):  # type: ignore[misc]  # repo
 
 
 pdfdoc.PDFZCompress = _FastFlate()
-
-
-@dataclass(frozen=True)
-class SessionRow:
-    """One session attended, as the table prints it."""
-
-    date: str  # e.g. "5 Aug 2020"
-    title: str
-    speakers: str  # "" when the agenda names none
-    minutes: int
-
-    def __post_init__(self) -> None:
-        if self.minutes < 0:
-            raise ValueError("minutes must not be negative")
-
-
-@dataclass(frozen=True)
-class CertificateContent:
-    attendee_name: str  # any Latin script
-    conference_name: str
-    organizer: str
-    dates: str  # e.g. "5\u20137 August 2020" (an en dash)
-    hours: float  # quarter hours, e.g. 15.5 -> "15.5 hours", 0.25 -> "0.25 hours"
-    issued_on: str  # e.g. "7 August 2020"
-    certificate_id: str
-    verification_url: str  # printed and encoded in the QR code
-    organization: str = ""
-    license_id: str | None = None  # the licence or officer id given at registration
-    sessions: tuple[SessionRow, ...] = ()  # no table when empty (a certificate issued before they were kept)
-    signatory_name: str | None = None
-    signatory_title: str | None = None
-
-    def __post_init__(self) -> None:
-        if not math.isfinite(self.hours) or self.hours < 0:
-            raise ValueError("hours must be a finite, non-negative number")
 
 
 _font_lock = threading.Lock()

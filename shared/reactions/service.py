@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from shared.access import hash_access_code, new_access_code
 from shared.certificates.document import certificate_content
 from shared.certificates.models import CertificateStatus
-from shared.certificates.pdf import render_certificate
 from shared.clock import Clock
 from shared.conference.models import Conference
 from shared.conference.ports import Conferences
@@ -429,6 +428,8 @@ class ReactionService:
         assert certificate is not None, "checked before the lease was used"
         content = certificate_content(certificate, conference, site_url=self._site_url)
         verification_url = content.verification_url
+        from shared.certificates.pdf import render_certificate  # reportlab loads with the first certificate drawn
+
         pdf = render_certificate(content)
         self._certificates.store_pdf(certificate_id, pdf)
         return certificate_email(

@@ -19,12 +19,11 @@ from PIL import Image
 from pypdf import PdfReader
 from pypdf.generic import ContentStream, DictionaryObject
 
+from shared.certificates.content import CertificateContent, SessionRow
 from shared.certificates.formats import format_hours
 from shared.certificates.pdf import (
     BOLD_FONT,
     REGULAR_FONT,
-    CertificateContent,
-    SessionRow,
     qr_modules,
     render_certificate,
     render_certificate_naively,

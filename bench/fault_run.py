@@ -36,6 +36,7 @@ from bench.fault_injection import (
     Rates,
     WebhookChaos,
 )
+from bench.traffic import documentation_address
 from infra.apigw import HttpResponse, LambdaContext, LocalHttpApi, load_handler
 from infra.local_aws import DeployedStack
 from infra.local_mailbox import LocalMailbox, SentEmail
@@ -186,9 +187,6 @@ class Report:
         }
 
 
-DOCUMENTATION_NETWORKS = ("192.0.2", "198.51.100", "203.0.113")
-
-
 @dataclass
 class Environment:
     """What the run drives: the deployed stack, its HTTP API in-process, the stand-in, the stream mapping and the
@@ -308,10 +306,9 @@ class FaultRun:
         return self.call(method, path, headers={"authorization": f"Bearer {self.env.admin_token}"}, **kwargs)
 
     def next_ip(self) -> str:
-        """A new client address, from the three documentation ranges (RFC 5737): 762 before one comes again."""
+        """A new client address, from the three documentation ranges (RFC 5737)."""
         self._ip += 1
-        network, host = divmod(self._ip - 1, 254)
-        return f"{DOCUMENTATION_NETWORKS[network % 3]}.{host + 1}"
+        return documentation_address(self._ip - 1)
 
     # Draining: webhooks (held ones included) and the stream, until nothing is pending
 

@@ -25,6 +25,7 @@ from typing import Any
 import bench.harness  # noqa: F401 - first: the functions' environment, before any of their modules loads
 from bench.call_budgets import AT_KEYNOTE, BEFORE_THE_CONFERENCE, KEYNOTE
 from bench.harness import private_stack, quiet
+from bench.traffic import documentation_address
 from infra.apigw import LambdaContext, build_event, to_http_response
 from infra.local_mailbox import LocalMailbox
 from infra.local_stack import LocalStack
@@ -100,8 +101,7 @@ class Scenario:
         body = encoded(individual(email=f"latency.{uuid.uuid4().hex[:12]}@example.org"))
         # Each from its own documentation address (RFC 5737): one address would meet RegistrationsPerAddress's 429.
         self.registrations += 1
-        network, host = divmod(self.registrations, 254)
-        source_ip = f"{('192.0.2', '198.51.100', '203.0.113')[network % 3]}.{host + 1}"
+        source_ip = documentation_address(self.registrations)
         answer = self.api.request("POST", "/registrations", headers=JSON, body=body, source_ip=source_ip)
         self.pending_sessions.append(answer.json()["checkout_url"].rsplit("/", 1)[-1])
         return int(answer.status)

@@ -19,6 +19,15 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+DOCUMENTATION_NETWORKS = ("192.0.2", "198.51.100", "203.0.113")  # RFC 5737: never routed
+
+
+def documentation_address(n: int) -> str:
+    """The n-th client address (from 0) across the three documentation ranges: 762 before one comes again."""
+    network, host = divmod(n, 254)
+    return f"{DOCUMENTATION_NETWORKS[network % 3]}.{host + 1}"
+
+
 def percentile(values: list[float], share: float) -> float:
     """Nearest-rank percentile of unsorted values (share 0.5 = median)."""
     ordered = sorted(values)

@@ -2,8 +2,9 @@
 batch of attendees claimed and mailed at this worker's share of SES's rate (shared/jobs).
 
 SES's throttling puts the batch back on the queue as a new message, later (its backoff doubling with each
-throttling), together with every task of the invocation not yet done: what was sent stays sent (its outbox entry
-says so) and nothing counts against the message's receives, which only real failures use up before the
+throttling), from the seat that was throttled on (with the counts of those before it), together with every task of
+the invocation not yet done: what was sent stays sent and is not claimed again, and nothing counts against the
+message's receives, which only real failures use up before the
 dead-letter queue. Any other failure is reported (ReportBatchItemFailures) and the message comes back."""
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from shared.composition.bulk import bulk_worker, worker_pacer
 from shared.jobs.models import Outcome, SendTask
 from shared.jobs.pacing import Pacer
 from shared.jobs.ports import Task
-from shared.jobs.service import BulkWorker
+from shared.jobs.service import BatchThrottled, BulkWorker
 from shared.observability import logger, metrics, tracer
-from shared.reactions.ports import MailThrottled
 from shared.settings import BulkSenderSettings
 
 # A task is begun only with this much of the invocation left (a batch at the slowest pace takes less).
@@ -78,10 +78,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             continue
         try:
             outcomes = worker().handle(task)
-        except MailThrottled:
+        except BatchThrottled as throttled:
             metrics.add_metric(name="SesThrottled", unit=MetricUnit.Count, value=1)
-            throttled = task.model_copy(update={"attempt": task.attempt + 1}) if isinstance(task, SendTask) else task
-            later[message_id] = throttled
+            later[message_id] = throttled.rest
             continue
         except Exception:
             logger.exception("task failed", extra={"job_id": task.job.job_id, "step": task.step})

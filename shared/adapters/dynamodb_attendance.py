@@ -24,6 +24,7 @@ from shared.adapters import aws
 from shared.adapters.dynamodb import DynamoRegistrationRepository, from_item, to_item, translated_errors
 from shared.adapters.dynamodb_reactions import DynamoReactionRepository, attendee_key
 from shared.attendance.evidence import MinuteEvidence
+from shared.attendance.facts import AttendanceRecord
 from shared.attendance.models import AccessCodeAsked, LoginSession
 from shared.reactions.models import Attendee, AttendeeStatus
 from shared.registration.models import Registration
@@ -165,6 +166,9 @@ class DynamoAttendanceRepository:
         return self.evidence(attendee_id).by_session
 
     def evidence(self, attendee_id: str) -> MinuteEvidence:
+        return self.record(attendee_id).evidence
+
+    def record(self, attendee_id: str) -> AttendanceRecord:
         with translated_errors():
             answer = self._client.get_item(TableName=self._table, Key=attendee_key(attendee_id), ConsistentRead=True)
         item = from_item(answer.get("Item", {}))
@@ -175,11 +179,12 @@ class DynamoAttendanceRepository:
             }
             return dict(sorted(found.items()))
 
-        return MinuteEvidence(
+        evidence = MinuteEvidence(
             page=sets(MINUTES_PREFIX),
             platform=sets(PLATFORM_PREFIX),
             platform_sessions=frozenset(str(s) for s in item.get(PLATFORM_SESSIONS, set())),
         )
+        return AttendanceRecord(int(item.get("logins", 0)), len(item.get("login_days", set())), evidence)
 
     def credit_platform_minutes(self, attendee_id: str, session_id: str, minutes: frozenset[int]) -> bool:
         """Add a participant report's minutes and presence for the session (sets: a re-import adds nothing), in one

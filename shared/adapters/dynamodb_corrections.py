@@ -21,7 +21,7 @@ from shared.adapters.dynamodb import (
     translated_errors,
 )
 from shared.adapters.dynamodb_email_status import mail_problems_key
-from shared.adapters.dynamodb_reactions import DynamoReactionRepository, attendee_key, outbox_item
+from shared.adapters.dynamodb_reactions import ATTENDEE_FIELDS, DynamoReactionRepository, attendee_key, outbox_item
 from shared.admin.corrections import Correction
 from shared.reactions.models import Attendee, EmailStatus, OutboxEmail
 from shared.registration.models import Registration, normalize_email
@@ -72,7 +72,15 @@ class DynamoCorrections:
             keys: list[dict[str, Any]] = [attendee_key(a) for a in wanted[start : start + BATCH_KEYS]]
             while keys:
                 with translated_errors():
-                    answer = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys}})
+                    answer = self._client.batch_get_item(
+                        RequestItems={
+                            self._table: {
+                                "Keys": keys,
+                                "ProjectionExpression": ", ".join(ATTENDEE_FIELDS),
+                                "ExpressionAttributeNames": ATTENDEE_FIELDS,
+                            }
+                        }
+                    )
                 for item in answer.get("Responses", {}).get(self._table, []):
                     attendee = self._attendee(from_item(item))
                     found[attendee.attendee_id] = attendee

@@ -73,6 +73,9 @@ def outbox_item(email: OutboxEmail) -> dict[str, Any]:
 # Reserved words, named in expressions through placeholders.
 _NAMES = {"#status": "status", "#ttl": "ttl"}
 _KEYS = frozenset({"pk", "sk", "entity", "gsi1pk", "gsi1sk", "email_key", "logins", "login_days"})
+# An attendee read for a reaction asks for the model's fields only: most of the item is its attendance (a set of
+# minutes per agenda session, up to about a thousand numbers over the conference), which no reaction reads.
+ATTENDEE_FIELDS = {f"#a{n}": name for n, name in enumerate(Attendee.model_fields)}  # placeholder -> name
 
 
 def _fields(item: dict[str, Any]) -> dict[str, Any]:
@@ -100,9 +103,13 @@ class DynamoReactionRepository:
             return False  # already there: a replayed record
         return True
 
-    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+    def _get(self, key: dict[str, Any], fields: dict[str, str] | None = None) -> dict[str, Any] | None:
+        """The item's attributes (only `fields`' if given: placeholder -> name) by a consistent read."""
+        projection: dict[str, Any] = {}
+        if fields:
+            projection = {"ProjectionExpression": ", ".join(fields), "ExpressionAttributeNames": fields}
         with translated_errors():
-            answer = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
+            answer = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True, **projection)
         return _fields(answer["Item"]) if "Item" in answer else None
 
     def _update(self, key: dict[str, Any], expression: str, condition: str, values: dict[str, Any]) -> bool:
@@ -130,7 +137,7 @@ class DynamoReactionRepository:
             self._put_new(attendee_key(attendee.attendee_id) | to_item(values))
 
     def attendee(self, attendee_id: str) -> Attendee | None:
-        fields = self._get(attendee_key(attendee_id))
+        fields = self._get(attendee_key(attendee_id), ATTENDEE_FIELDS)
         return Attendee.model_validate(fields) if fields else None
 
     def set_access_code(
@@ -220,9 +227,8 @@ class DynamoReactionRepository:
             },
         )
 
-    def add_emails(self, emails: list[OutboxEmail]) -> None:
-        for email in emails:
-            self._put_new(outbox_item(email))
+    def add_emails(self, emails: list[OutboxEmail]) -> int:
+        return sum(self._put_new(outbox_item(email)) for email in emails)
 
     def email(self, registration_id: str, key: str) -> OutboxEmail | None:
         fields = self._get(email_key(registration_id, key))

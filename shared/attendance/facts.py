@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from shared.attendance.evidence import MinuteEvidence
 from shared.attendance.policy import AttendanceFacts
 from shared.reactions.models import Attendee, AttendeeStatus
 from shared.registration.status import RegistrationStatus
+
+
+@dataclass(frozen=True)
+class AttendanceRecord:
+    """What the attendee's own item holds of their attendance, read at once."""
+
+    logins: int
+    days_logged_in: int  # distinct conference days with a login
+    evidence: MinuteEvidence
 
 
 class AttendanceReader(Protocol):
@@ -19,19 +29,22 @@ class AttendanceReader(Protocol):
 
     def login_days(self, attendee_id: str) -> tuple[int, int]: ...
 
+    def record(self, attendee_id: str) -> AttendanceRecord:
+        """The logins, their days and the minutes' evidence in one read."""
+
     def signals(self, attendee_id: str) -> int: ...
 
 
 def attendance_facts(
     reader: AttendanceReader, attendee: Attendee, registration_status: RegistrationStatus
 ) -> AttendanceFacts:
-    logins, days = reader.login_days(attendee.attendee_id)
-    evidence = reader.evidence(attendee.attendee_id)
+    record = reader.record(attendee.attendee_id)
+    evidence = record.evidence
     return AttendanceFacts(
         registration_status=registration_status,
         revoked=attendee.status is AttendeeStatus.REVOKED,
-        logins=logins,
-        days_logged_in=days,
+        logins=record.logins,
+        days_logged_in=record.days_logged_in,
         minutes_by_session=evidence.by_session,
         shared_login_signals=reader.signals(attendee.attendee_id),
         page_minutes_by_session=evidence.page_by_session,

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.attendance.evidence import MinuteEvidence
+from shared.attendance.facts import AttendanceRecord
 from shared.attendance.models import AccessCodeAsked, LoginSession
 from shared.certificates.models import Certificate
 from shared.reactions.models import Attendee
@@ -45,6 +46,9 @@ class AttendanceRepository(Protocol):
 
     def login_days(self, attendee_id: str) -> tuple[int, int]:
         """(logins, distinct conference days with a login)."""
+
+    def record(self, attendee_id: str) -> AttendanceRecord:
+        """The logins, their days and the minutes' evidence in one read."""
 
     def record_signal(self, attendee_id: str, kind: str, at: datetime, detail: str) -> None:
         """Evidence of a shared login; one per kind and minute at most."""

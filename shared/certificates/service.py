@@ -17,6 +17,7 @@ from shared.clock import Clock
 from shared.conference.models import Conference
 from shared.conference.ports import Conferences
 from shared.errors import NotFound
+from shared.jobs.models import Claimed
 from shared.reactions.models import Attendee, EmailKind, OutboxEmail
 from shared.registration.status import RegistrationStatus
 
@@ -95,7 +96,7 @@ class CertificateService:
                     queued += self._repository.current_certificate(attendee.attendee_id) is None
         return IssueResult(eligible=eligible, queued=queued)
 
-    def claim(self, job_id: str, attendee_id: str, registration_status: RegistrationStatus) -> OutboxEmail | None:
+    def claim(self, job_id: str, attendee_id: str, registration_status: RegistrationStatus) -> Claimed | None:
         """A bulk job's claim of one attendee (shared/jobs): the certificate email owed to them, their certificate
         created with it if they have none (the same transaction as issue_all's); None if they are not eligible."""
         attendee = self._repository.attendee(attendee_id) if registration_status in CANDIDATE_STATUSES else None
@@ -110,17 +111,18 @@ class CertificateService:
             certificate = self._new_certificate(attendee, result.hours, sessions)
             email = self._email_for(certificate, job_id)
             if self._repository.issue(certificate, email):
-                return email
+                return Claimed(email, new=True)
             current = self._repository.current_certificate(attendee_id)  # another issuer's, made meanwhile
             if current is None:
                 return None
         # Issued before: its email is the one owed (sent already, or left pending by a run that stopped).
-        return OutboxEmail(
+        owed = OutboxEmail(
             registration_id=attendee.registration_id,
             kind=EmailKind.CERTIFICATE,
             attendee_id=attendee_id,
             certificate_id=current,
         )
+        return Claimed(owed, new=False)
 
     def verify(self, certificate_id: str) -> CertificateView:
         return CertificateView.of(self.verified(certificate_id))

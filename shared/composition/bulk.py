@@ -6,10 +6,9 @@ from shared.adapters.sqs_jobs import SqsWorkQueue
 from shared.composition.certificates import certificate_service
 from shared.composition.reactions import reaction_service
 from shared.composition.reminders import reminder_service
-from shared.jobs.models import Job, JobKind
+from shared.jobs.models import Claimed, Job, JobKind
 from shared.jobs.pacing import Pacer, worker_rate
 from shared.jobs.service import BulkWorker
-from shared.reactions.models import OutboxEmail
 from shared.registration.status import RegistrationStatus
 from shared.settings import BulkSenderSettings
 
@@ -29,12 +28,10 @@ def bulk_worker(settings: BulkSenderSettings, pacer: Pacer) -> BulkWorker:
 
     def claim_certificate(
         job: Job, registration_id: str, attendee_id: str, status: RegistrationStatus
-    ) -> OutboxEmail | None:
+    ) -> Claimed | None:
         return certificates.claim(job.job_id, attendee_id, status)
 
-    def claim_reminder(
-        job: Job, registration_id: str, attendee_id: str, status: RegistrationStatus
-    ) -> OutboxEmail | None:
+    def claim_reminder(job: Job, registration_id: str, attendee_id: str, status: RegistrationStatus) -> Claimed | None:
         return reminders.claim(job.job_id, registration_id, attendee_id, job.reminder or "")
 
     return BulkWorker(

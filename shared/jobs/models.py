@@ -3,6 +3,8 @@ queue carries its work in pages, and the organisers follow its counts (GET /admi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal
@@ -10,6 +12,7 @@ from typing import Literal
 from pydantic import ConfigDict
 
 from shared.models import Model
+from shared.reactions.models import OutboxEmail
 from shared.registration.status import RegistrationStatus
 
 
@@ -47,6 +50,14 @@ class JobCounts(Model):
     already: int = 0
     not_owed: int = 0
     failed: int = 0
+
+    @classmethod
+    def of(cls, outcomes: Mapping[Outcome, int]) -> JobCounts:
+        return cls(**{outcome.value: n for outcome, n in outcomes.items()})
+
+    def __add__(self, other: JobCounts) -> JobCounts:
+        mine, theirs = self.model_dump(), other.model_dump()
+        return JobCounts(**{name: mine[name] + theirs[name] for name in mine})
 
 
 class JobView(Model):
@@ -110,3 +121,14 @@ class SendTask(Model):
     batch: str  # <page>-<n>: the key of its counts, written once however often it is delivered
     seats: tuple[SeatRef, ...]
     attempt: int = 0  # how often SES's throttling sent it back (its backoff grows with it)
+    # The outcomes of the batch's seats before these (a throttled batch comes back with the seats not yet done):
+    # added to the batch's count with the rest, once.
+    carried: JobCounts = JobCounts()
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claim's outbox entry; `new` when the claim created it, so that the send knows it as written."""
+
+    email: OutboxEmail
+    new: bool

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from shared.jobs.models import Job, JobCounts, PageTask, SendTask
+from shared.jobs.models import Claimed, Job, JobCounts, PageTask, SendTask
 from shared.reactions.models import OutboxEmail
 from shared.registration.models import Registration
 from shared.registration.status import RegistrationStatus
@@ -41,14 +41,13 @@ class RegistrationPages(Protocol):
 
 
 class Claimer(Protocol):
-    def __call__(
-        self, job: Job, registration_id: str, attendee_id: str, status: RegistrationStatus
-    ) -> OutboxEmail | None:
+    def __call__(self, job: Job, registration_id: str, attendee_id: str, status: RegistrationStatus) -> Claimed | None:
         """The attendee's outbox entry for this job, created if it is owed and new (the existing claim: one per
         attendee however often it runs); None if the attendee is owed nothing."""
 
 
 class Sender(Protocol):
-    def __call__(self, email: OutboxEmail) -> OutboxEmail:
-        """Send the entry if it is still owed (leased and recorded as every email is); the entry as it ends.
-        Raises MailThrottled when SES asks to slow down (nothing went out, the entry is pending again)."""
+    def __call__(self, email: OutboxEmail, *, new: bool = False) -> OutboxEmail:
+        """Send the entry if it is still owed (leased and recorded as every email is); the entry as it ends. `new`:
+        the entry is as the claim just created it (not read again). Raises MailThrottled when SES asks to slow down
+        (nothing went out, the entry is pending again)."""

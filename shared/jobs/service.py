@@ -14,15 +14,25 @@ from collections.abc import Callable, Mapping
 from shared.clock import Clock
 from shared.errors import NotFound
 from shared.ids import new_id
-from shared.jobs.models import Job, JobCounts, JobKind, JobView, Outcome, PageTask, SeatRef, SendTask
+from shared.jobs.models import Claimed, Job, JobCounts, JobKind, JobView, Outcome, PageTask, SeatRef, SendTask
 from shared.jobs.ports import Claimer, JobRepository, RegistrationPages, Sender, Task, WorkQueue
-from shared.reactions.models import OutboxEmail, OutboxStatus
+from shared.reactions.models import OutboxStatus
+from shared.reactions.ports import MailThrottled
 from shared.registration.status import RegistrationStatus
 
 PAGE_REGISTRATIONS = 25  # a page task reads this many registrations (a group has up to 50 seats)
 BATCH_SEATS = 25  # a send task's attendees: at a worker's share of a 14/s quota, well inside its timeout
 
 _FINAL = {OutboxStatus.FAILED: Outcome.FAILED, OutboxStatus.SKIPPED: Outcome.NOT_OWED}
+
+
+class BatchThrottled(MailThrottled):
+    """SES throttled a send: `rest` is the batch from that seat on, with what the seats before it came to (it goes
+    back on the queue, so that a retry does not claim again what is done)."""
+
+    def __init__(self, rest: SendTask) -> None:
+        super().__init__(f"batch {rest.batch} throttled with {len(rest.seats)} seats left")
+        self.rest = rest
 
 
 class JobService:
@@ -116,15 +126,22 @@ class BulkWorker:
         job = task.job
         claim = self._claimers[job.kind]
         outcomes: Counter[Outcome] = Counter()
-        for seat in task.seats:
-            entry = claim(job, seat.registration_id, seat.attendee_id, seat.status)
-            outcomes[Outcome.NOT_OWED if entry is None else self._sent(job, entry)] += 1
-        # Only a batch that ended is counted (a throttled one raised above and comes back whole).
-        self._jobs.record(job, f"batch-{task.batch}", JobCounts(**{o.value: n for o, n in outcomes.items()}))
+        for n, seat in enumerate(task.seats):
+            try:
+                claimed = claim(job, seat.registration_id, seat.attendee_id, seat.status)
+                outcome = Outcome.NOT_OWED if claimed is None else self._sent(job, claimed)
+            except MailThrottled as throttled:
+                rest = {"seats": task.seats[n:], "carried": task.carried + JobCounts.of(outcomes)}
+                raise BatchThrottled(task.model_copy(update=rest | {"attempt": task.attempt + 1})) from throttled
+            outcomes[outcome] += 1
+        # Only a batch that ended is counted, with what it carried from its throttled deliveries. A delivery again of
+        # a batch that was throttled (its message not deleted) counts the same seats the same way: one of the two
+        # records holds.
+        self._jobs.record(job, f"batch-{task.batch}", task.carried + JobCounts.of(outcomes))
         return outcomes
 
-    def _sent(self, job: Job, entry: OutboxEmail) -> Outcome:
-        final = self._send(entry)
+    def _sent(self, job: Job, claimed: Claimed) -> Outcome:
+        final = self._send(claimed.email, new=claimed.new)
         if final.status is OutboxStatus.SENT:
             return Outcome.SENT if final.job_id == job.job_id else Outcome.ALREADY
         if final.status in _FINAL:

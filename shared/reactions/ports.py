@@ -89,8 +89,8 @@ class ReactionRepository(Protocol):
         """Record what became of mail to the attendee's address, if it is still `email` (listed for the event's
         organisers while it does not work); False if it is not."""
 
-    def add_emails(self, emails: list[OutboxEmail]) -> None:
-        """Create each outbox entry unless it exists."""
+    def add_emails(self, emails: list[OutboxEmail]) -> int:
+        """Create each outbox entry unless it exists; how many were created."""
 
     def email(self, registration_id: str, email_key: str) -> OutboxEmail | None: ...
 

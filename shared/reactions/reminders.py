@@ -17,6 +17,7 @@ from shared.conference.models import Conference
 from shared.conference.ports import Conferences
 from shared.errors import FieldError, InvalidRequest
 from shared.events.schedules import REMINDERS, reminder_time
+from shared.jobs.models import Claimed
 from shared.reactions.models import AttendeeStatus, EmailKind, OutboxEmail
 from shared.reactions.ports import ReactionRepository
 from shared.registration.status import RegistrationStatus
@@ -76,7 +77,7 @@ class ReminderService:
         late = self._too_late(self._events.conference(event_id), reminder)  # NotFound for an unknown event
         return None if late is None else RemindersQueued(event_id=event_id, reminder=reminder, queued=0, skipped=late)
 
-    def claim(self, job_id: str, registration_id: str, attendee_id: str, reminder: str) -> OutboxEmail | None:
+    def claim(self, job_id: str, registration_id: str, attendee_id: str, reminder: str) -> Claimed | None:
         """A bulk job's claim of one attendee: the reminder's outbox entry, created unless it exists (one per
         attendee and reminder however often the job runs); None for a seat refunded or revoked."""
         attendee = self._repository.attendee(attendee_id)
@@ -89,8 +90,7 @@ class ReminderService:
             reminder=reminder,
             job_id=job_id,
         )
-        self._repository.add_emails([entry])
-        return entry
+        return Claimed(entry, new=self._repository.add_emails([entry]) == 1)
 
     def _too_late(self, conference: Conference, reminder: str) -> str | None:
         """A reminder goes out within its grace after its time, so that what it says still holds ("in a week",

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from shared.access import hash_access_code, new_access_code
 from shared.certificates.document import certificate_content
-from shared.certificates.models import CertificateStatus
+from shared.certificates.models import Certificate, CertificateStatus
 from shared.clock import Clock
 from shared.conference.models import Conference
 from shared.conference.ports import Conferences
@@ -73,6 +73,14 @@ CODE_WRITE_ATTEMPTS = 5
 
 class EmailBusy(Exception):
     """Another sender holds this email's lease: retry the record later."""
+
+
+@dataclass
+class _Read:
+    """What a send's check read (the attendee of a reminder, the certificate of its email), for its composition."""
+
+    attendee: Attendee | None = None
+    certificate: Certificate | None = None
 
 
 @dataclass(frozen=True)
@@ -285,10 +293,12 @@ class ReactionService:
         done.append(f"{len(registration.seats) - len(duplicates)} refund notice(s) queued")
         return done
 
-    def deliver(self, email: OutboxEmail) -> OutboxEmail:
+    def deliver(self, email: OutboxEmail, *, new: bool = False) -> OutboxEmail:
         """A bulk job's send (shared/jobs): the entry sent if it is still owed, leased and recorded as every email
-        is (so never twice), and returned as it ends. Raises MailThrottled (the entry pending again) or EmailBusy."""
-        entry = self._repository.email(email.registration_id, email.key)
+        is (so never twice), and returned as it ends. Raises MailThrottled (the entry pending again) or EmailBusy.
+        `new`: the job's claim has just created the entry, so it is not read back (the lease's condition holds
+        against any other sender all the same)."""
+        entry = email if new else self._repository.email(email.registration_id, email.key)
         registration = self._repository.registration(email.registration_id) if entry is not None else None
         if entry is None or registration is None:
             return email.model_copy(update={"status": OutboxStatus.SKIPPED})
@@ -305,11 +315,12 @@ class ReactionService:
         if not self._repository.claim_email(entry, now, now + SEND_LEASE):
             raise EmailBusy(email_key)
         try:
-            not_owed = self._not_owed(registration, entry)
+            read = _Read()
+            not_owed = self._not_owed(registration, entry, read)
             if not_owed is not None:
                 self._finish(entry, OutboxStatus.SKIPPED, error=not_owed)
                 return f"skipped: {not_owed}"
-            message_id = self._mailer.send(self._compose(registration, entry))
+            message_id = self._mailer.send(self._compose(registration, entry, read))
         except MailUnencodable as exc:
             # Not a poison record retried into the dead-letter queue: it fails for good, and the organiser sees the
             # address as undeliverable on the attendee (and corrects it).
@@ -341,7 +352,8 @@ class ReactionService:
         self._finish(entry, OutboxStatus.SENT, message_id=message_id)
         return "sent"
 
-    def _not_owed(self, registration: Registration, entry: OutboxEmail) -> str | None:
+    def _not_owed(self, registration: Registration, entry: OutboxEmail, read: _Read) -> str | None:
+        """Why the entry is no longer owed, if it is not; what it read for that is kept in `read`."""
         owes_access = entry.kind in {EmailKind.CONFIRMATION, EmailKind.ACCESS_CODE}
         if owes_access and registration.status not in STILL_HOLDS_SEATS:
             return f"registration {registration.status}"
@@ -351,11 +363,11 @@ class ReactionService:
         if entry.kind is EmailKind.REMINDER:
             if registration.status not in STILL_HOLDS_SEATS:
                 return f"registration {registration.status}"
-            attendee = self._repository.attendee(entry.attendee_id or "")
+            attendee = read.attendee = self._repository.attendee(entry.attendee_id or "")
             if attendee is None or attendee.status is not AttendeeStatus.ACTIVE:
                 return "seat refunded or revoked"
         if entry.kind is EmailKind.CERTIFICATE:
-            certificate = self._certificates.certificate(entry.certificate_id or "")
+            certificate = read.certificate = self._certificates.certificate(entry.certificate_id or "")
             if certificate is None or certificate.status is not CertificateStatus.VALID:
                 return "certificate replaced or revoked"
         return None
@@ -370,14 +382,14 @@ class ReactionService:
                     raise
                 self._pause(RECORD_PAUSE_SECONDS * attempt)
 
-    def _compose(self, registration: Registration, entry: OutboxEmail) -> Email:
+    def _compose(self, registration: Registration, entry: OutboxEmail, read: _Read | None = None) -> Email:
         conference = self._events.conference(registration.event_id)
         sender = Mailbox(display_name=conference.name, address=self._sender_address or conference.sender)
         # The footer's contact is the address the mail comes from (a reply reaches the organiser).
         conference = conference.model_copy(update={"sender": sender.address})
-        return replace(self._content(conference, registration, entry), sender=sender)
+        return replace(self._content(conference, registration, entry, read or _Read()), sender=sender)
 
-    def _content(self, conference: Conference, registration: Registration, entry: OutboxEmail) -> Email:
+    def _content(self, conference: Conference, registration: Registration, entry: OutboxEmail, read: _Read) -> Email:
         if entry.kind is EmailKind.RECEIPT:
             paid_at = became(registration.history, RegistrationStatus.PAID) or registration.created_at
             paid_amount = registration.amount_due.model_copy(
@@ -386,7 +398,9 @@ class ReactionService:
             return receipt(conference, registration, paid_amount=paid_amount, paid_at=paid_at)
         seat = next(s for s in registration.seats if s.attendee_id == entry.attendee_id)
         if entry.kind is EmailKind.CERTIFICATE:
-            return self._certificate_email(conference, registration, seat, entry.certificate_id or "")
+            certificate = read.certificate or self._certificates.certificate(entry.certificate_id or "")
+            assert certificate is not None, "checked before the lease was used"
+            return self._certificate_email(conference, registration, seat, certificate)
         if entry.kind is EmailKind.REFUND_NOTICE:
             return refund_notice(conference, registration, seat)
         if entry.kind is EmailKind.DUPLICATE_SEAT_REFUND:
@@ -397,7 +411,7 @@ class ReactionService:
         if entry.kind is EmailKind.REMINDER:
             # A code of its own for the one-click link, beside the confirmation's (only digests are kept, so the
             # confirmation's code cannot be put in the link again).
-            self._add_requested_code(seat.attendee_id, hash_access_code(code), now)
+            self._add_requested_code(seat.attendee_id, hash_access_code(code), now, read.attendee)
             return reminder(
                 conference, registration, seat, code, which=entry.reminder or "", site_url=self._site_url, sent_at=now
             )
@@ -410,9 +424,12 @@ class ReactionService:
         self._repository.set_access_code(seat.attendee_id, hash_access_code(code), now)
         return confirmation(conference, registration, seat, code, site_url=self._site_url, sent_at=now)
 
-    def _add_requested_code(self, attendee_id: str, code_hash: str, now: datetime) -> None:
-        for _ in range(CODE_WRITE_ATTEMPTS):
-            attendee = self._repository.attendee(attendee_id)
+    def _add_requested_code(
+        self, attendee_id: str, code_hash: str, now: datetime, read: Attendee | None = None
+    ) -> None:
+        """Add the code to the attendee's requested ones, starting from `read` if the send has just read them."""
+        for attempt in range(CODE_WRITE_ATTEMPTS):
+            attendee = read if attempt == 0 and read is not None else self._repository.attendee(attendee_id)
             if attendee is None:
                 return
             codes = attendee.with_requested_code(code_hash, now)
@@ -422,10 +439,9 @@ class ReactionService:
         raise TemporarilyUnavailable("The attendee's access codes kept changing; the email will be retried.")
 
     def _certificate_email(
-        self, conference: Conference, registration: Registration, seat: Seat, certificate_id: str
+        self, conference: Conference, registration: Registration, seat: Seat, certificate: Certificate
     ) -> Email:
-        certificate = self._certificates.certificate(certificate_id)
-        assert certificate is not None, "checked before the lease was used"
+        certificate_id = certificate.certificate_id
         content = certificate_content(certificate, conference, site_url=self._site_url)
         verification_url = content.verification_url
         from shared.certificates.pdf import render_certificate  # reportlab loads with the first certificate drawn

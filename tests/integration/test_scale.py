@@ -16,7 +16,8 @@ def test_the_bulk_sends_lose_and_double_nothing_under_ses_throttling(
     # Then SES did throttle, and each attendee got exactly one reminder and one certificate
     assert summary["ses_throttled"] >= 3
     assert (summary["lost"], summary["doubled"], summary["mails"]) == (0, 0, 60)
-    # And each mail cost one SES send that went out (plus the throttled ones) and a bounded number of table calls
-    for phase in ("reminder_per_attendee", "certificates_per_attendee"):
-        assert summary[phase]["dynamodb"] < 40, summary
+    # And each mail cost one SES send that went out (plus the throttled ones) and a few table calls: 10.6 per reminder
+    # and 14.0 per certificate here, 9.6 and 12.3 unthrottled (a throttled batch comes back without the seats done)
+    for phase, table_calls in (("reminder_per_attendee", 12), ("certificates_per_attendee", 16)):
+        assert summary[phase]["dynamodb"] < table_calls, summary
         assert summary[phase]["invocations"] < 0.5, summary

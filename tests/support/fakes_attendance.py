@@ -11,6 +11,7 @@ from typing import Any
 
 from shared.access import hash_access_code
 from shared.attendance.evidence import MinuteEvidence
+from shared.attendance.facts import AttendanceRecord
 from shared.attendance.models import AccessCodeAsked, LoginSession
 from shared.certificates.models import Certificate, CertificateStatus
 from shared.conference.models import Money
@@ -160,6 +161,9 @@ class InMemoryAttendance:
 
     def login_days(self, attendee_id: str) -> tuple[int, int]:
         return self.logins.get(attendee_id, 0), len(self.days.get(attendee_id, set()))
+
+    def record(self, attendee_id: str) -> AttendanceRecord:
+        return AttendanceRecord(*self.login_days(attendee_id), self.evidence(attendee_id))
 
     def record_signal(self, attendee_id: str, kind: str, at: datetime, detail: str) -> None:
         minute = at.replace(second=0, microsecond=0).isoformat()

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from shared.attendance.evidence import MinuteEvidence
+from shared.attendance.facts import AttendanceRecord
 from shared.certificates.models import Certificate, CertificateStatus
 from shared.clock import Clock, SystemClock
 from shared.conference import load_conference
@@ -163,10 +164,13 @@ class InMemoryTable(Interruptions):
         self.attendees[attendee_id] = current.model_copy(update=update)
         return True
 
-    def add_emails(self, emails: list[OutboxEmail]) -> None:
+    def add_emails(self, emails: list[OutboxEmail]) -> int:
         self._interrupt("add_emails")
+        created = 0
         for email in emails:
+            created += (email.registration_id, email.key) not in self.outbox
             self.outbox.setdefault((email.registration_id, email.key), email)  # attribute_not_exists(pk)
+        return created
 
     def email(self, registration_id: str, email_key: str) -> OutboxEmail | None:
         self._interrupt("email")
@@ -378,6 +382,9 @@ class InMemoryAttendance:
 
     def login_days(self, attendee_id: str) -> tuple[int, int]:
         return self.logins.get(attendee_id, (0, 0))
+
+    def record(self, attendee_id: str) -> AttendanceRecord:
+        return AttendanceRecord(*self.login_days(attendee_id), self.evidence(attendee_id))
 
     def signals(self, attendee_id: str) -> int:
         return self.shared_login_signals.get(attendee_id, 0)

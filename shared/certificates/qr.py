@@ -2,10 +2,12 @@
 
 segno chooses among the eight data masks as the standard asks (ISO/IEC 18004 7.8.3: the lowest penalty), applying and
 scoring each mask one module at a time in Python: about 5 ms of a certificate's 13 (profiled with the richer page, most
-of its render time after the fonts). `best_mask` does the same arithmetic a row at a time on integers and byte strings
-(the XOR of a row with a precomputed mask row, runs found by a regular expression, 2x2 blocks by shifting whole rows):
-the same penalties, so the same mask and the same modules (tests/unit/test_certificate_qr.py compares it with segno's
-own over many values), in about a fifth of the time.
+of its render time after the fonts). `best_mask` does the same arithmetic on the whole symbol at once: its rows and
+columns as the bits of one integer, each mask one XOR with a precomputed integer, each penalty term a few shifts, ANDs
+and bit counts (in C), only the rare finder-like patterns checked one by one. The same penalties, so the same mask and
+the same modules (tests/unit/test_certificate_qr.py compares it with segno's own over many values), in a
+seventeenth of segno's time: 0.17 ms instead of 2.9 for a verification URL's 37 x 37 code (the rest of segno's
+encoding, 0.6 ms, is left as it is).
 
 segno is imported with the first code made: its package imports its image writers (urllib, xml...), about 30 ms that
 the stream dispatcher's cold start would pay for nothing.
@@ -15,13 +17,10 @@ from __future__ import annotations
 
 import functools
 import importlib
-import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
-
-_N1_RUN = re.compile(rb"\x00{5,}|\x01{5,}")  # five or more modules of one colour in a row or column
-_N3_PATTERN = b"\x01\x00\x01\x01\x01\x00\x01"  # dark light dark dark dark light dark (1:1:3:1:1)
 
 _installed = False
 _install_lock = threading.Lock()
@@ -71,71 +70,112 @@ def _encoder() -> Any:
 
 def best_mask(matrix: Any, size: int) -> tuple[int, tuple[bytearray, ...]]:
     """(mask number, masked matrix) of the mask with the lowest penalty, the first on a tie, as segno chooses."""
-    rows = [int.from_bytes(bytes(row), "big") for row in matrix]
-    best_number, best_score, best_rows = -1, -1, rows
-    for number, mask_rows in enumerate(_mask_rows(size)):
-        masked = [row ^ mask for row, mask in zip(rows, mask_rows, strict=True)]
-        score = penalty([value.to_bytes(size, "big") for value in masked], size)
+    modules = _bits(matrix, size)
+    geometry = _geometry(size)
+    best_number, best_score, best_modules = -1, -1, modules
+    for number, mask in enumerate(_masks(size)):
+        masked = modules ^ mask
+        score = _penalty(masked, size, geometry)
         if best_number < 0 or score < best_score:
-            best_number, best_score, best_rows = number, score, masked
-    return best_number, tuple(bytearray(value.to_bytes(size, "big")) for value in best_rows)
+            best_number, best_score, best_modules = number, score, masked
+    # Back to segno's form: the rows' bits (module 0 is bit 0, so the binary string is reversed), one byte each.
+    area = size * size
+    flat = format(best_modules & ((1 << area) - 1), f"0{area}b")[::-1].encode("ascii").translate(_FROM_DIGITS)
+    return best_number, tuple(bytearray(flat[start : start + size]) for start in range(0, area, size))
 
 
 def penalty(rows: list[bytes], size: int) -> int:
     """The standard's penalty (N1 + N2 + N3 + N4) of a square matrix of 0/1 bytes, exactly as segno's `mask_scores`
     counts it (its reading of the finder-like pattern at the symbol's edges included)."""
-    # Every row and column in one string, each followed by a 2 that no run or pattern crosses: one search each.
-    lines = b"\x02".join([*rows, *(bytes(column) for column in zip(*rows, strict=True))]) + b"\x02"
-    n1 = sum(len(run) - 2 for run in _N1_RUN.findall(lines))
-    ones = int.from_bytes(b"\x01" * size, "big")
-    n2 = 0
-    previous: int | None = None
-    for row in rows:
-        current = int.from_bytes(row, "big")
-        if previous is not None:
-            dark = previous & current & (previous >> 8) & (current >> 8)
-            light_above, light_below = previous ^ ones, current ^ ones
-            light = light_above & light_below & (light_above >> 8) & (light_below >> 8)
-            n2 += 3 * (dark.bit_count() + light.bit_count())
-        previous = current
-    n3 = _n3_points(lines, size)
-    dark_share = sum(row.count(1) for row in rows) / (size * size)
+    return _penalty(_bits(rows, size), size, _geometry(size))
+
+
+_TO_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+_FROM_DIGITS = bytes.maketrans(b"01", b"\x00\x01")
+
+
+def _bits(rows: Any, size: int) -> int:
+    """A square matrix of 0/1 bytes as one integer of 2 * size lines of size bits: the rows, then the columns; module
+    `position` of line `line` is bit `line * size + position`. Every penalty term is then a few operations on the
+    whole integer (in C) instead of a loop over modules. A module that is neither 0 nor 1 fails the conversion."""
+    flat = b"".join(rows)
+    columns = b"".join(flat[column::size] for column in range(size))
+    return int((flat + columns).translate(_TO_DIGITS)[::-1], 2)
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Masks of the bits where a pattern starting there stays within its line (and, for 2x2 blocks, its symbol)."""
+
+    rows: int  # every module of the rows' half
+    pairs: int  # a module and the next one in its line (rows and columns)
+    finders: int  # seven modules from there in its line (rows and columns)
+    blocks: int  # a 2x2 block from there (rows only: a block is the same in the columns)
+
+
+@functools.cache
+def _geometry(size: int) -> _Geometry:
+    def each_line(line_mask: int, lines: int) -> int:
+        return sum(line_mask << (line * size) for line in range(lines))
+
+    return _Geometry(
+        rows=(1 << (size * size)) - 1,
+        pairs=each_line((1 << (size - 1)) - 1, 2 * size),
+        finders=each_line((1 << (size - 6)) - 1, 2 * size),
+        blocks=each_line((1 << (size - 1)) - 1, size - 1),
+    )
+
+
+def _penalty(modules: int, size: int, geometry: _Geometry) -> int:
+    """segno's `mask_scores` sum for `modules` (as `_bits` lays them out; bit 1 dark)."""
+    light = ~modules
+    # N1: runs of five or more modules of one colour, 3 points plus one per module beyond five. `same` marks each
+    # module equal to the next; `window` each start of five equal modules: a run of n has n - 4 of them, in a row.
+    same = ~(modules ^ (modules >> 1)) & geometry.pairs
+    window = same & (same >> 1) & (same >> 2) & (same >> 3)
+    n1 = window.bit_count() + 2 * (window & ~(window >> 1)).bit_count()  # (n - 4) + 2 for each run
+    # N2: 3 points for each 2x2 block of one colour (overlapping blocks counted each).
+    rows, light_rows = modules & geometry.rows, light & geometry.rows
+    dark_blocks = rows & (rows >> 1) & (rows >> size) & (rows >> (size + 1))
+    light_blocks = light_rows & (light_rows >> 1) & (light_rows >> size) & (light_rows >> (size + 1))
+    n2 = 3 * ((dark_blocks & geometry.blocks).bit_count() + (light_blocks & geometry.blocks).bit_count())
+    # N3: 40 points for dark light dark dark dark light dark (1:1:3:1:1) with four light modules (as many as there
+    # are, up to the line's edge) before or after it. Rare, so each match is checked in line order, skipping on as
+    # segno's search does (past a counted match, else to its next possible overlap).
+    matches = (
+        modules & (light >> 1) & (modules >> 2) & (modules >> 3) & (modules >> 4) & (light >> 5) & (modules >> 6)
+    ) & geometry.finders
+    n3, resume = 0, 0
+    while matches:
+        lowest = matches & -matches
+        matches ^= lowest
+        at = lowest.bit_length() - 1
+        if at < resume:
+            continue
+        position = at % size
+        before, after = min(position, 4), min(size - 7 - position, 4)
+        if not (modules >> (at - before)) & ((1 << before) - 1) or not (modules >> (at + 7)) & ((1 << after) - 1):
+            n3, resume = n3 + 40, at + 7
+        else:
+            resume = at + 4
+    # N4: 10 points per 5 % of dark modules away from half, computed as segno does (the same float arithmetic).
+    dark_share = float(rows.bit_count()) / (size**2)
     n4 = 10 * int(abs(dark_share * 100 - 50) / 5)
     return n1 + n2 + n3 + n4
 
 
-def _n3_points(lines: bytes, size: int) -> int:
-    """segno's count of 1:1:3:1:1 patterns with four light modules (or the edge) before or after, 40 points each, in
-    lines of `size` modules each followed by one separator byte."""
-    points = 0
-    index = lines.find(_N3_PATTERN)
-    while index != -1:
-        start = index - index % (size + 1)  # where this line begins
-        at, offset = index - start, index + 7
-        if (
-            at in (0, size - 7)
-            or not any(lines[max(index - 4, start) : index])
-            or not any(lines[offset : min(offset + 4, start + size)])
-        ):
-            points += 40
-        else:
-            offset = index + 4
-        index = lines.find(_N3_PATTERN, offset)
-    return points
-
-
 @functools.cache
-def _mask_rows(size: int) -> tuple[tuple[int, ...], ...]:
-    """For each of the eight masks, each row's XOR (one byte per module, 1 where the mask flips a data module),
-    computed once per symbol size from segno's own function-pattern layout and mask functions."""
+def _masks(size: int) -> tuple[int, ...]:
+    """For each of the eight masks, the modules it flips (the data modules where its function is true) as `_bits`
+    lays them out, computed once per symbol size from segno's own function-pattern layout and mask functions."""
     encoder = _encoder()
     layout = encoder.make_matrix(size, size)
     encoder.add_finder_patterns(layout, size, size)
     encoder.add_alignment_patterns(layout, size, size)
     layout[-8][8] = 0x1  # the dark module, as segno marks it before masking
 
-    def mask_row(pattern: Callable[[int, int], Any], i: int) -> int:
-        flips = bytes(1 if layout[i][j] > 0x1 and pattern(i, j) else 0 for j in range(size))
-        return int.from_bytes(flips, "big")
+    def flips(pattern: Callable[[int, int], Any]) -> int:
+        rows = [bytes(1 if layout[i][j] > 0x1 and pattern(i, j) else 0 for j in range(size)) for i in range(size)]
+        return _bits(rows, size)
 
-    return tuple(tuple(mask_row(pattern, i) for i in range(size)) for pattern in encoder.get_data_mask_functions(False))
+    return tuple(flips(pattern) for pattern in encoder.get_data_mask_functions(False))

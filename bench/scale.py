@@ -9,14 +9,18 @@ bench/call_counts.py counts them), the worker's peak memory in an invocation (tr
 traced alone), and what reached the mailbox: every attendee one reminder and one certificate, none lost or doubled.
 
 `python -m bench.scale --sizes 1000,5000,20000` writes bench/results/scale.json and exits 1 if a mail was lost or
-doubled, or the cost per attendee (calls; time) grew by more than 15 % from the smallest N to the largest.
+doubled, or the cost per attendee (calls; time) grew by more than 15 % from the smallest N to the largest. The file
+keeps the runs of other sizes made on the same commit (their N not run again), so that sizes can be run apart, one
+process per core (`--sizes 20000` beside `--sizes 1000,5000`), and compared as one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+from typing import Any
 
 import bench.harness  # noqa: F401 - first: the functions' environment, before any of their modules loads
 from bench.scale_run import RESULTS, linear, measure
@@ -27,22 +31,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,5000,20000")
     parser.add_argument("--throttle", type=float, default=0.05, help="share of SES sends throttled")
     arguments = parser.parse_args(argv)
-    runs = []
+    commit = _commit()
+    runs: list[dict[str, Any]] = []
     for n in (int(size) for size in arguments.sizes.split(",")):
-        run = measure(n, arguments.throttle)
+        run = measure(n, arguments.throttle).summary() | {"commit": commit}
         runs.append(run)
-        print(json.dumps(run.summary()), flush=True)
+        print(json.dumps(run), flush=True)
+    ran = {run["n"] for run in runs}
+    earlier = [run for run in _earlier_runs() if run.get("commit") == commit and run["n"] not in ran]
+    runs = sorted(earlier + runs, key=lambda run: run["n"])
     problems = linear(runs) + [
-        f"N={run.n}: {lost} lost, {doubled} doubled"
-        for run in runs
-        for lost, doubled in [run.lost_and_doubled()]
-        if lost or doubled
+        f"N={run['n']}: {run['lost']} lost, {run['doubled']} doubled" for run in runs if run["lost"] or run["doubled"]
     ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"runs": [r.summary() for r in runs], "problems": problems}, indent=2))
+    RESULTS.write_text(json.dumps({"runs": runs, "problems": problems}, indent=2))
     for problem in problems:
         print(f"PROBLEM: {problem}")
     return 1 if problems else 0
+
+
+def _commit() -> str:
+    """The checked-out commit, and whether the tree differs from it (runs of different code are not compared)."""
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(["git", *arguments], capture_output=True, text=True, check=False).stdout.strip()  # noqa: S603, S607
+
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "-uno") else "")
+
+
+def _earlier_runs() -> list[dict[str, Any]]:
+    try:
+        return list(json.loads(RESULTS.read_text())["runs"])
+    except (OSError, ValueError, KeyError):
+        return []
 
 
 if __name__ == "__main__":

@@ -250,15 +250,15 @@ def measure(n: int, throttle_rate: float, running: LocalStack | None = None) -> 
     return run
 
 
-def linear(runs: list[Run]) -> list[str]:
-    """What grew by more than LINEARITY per attendee from the smallest N to the largest."""
+def linear(runs: list[dict[str, Any]]) -> list[str]:
+    """What grew by more than LINEARITY per attendee from the smallest N to the largest (runs' summaries)."""
     if len(runs) < 2:
         return []
-    first, last = runs[0].summary(), runs[-1].summary()
+    first, last = min(runs, key=lambda run: run["n"]), max(runs, key=lambda run: run["n"])
     problems = []
     for phase in ("reminder_per_attendee", "certificates_per_attendee"):
         for figure, small in first[phase].items():
             large = last[phase].get(figure, 0)
             if small and large > small * (1 + LINEARITY):
-                problems.append(f"{phase} {figure}: {small} at N={runs[0].n}, {large} at N={runs[-1].n}")
+                problems.append(f"{phase} {figure}: {small} at N={first['n']}, {large} at N={last['n']}")
     return problems

@@ -11,7 +11,7 @@ traced alone), and what reached the mailbox: every attendee one reminder and one
 `python -m bench.scale --sizes 1000,5000,20000` writes bench/results/scale.json and exits 1 if a mail was lost or
 doubled, or the cost per attendee (calls; time) grew by more than 15 % from the smallest N to the largest. The file
 keeps the runs of other sizes made on the same commit (their N not run again), so that sizes can be run apart, one
-process per core (`--sizes 20000` beside `--sizes 1000,5000`), and compared as one.
+process per core (`--sizes 20000` beside `--sizes 5000`), and compared as one. Each N runs in a process of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import argparse
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import bench.harness  # noqa: F401 - first: the functions' environment, before any of their modules loads
@@ -30,21 +31,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,20000")
     parser.add_argument("--throttle", type=float, default=0.05, help="share of SES sends throttled")
+    parser.add_argument("--output", type=Path, default=RESULTS)
     arguments = parser.parse_args(argv)
+    output: Path = arguments.output
     commit = _commit()
-    runs: list[dict[str, Any]] = []
-    for n in (int(size) for size in arguments.sizes.split(",")):
-        run = measure(n, arguments.throttle).summary() | {"commit": commit}
-        runs.append(run)
+    sizes = [int(size) for size in arguments.sizes.split(",")]
+    if len(sizes) == 1:
+        run = measure(sizes[0], arguments.throttle).summary() | {"commit": commit}
         print(json.dumps(run), flush=True)
-    ran = {run["n"] for run in runs}
-    earlier = [run for run in _earlier_runs() if run.get("commit") == commit and run["n"] not in ran]
-    runs = sorted(earlier + runs, key=lambda run: run["n"])
+        fresh = [run]
+    else:
+        # One process per N: moto's state is the process's own, so a second stack in it would meet the first's
+        # resources (and its memory); each child adds its run to the file.
+        for n in sizes:
+            child = [sys.executable, "-m", "bench.scale", "--sizes", str(n), "--throttle", str(arguments.throttle)]
+            child += ["--output", str(output)]
+            subprocess.run(child, check=False)  # noqa: S603 - this module again, with our own arguments
+        fresh = [run for run in _earlier_runs(output) if run.get("commit") == commit and run["n"] in sizes]
+        if len(fresh) < len(sizes):
+            print(f"PROBLEM: runs missing: {sorted(set(sizes) - {run['n'] for run in fresh})}")
+            return 1
+    ran = {run["n"] for run in fresh}
+    earlier = [run for run in _earlier_runs(output) if run.get("commit") == commit and run["n"] not in ran]
+    runs = sorted(earlier + fresh, key=lambda run: run["n"])
     problems = linear(runs) + [
         f"N={run['n']}: {run['lost']} lost, {run['doubled']} doubled" for run in runs if run["lost"] or run["doubled"]
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"runs": runs, "problems": problems}, indent=2))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps({"runs": runs, "problems": problems}, indent=2))
     for problem in problems:
         print(f"PROBLEM: {problem}")
     return 1 if problems else 0
@@ -59,9 +73,9 @@ def _commit() -> str:
     return git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "-uno") else "")
 
 
-def _earlier_runs() -> list[dict[str, Any]]:
+def _earlier_runs(output: Path) -> list[dict[str, Any]]:
     try:
-        return list(json.loads(RESULTS.read_text())["runs"])
+        return list(json.loads(output.read_text())["runs"])
     except (OSError, ValueError, KeyError):
         return []
 

@@ -4,6 +4,13 @@ gets one reminder and one certificate, none lost or doubled, in batches whose ca
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from bench.scale_run import measure
 
 
@@ -21,3 +28,16 @@ def test_the_bulk_sends_lose_and_double_nothing_under_ses_throttling(
     for phase, table_calls in (("reminder_per_attendee", 12), ("certificates_per_attendee", 16)):
         assert summary[phase]["dynamodb"] < table_calls, summary
         assert summary[phase]["invocations"] < 0.5, summary
+
+
+@pytest.mark.runs  # two private stacks, each in a process of its own, as `make scale` runs its sizes
+def test_make_scale_runs_each_size_in_its_own_process_and_compares_them(tmp_path: Path) -> None:
+    output = tmp_path / "scale.json"
+    command = [sys.executable, "-m", "bench.scale", "--sizes", "4,6", "--throttle", "0.2", "--output", str(output)]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    result = json.loads(output.read_text())
+    # Both sizes ran (a second stack in one process used to fail at its deploy) and lost or doubled nothing
+    assert [(run["n"], run["lost"], run["doubled"]) for run in result["runs"]] == [(4, 0, 0), (6, 0, 0)], finished
+    # And what they are compared on is only growth per attendee (at 4 and 6 attendees a page's fixed cost shows)
+    assert all(problem.startswith(("reminder_", "certificates_")) for problem in result["problems"]), result
+    assert finished.returncode == (1 if result["problems"] else 0), finished.stderr[-3000:]

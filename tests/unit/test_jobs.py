@@ -150,6 +150,27 @@ def test_a_reminder_job_mails_every_seat_holder_once_in_pages_and_batches_that_d
     assert stack.pages.pages_read == 2 * (2 + len(HOLDS_SEAT) - 1)
 
 
+def test_a_send_reads_nothing_its_claim_and_check_have_just_read(stack) -> None:
+    # Given 30 seat holders, every read of an attendee and of an outbox entry counted
+    seated(stack, 10, (20,))
+    reads: Counter[str] = Counter()
+    for name in ("attendee", "email"):
+        method = getattr(stack.table, name)
+
+        def counted(*args, _method=method, _name=name):
+            reads[_name] += 1
+            return _method(*args)
+
+        setattr(stack.table, name, counted)
+    # When the day's reminder job runs to its end
+    stack.service.start(JobKind.REMINDER, "nasro-2020", HOLDS_SEAT, reminder="day")
+    stack.run()
+    # Then each attendee was read twice (the claim; the send's check, whose read the reminder's code is added to)
+    # and no outbox entry was read back: each was new, as its claim wrote it
+    assert sum(stack.reminders_to().values()) == 30
+    assert reads == {"attendee": 2 * 30}
+
+
 def test_a_second_job_mails_nobody_again_and_counts_them_as_mailed_before(stack) -> None:
     seated(stack, 3, (2,))
     stack.service.start(JobKind.REMINDER, "nasro-2020", HOLDS_SEAT, reminder="day")

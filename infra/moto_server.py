@@ -48,6 +48,28 @@ def serialised(app: WSGIApp, lock: threading.Lock) -> WSGIApp:
     return locked_app
 
 
+def answering_preflights(app: WSGIApp) -> WSGIApp:
+    """A browser's CORS preflight (the organiser page calls Cognito straight from the browser) answered as AWS's
+    endpoints answer it: any origin, the method and headers asked for. moto answered it itself up to 5.2.5; 5.2.6
+    routes an `OPTIONS /` to S3, which fails with a 500, so every sign-in from the page failed."""
+
+    def preflight_or_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")
+        if environ.get("REQUEST_METHOD") != "OPTIONS" or not asked:
+            return app(environ, start_response)
+        headers = [
+            ("Access-Control-Allow-Origin", environ.get("HTTP_ORIGIN") or "*"),
+            ("Access-Control-Allow-Methods", asked),
+            ("Access-Control-Allow-Headers", environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")),
+            ("Access-Control-Max-Age", "600"),
+            ("Content-Length", "0"),
+        ]
+        start_response("200 OK", headers)
+        return [b""]
+
+    return preflight_or_app
+
+
 class _TablesKept:
     """`copy` as moto's DynamoDB backend sees it, except that a whole table is kept, not copied: its
     transactions put back the items they saved instead (below)."""
@@ -187,7 +209,7 @@ class LockedMotoServer(BackgroundServer):
         _queries_read_their_partition()
         _projections_copy_their_attributes()
         self._lock = threading.Lock()
-        app = serialised(DomainDispatcherApplication(create_backend_app), self._lock)
+        app = answering_preflights(serialised(DomainDispatcherApplication(create_backend_app), self._lock))
         super().__init__(app, host, port, request_handler=_QuietRequestHandler, name="moto")
 
     def clear_data(self) -> None:

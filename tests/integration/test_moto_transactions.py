@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError
 from moto.dynamodb.models.table import Table
 
@@ -178,3 +179,18 @@ def test_a_projection_answers_the_attributes_it_names_as_they_are_stored(table: 
     assert sorted(projected("#m", {"#m": "minutes"})["minutes"]["NS"], key=int) == minutes
     # A nested path is still moto's own
     assert projected("#a.#c", {"#a": "address", "#c": "city"}) == {"address": {"M": {"city": {"S": "Austin"}}}}
+
+
+def test_a_browser_s_preflight_to_the_local_aws_endpoint_is_allowed(aws: boto3.session.Session) -> None:
+    # The organiser page calls Cognito from the browser: its preflight must pass, whatever moto's release does
+    endpoint = aws.client("cognito-idp").meta.endpoint_url
+    asked = {
+        "Origin": "http://127.0.0.1:8000",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-amz-target",
+    }
+    answer = requests.options(endpoint, headers=asked, timeout=10)
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:8000"
+    assert "POST" in answer.headers["Access-Control-Allow-Methods"]
+    assert answer.headers["Access-Control-Allow-Headers"] == "content-type,x-amz-target"

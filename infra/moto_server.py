@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import functools
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
@@ -148,10 +148,12 @@ def _transactions_without_table_copies() -> None:
 
 
 def _queries_read_their_partition() -> None:
-    """Once per process: a Query on a table's key reads that partition, not the whole table. moto lists and sorts
-    every item of the table for each Query, so per-attendee queries (attendance, signals, outbox) grow with the
-    table; DynamoDB reads one partition. Index queries and scans are left as moto does them. Safe only where every
-    request is served under one lock (the partition is noted on the table for the call)."""
+    """Once per process: a Query on a table's key reads that partition, not the whole table, and a Query on an
+    index sorts only the items whose index key it names. moto lists and sorts every item of the table for each
+    Query, so per-attendee queries (attendance, signals, outbox) and a bulk job's page reads (one index Query per
+    25 registrations) grow with the table; DynamoDB reads one partition. An index Query still walks the table's
+    items (a plain comparison each, no index kept beside moto's); scans are left as moto does them. Safe only where
+    every request is served under one lock (what the call reads is noted on the table for the call)."""
     if getattr(Table.query, "reads_partition_only", False):
         return
     original_query, original_all_items = Table.query, Table.all_items
@@ -159,28 +161,51 @@ def _queries_read_their_partition() -> None:
     @functools.wraps(original_query)
     def query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")  # moto's backend passes it 8th
-        if index_name or hash_key is None:
+        # What the call reads: an index's items with these key values, or one partition of the table.
+        reading = ("index", kwargs.get("hash_key_conditions") or None) if index_name else ("partition", hash_key)
+        if reading[1] is None:
             return original_query(self, hash_key, *args, **kwargs)
-        self.__dict__["_partition_only"] = hash_key
+        self.__dict__["_query_reads"] = reading
         try:
             return original_query(self, hash_key, *args, **kwargs)
         finally:
-            del self.__dict__["_partition_only"]
+            del self.__dict__["_query_reads"]
 
     @functools.wraps(original_all_items)
     def all_items(self: Table) -> list[Item]:
-        partition = self.__dict__.get("_partition_only")
-        if partition is None:
+        reading = self.__dict__.get("_query_reads")
+        if reading is None:
             return original_all_items(self)
-        found: Any = self.items.get(partition)
-        if found is None:
-            return []
-        items = list(found.values()) if self.range_key_attr else [found]
-        return sorted(items, key=lambda item: item.range_key if item.range_key is not None else item.hash_key)
+        kind, what = reading
+        if kind == "index":
+            items = [item for item in _every_item(self) if _has_values(item, what)]
+        else:
+            found: Any = self.items.get(what)
+            items = [] if found is None else list(found.values()) if self.range_key_attr else [found]
+        # In key order, as moto's own list is (an index's sort keeps it among equal index keys).
+        return sorted(items, key=lambda item: (item.hash_key, item.range_key) if item.range_key else item.hash_key)
 
     query.reads_partition_only = True  # type: ignore[attr-defined]
     Table.query = query  # type: ignore[method-assign]
     Table.all_items = all_items  # type: ignore[method-assign]
+
+
+def _every_item(table: Table) -> Iterator[Item]:
+    stored: Any
+    for stored in table.items.values():  # {hash: item}, or {hash: {range: item}} for a table with a range key
+        yield from stored.values() if table.range_key_attr else (stored,)
+
+
+def _has_values(item: Item, values: list[tuple[str, DynamoType]]) -> bool:
+    """Whether the item holds each (attribute, value): DynamoType's comparison, its cast (a number's) only where
+    the stored text differs."""
+    for name, expected in values:
+        held = item.attrs.get(name)
+        if held is None or held.type != expected.type:
+            return False
+        if held.value != expected.value and held.cast_value != expected.cast_value:
+            return False
+    return True
 
 
 def _projections_copy_their_attributes() -> None:

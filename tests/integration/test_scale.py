@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.scale_run import measure
+from bench.scale_run import linear, measure
 
 
 def test_the_bulk_sends_lose_and_double_nothing_under_ses_throttling(
@@ -42,3 +42,22 @@ def test_make_scale_runs_each_size_in_its_own_process_and_compares_them(tmp_path
     compared = ("reminder_", "certificates_", "the worker")
     assert all(problem.startswith(compared) for problem in result["problems"]), result
     assert finished.returncode == (1 if result["problems"] else 0), finished.stderr[-3000:]
+
+
+def test_sizes_are_compared_on_cpu_time_counts_and_the_workers_peak_not_on_wall_time() -> None:
+    def run(n: int, *, ms: float, cpu_ms: float, dynamodb: float, peak: float) -> dict[str, object]:
+        figures = {"ms": ms, "cpu_ms": cpu_ms, "invocations": 0.1, "dynamodb": dynamodb}
+        return {"n": n, "reminder_per_attendee": figures, "certificates_per_attendee": figures,
+                "peak_invocation_kib": peak}  # fmt: skip
+
+    small = run(1000, ms=90.0, cpu_ms=80.0, dynamodb=9.6, peak=10_000)
+    # The wall time doubled beside another run: not compared; the rest within 15 %
+    assert linear([run(20000, ms=180.0, cpu_ms=91.0, dynamodb=11.0, peak=11_400), small]) == []
+    grown = linear([small, run(20000, ms=90.0, cpu_ms=93.0, dynamodb=11.1, peak=11_600)])
+    assert grown == [
+        "reminder_per_attendee cpu_ms: 80.0 at N=1000, 93.0 at N=20000",
+        "reminder_per_attendee dynamodb: 9.6 at N=1000, 11.1 at N=20000",
+        "certificates_per_attendee cpu_ms: 80.0 at N=1000, 93.0 at N=20000",
+        "certificates_per_attendee dynamodb: 9.6 at N=1000, 11.1 at N=20000",
+        "the worker's peak: 10000 KiB at N=1000, 11600 KiB at N=20000",
+    ]

@@ -28,6 +28,24 @@ def table(aws: boto3.session.Session) -> Iterator[tuple[DynamoDBClient, str]]:
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "event", "AttributeType": "S"},
+            {"AttributeName": "at", "AttributeType": "S"},
+            {"AttributeName": "day", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[  # the index Query's test; items without these attributes are in neither
+            {
+                "IndexName": "by-event",
+                "KeySchema": [
+                    {"AttributeName": "event", "KeyType": "HASH"},
+                    {"AttributeName": "at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": "by-day",
+                "KeySchema": [{"AttributeName": "day", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
@@ -155,50 +173,27 @@ def test_a_query_on_the_key_answers_its_partition_in_order_whatever_else_the_tab
 
 
 def test_an_index_query_answers_the_items_with_its_key_in_index_order_whatever_else_the_table_holds(
-    aws: boto3.session.Session,
+    table: tuple[DynamoDBClient, str],
 ) -> None:
-    client = aws.client("dynamodb")
-    name = f"indexed-{uuid.uuid4().hex[:8]}"
-    client.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "event", "AttributeType": "S"},
-            {"AttributeName": "at", "AttributeType": "S"},
-            {"AttributeName": "day", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {"IndexName": "by-event", "KeySchema": [{"AttributeName": "event", "KeyType": "HASH"},
-                                                    {"AttributeName": "at", "KeyType": "RANGE"}],
-             "Projection": {"ProjectionType": "ALL"}},
-            {"IndexName": "by-day", "KeySchema": [{"AttributeName": "day", "KeyType": "HASH"}],
-             "Projection": {"ProjectionType": "KEYS_ONLY"}},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )  # fmt: skip
-    try:
-        rows = [("R3", "e1", "02", "1"), ("R1", "e2", "01", "2"), ("R2", "e1", "03", "1.0"), ("R4", "e1", "01", "3")]
-        for pk, event, at, day in rows:
-            item = key(pk) | {"event": {"S": event}, "at": {"S": at}, "day": {"N": day}}
-            client.put_item(TableName=name, Item=item)
-        client.put_item(TableName=name, Item=key("R5"))  # in neither index
+    client, name = table
+    rows = [("R3", "e1", "02", "1"), ("R1", "e2", "01", "2"), ("R2", "e1", "03", "1.0"), ("R4", "e1", "01", "3")]
+    for pk, event, at, day in rows:
+        item = key(pk) | {"event": {"S": event}, "at": {"S": at}, "day": {"N": day}}
+        client.put_item(TableName=name, Item=item)
+    client.put_item(TableName=name, Item=key("R5"))  # in neither index
 
-        def pks(index: str, condition: str, value: dict[str, str], **options: Any) -> list[str]:
-            answer = client.query(
-                TableName=name, IndexName=index, KeyConditionExpression=condition,
-                ExpressionAttributeValues={":v": value}, **options,
-            )  # fmt: skip
-            return [item["pk"]["S"] for item in answer["Items"]]
+    def pks(index: str, condition: str, value: dict[str, str], **options: Any) -> list[str]:
+        answer = client.query(
+            TableName=name, IndexName=index, KeyConditionExpression=condition,
+            ExpressionAttributeValues={":v": value}, **options,
+        )  # fmt: skip
+        return [item["pk"]["S"] for item in answer["Items"]]
 
-        assert pks("by-event", "event = :v", {"S": "e1"}) == ["R4", "R3", "R2"]
-        assert pks("by-event", "event = :v", {"S": "e1"}, ScanIndexForward=False) == ["R2", "R3", "R4"]
-        assert pks("by-event", "event = :v", {"S": "e1"}, Limit=2) == ["R4", "R3"]
-        assert pks("by-event", "event = :v", {"S": "e9"}) == []
-        assert pks("by-day", "#d = :v", {"N": "1"}, ExpressionAttributeNames={"#d": "day"}) == ["R2", "R3"]
-    finally:
-        client.delete_table(TableName=name)
+    assert pks("by-event", "event = :v", {"S": "e1"}) == ["R4", "R3", "R2"]
+    assert pks("by-event", "event = :v", {"S": "e1"}, ScanIndexForward=False) == ["R2", "R3", "R4"]
+    assert pks("by-event", "event = :v", {"S": "e1"}, Limit=2) == ["R4", "R3"]
+    assert pks("by-event", "event = :v", {"S": "e9"}) == []
+    assert pks("by-day", "#d = :v", {"N": "1"}, ExpressionAttributeNames={"#d": "day"}) == ["R2", "R3"]
 
 
 def test_a_projection_answers_the_attributes_it_names_as_they_are_stored(table: tuple[DynamoDBClient, str]) -> None:
